@@ -1,0 +1,523 @@
+//! Clients and their registered metadata (RFC 6749 §2, RFC 7591 §2 names).
+//!
+//! Registration is validated as a whole: redirect URIs by the rules of
+//! [`crate::redirect_uri`], grant and response types against what the server
+//! offers and against each other (RFC 7591 §2.1), the auth method against the
+//! known ones, the scope against the server's scopes.
+
+use std::fmt;
+
+use crate::ids::{ClientId, UserId};
+use crate::redirect_uri::RedirectUri;
+use crate::scope::Scope;
+use crate::secret::SecretDigest;
+use crate::time::Timestamp;
+
+/// A grant type a client may use at the token endpoint (RFC 7591 `grant_types`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1).
+    AuthorizationCode,
+    /// `implicit` (RFC 6749 §4.2); used at the authorization endpoint only.
+    Implicit,
+    /// `password` (RFC 6749 §4.3).
+    Password,
+    /// `client_credentials` (RFC 6749 §4.4).
+    ClientCredentials,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+}
+
+impl GrantType {
+    /// Every grant type the server implements.
+    pub const ALL: [Self; 5] = [
+        Self::AuthorizationCode,
+        Self::Implicit,
+        Self::Password,
+        Self::ClientCredentials,
+        Self::RefreshToken,
+    ];
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::Implicit => "implicit",
+            Self::Password => "password",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+}
+
+/// A response type at the authorization endpoint (RFC 7591 `response_types`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseType {
+    /// `code`: the authorization code flow.
+    Code,
+    /// `token`: the implicit flow.
+    Token,
+}
+
+impl ResponseType {
+    /// Every response type the server implements.
+    pub const ALL: [Self; 2] = [Self::Code, Self::Token];
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Token => "token",
+        }
+    }
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    /// HTTP Basic with `client_id:client_secret` (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// A public client: `client_id` only (RFC 6749 §2.1).
+    None,
+}
+
+impl AuthMethod {
+    /// Every method the server implements.
+    pub const ALL: [Self; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None];
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == value)
+    }
+
+    /// Whether clients of this method hold a secret (RFC 6749 §2.1).
+    #[must_use]
+    pub fn is_confidential(self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The metadata a client registers (RFC 7591 §2 field names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMetadata {
+    /// Human-readable name shown on the consent page.
+    pub client_name: String,
+    /// Home page of the client, if given.
+    pub client_uri: Option<String>,
+    /// Registered redirection endpoints, exact-match.
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Response types the client may use.
+    pub response_types: Vec<ResponseType>,
+    /// The most the client may ask for.
+    pub scope: Scope,
+    /// How the client authenticates at the token endpoint.
+    pub token_endpoint_auth_method: AuthMethod,
+}
+
+impl ClientMetadata {
+    /// Whether `grant` is registered.
+    #[must_use]
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Whether `response_type` is registered.
+    #[must_use]
+    pub fn allows_response_type(&self, response_type: ResponseType) -> bool {
+        self.response_types.contains(&response_type)
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Public identifier.
+    pub id: ClientId,
+    /// The user who registered the client.
+    pub owner: UserId,
+    /// Digest of the secret; `None` for public clients.
+    pub secret_digest: Option<SecretDigest>,
+    /// Registered metadata.
+    pub metadata: ClientMetadata,
+    /// When the client was registered (RFC 7591 `client_id_issued_at`).
+    pub issued_at: Timestamp,
+}
+
+impl Client {
+    /// Whether the client is confidential (holds a secret).
+    #[must_use]
+    pub fn is_confidential(&self) -> bool {
+        self.metadata.token_endpoint_auth_method.is_confidential()
+    }
+}
+
+/// The fields of a registration form or command, before validation. The
+/// list fields hold one value per entry; blank entries are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationInput {
+    /// `client_name`.
+    pub client_name: String,
+    /// `client_uri`.
+    pub client_uri: String,
+    /// `redirect_uris`.
+    pub redirect_uris: Vec<String>,
+    /// `grant_types`.
+    pub grant_types: Vec<String>,
+    /// `response_types`.
+    pub response_types: Vec<String>,
+    /// `scope`.
+    pub scope: String,
+    /// `token_endpoint_auth_method`.
+    pub token_endpoint_auth_method: String,
+}
+
+/// One problem with a registration, attached to the field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field name, as in [`RegistrationInput`] (RFC 7591 names).
+    pub field: &'static str,
+    /// What is wrong, safe to show.
+    pub message: String,
+}
+
+/// What the server offers, against which registrations are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCapabilities {
+    /// Grant types enabled on this server.
+    pub grant_types: Vec<GrantType>,
+    /// Response types enabled on this server.
+    pub response_types: Vec<ResponseType>,
+    /// Scopes this server knows.
+    pub scopes: Scope,
+}
+
+impl ServerCapabilities {
+    /// Everything implemented, with the given scopes.
+    #[must_use]
+    pub fn all(scopes: Scope) -> Self {
+        Self {
+            grant_types: GrantType::ALL.to_vec(),
+            response_types: ResponseType::ALL.to_vec(),
+            scopes,
+        }
+    }
+}
+
+/// Longest accepted client name and client URI.
+const MAX_NAME_LEN: usize = 100;
+
+impl ClientMetadata {
+    /// Validates a registration, reporting every problem at once.
+    ///
+    /// # Errors
+    /// One [`FieldError`] per problem found.
+    pub fn validate(
+        input: &RegistrationInput,
+        server: &ServerCapabilities,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &'static str, message: String| {
+            errors.push(FieldError { field, message });
+        };
+
+        let client_name = input.client_name.trim().to_owned();
+        if client_name.is_empty() || client_name.chars().count() > MAX_NAME_LEN {
+            fail("client_name", format!("is required, at most {MAX_NAME_LEN} characters"));
+        } else if client_name.chars().any(char::is_control) {
+            fail("client_name", "must not contain control characters".to_owned());
+        }
+
+        let client_uri = input.client_uri.trim();
+        let client_uri = if client_uri.is_empty() {
+            None
+        } else {
+            let valid = client_uri.len() <= 2000
+                && url::Url::parse(client_uri)
+                    .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+            if !valid {
+                fail("client_uri", "must be an http or https URL".to_owned());
+            }
+            Some(client_uri.to_owned())
+        };
+
+        let auth_method = AuthMethod::parse(input.token_endpoint_auth_method.trim());
+        if auth_method.is_none() {
+            fail(
+                "token_endpoint_auth_method",
+                "must be client_secret_basic, client_secret_post or none".to_owned(),
+            );
+        }
+
+        let mut redirect_uris = Vec::new();
+        for raw in non_blank(&input.redirect_uris) {
+            match RedirectUri::parse(raw) {
+                Ok(uri) if !redirect_uris.contains(&uri) => redirect_uris.push(uri),
+                Ok(_) => {}
+                Err(error) => fail("redirect_uris", format!("{raw}: {error}")),
+            }
+        }
+
+        let mut grant_types = Vec::new();
+        for raw in non_blank(&input.grant_types) {
+            match GrantType::parse(raw) {
+                Some(g) if !server.grant_types.contains(&g) => {
+                    fail("grant_types", format!("{raw} is not enabled on this server"));
+                }
+                Some(g) if !grant_types.contains(&g) => grant_types.push(g),
+                Some(_) => {}
+                None => fail("grant_types", format!("{raw} is not a supported grant type")),
+            }
+        }
+        if grant_types.is_empty() && non_blank(&input.grant_types).next().is_none() {
+            fail("grant_types", "at least one grant type is required".to_owned());
+        }
+
+        let mut response_types = Vec::new();
+        for raw in non_blank(&input.response_types) {
+            match ResponseType::parse(raw) {
+                Some(r) if !server.response_types.contains(&r) => {
+                    fail("response_types", format!("{raw} is not enabled on this server"));
+                }
+                Some(r) if !response_types.contains(&r) => response_types.push(r),
+                Some(_) => {}
+                None => fail("response_types", format!("{raw} is not a supported response type")),
+            }
+        }
+
+        let scope = match Scope::parse(&input.scope) {
+            Ok(scope) if scope.is_subset_of(&server.scopes) => scope,
+            Ok(_) => {
+                fail("scope", format!("may only contain: {}", server.scopes));
+                Scope::default()
+            }
+            Err(_) => {
+                fail("scope", "is malformed".to_owned());
+                Scope::default()
+            }
+        };
+
+        // RFC 7591 §2.1: grant types and response types must agree.
+        let has = |g| grant_types.contains(&g);
+        let code = response_types.contains(&ResponseType::Code);
+        let token = response_types.contains(&ResponseType::Token);
+        if has(GrantType::AuthorizationCode) != code {
+            fail(
+                "response_types",
+                "response type code goes with grant type authorization_code, and only with it"
+                    .to_owned(),
+            );
+        }
+        if has(GrantType::Implicit) != token {
+            fail(
+                "response_types",
+                "response type token goes with grant type implicit, and only with it".to_owned(),
+            );
+        }
+        if (code || token) && non_blank(&input.redirect_uris).next().is_none() {
+            fail(
+                "redirect_uris",
+                "at least one redirect URI is required for the code and implicit flows".to_owned(),
+            );
+        }
+        if has(GrantType::RefreshToken)
+            && !has(GrantType::AuthorizationCode)
+            && !has(GrantType::Password)
+        {
+            fail(
+                "grant_types",
+                "refresh_token needs authorization_code or password, which issue refresh tokens"
+                    .to_owned(),
+            );
+        }
+        if let Some(method) = auth_method {
+            if has(GrantType::Implicit) && method.is_confidential() {
+                fail(
+                    "token_endpoint_auth_method",
+                    "implicit is for public clients: use none".to_owned(),
+                );
+            }
+            if !method.is_confidential() {
+                for g in [GrantType::ClientCredentials, GrantType::Password] {
+                    if has(g) {
+                        fail(
+                            "grant_types",
+                            format!("{} needs a confidential client (not none)", g.as_str()),
+                        );
+                    }
+                }
+            }
+        }
+
+        match auth_method {
+            Some(token_endpoint_auth_method) if errors.is_empty() => Ok(Self {
+                client_name,
+                client_uri,
+                redirect_uris,
+                grant_types,
+                response_types,
+                scope,
+                token_endpoint_auth_method,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn non_blank(values: &[String]) -> impl Iterator<Item = &str> {
+    values.iter().map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> ServerCapabilities {
+        ServerCapabilities::all(Scope::parse("profile email").unwrap())
+    }
+
+    fn web_app() -> RegistrationInput {
+        RegistrationInput {
+            client_name: "Web app".to_owned(),
+            client_uri: "https://client.example.com".to_owned(),
+            redirect_uris: vec!["https://client.example.com/cb".to_owned()],
+            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            response_types: vec!["code".to_owned()],
+            scope: "profile".to_owned(),
+            token_endpoint_auth_method: "client_secret_basic".to_owned(),
+        }
+    }
+
+    fn fields(result: Result<ClientMetadata, Vec<FieldError>>) -> Vec<&'static str> {
+        result.unwrap_err().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_well_formed_web_app_registers() {
+        let metadata = ClientMetadata::validate(&web_app(), &server()).unwrap();
+
+        assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+        assert!(metadata.allows_grant(GrantType::RefreshToken));
+        assert!(metadata.allows_response_type(ResponseType::Code));
+    }
+
+    #[test]
+    fn javascript_redirect_uri_is_refused_on_its_field() {
+        let input = RegistrationInput {
+            redirect_uris: vec!["javascript:alert(1)//".to_owned()],
+            ..web_app()
+        };
+
+        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["redirect_uris"]);
+    }
+
+    #[test]
+    fn unknown_or_disabled_grant_types_are_refused() {
+        let input = RegistrationInput {
+            grant_types: vec!["authorization_code".to_owned(), "urn:bogus".to_owned()],
+            ..web_app()
+        };
+        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["grant_types"]);
+
+        let mut no_password = server();
+        no_password.grant_types.retain(|g| *g != GrantType::Password);
+        let input = RegistrationInput {
+            grant_types: vec!["authorization_code".to_owned(), "password".to_owned()],
+            ..web_app()
+        };
+        assert_eq!(fields(ClientMetadata::validate(&input, &no_password)), vec!["grant_types"]);
+    }
+
+    #[test]
+    fn implicit_needs_auth_method_none() {
+        let input = RegistrationInput {
+            grant_types: vec!["implicit".to_owned()],
+            response_types: vec!["token".to_owned()],
+            ..web_app()
+        };
+
+        assert_eq!(
+            fields(ClientMetadata::validate(&input, &server())),
+            vec!["token_endpoint_auth_method"]
+        );
+    }
+
+    #[test]
+    fn response_types_must_agree_with_grant_types() {
+        let input = RegistrationInput {
+            response_types: vec!["token".to_owned()],
+            ..web_app()
+        };
+
+        assert!(fields(ClientMetadata::validate(&input, &server())).contains(&"response_types"));
+    }
+
+    #[test]
+    fn public_clients_cannot_use_client_credentials_or_password() {
+        let input = RegistrationInput {
+            grant_types: vec!["client_credentials".to_owned()],
+            response_types: vec![],
+            token_endpoint_auth_method: "none".to_owned(),
+            ..web_app()
+        };
+
+        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["grant_types"]);
+    }
+
+    #[test]
+    fn scope_outside_the_server_scopes_is_refused() {
+        let input = RegistrationInput {
+            scope: "profile admin".to_owned(),
+            ..web_app()
+        };
+
+        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["scope"]);
+    }
+
+    #[test]
+    fn unknown_auth_method_and_empty_name_are_each_reported() {
+        let input = RegistrationInput {
+            client_name: " ".to_owned(),
+            token_endpoint_auth_method: "private_key_jwt".to_owned(),
+            ..web_app()
+        };
+
+        let found = fields(ClientMetadata::validate(&input, &server()));
+        assert!(found.contains(&"client_name"));
+        assert!(found.contains(&"token_endpoint_auth_method"));
+    }
+}

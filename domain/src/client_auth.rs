@@ -1,0 +1,274 @@
+//! Client authentication at the token, revocation and introspection
+//! endpoints (RFC 6749 §2.3.1, §3.2.1; RFC 7591 §2 methods).
+//!
+//! A client authenticates with exactly the method it registered; a request
+//! that uses two methods at once is refused (RFC 6749 §2.3). Failures are all
+//! `invalid_client` with one description, so that an unknown client and a
+//! wrong secret cannot be told apart.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::client::{AuthMethod, Client};
+use crate::error::OAuthError;
+use crate::ids::ClientId;
+use crate::params::Params;
+use crate::secret::SecretDigest;
+
+/// Longest `Authorization` header value read, in bytes.
+const MAX_AUTHORIZATION_LEN: usize = 4096;
+
+/// The credentials a request presents.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PresentedCredentials {
+    /// `Authorization: Basic` (`client_secret_basic`).
+    Basic {
+        /// The client id, form-decoded.
+        client_id: String,
+        /// The secret, form-decoded.
+        secret: String,
+    },
+    /// `client_id` and `client_secret` in the body (`client_secret_post`).
+    Post {
+        /// The client id.
+        client_id: String,
+        /// The secret.
+        secret: String,
+    },
+    /// `client_id` alone (`none`, a public client).
+    Public {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+impl PresentedCredentials {
+    /// Reads the credentials of a request from its `Authorization` header
+    /// value (if any) and its body parameters.
+    ///
+    /// # Errors
+    /// `invalid_client` for a malformed Basic header or no credentials at all;
+    /// `invalid_request` for two methods at once, a non-Basic scheme, or a
+    /// repeated parameter.
+    pub fn from_request(authorization: Option<&str>, params: &Params) -> Result<Self, OAuthError> {
+        let body_id = params.get("client_id")?;
+        let body_secret = params.get("client_secret")?;
+        if let Some(header) = authorization {
+            let (client_id, secret) = parse_basic_authorization(header)?;
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not several",
+                ));
+            }
+            if body_id.is_some_and(|id| id != client_id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the Authorization header",
+                ));
+            }
+            return Ok(Self::Basic { client_id, secret });
+        }
+        match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Ok(Self::Post {
+                client_id: id.to_owned(),
+                secret: secret.to_owned(),
+            }),
+            (Some(id), None) => Ok(Self::Public {
+                client_id: id.to_owned(),
+            }),
+            (None, _) => Err(OAuthError::invalid_client("client authentication is required")),
+        }
+    }
+
+    /// The presented client id.
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::Public { client_id } => client_id,
+        }
+    }
+
+    /// The presented client id, if it can name a client at all.
+    #[must_use]
+    pub fn parsed_client_id(&self) -> Option<ClientId> {
+        ClientId::parse(self.client_id())
+    }
+
+    fn method(&self) -> AuthMethod {
+        match self {
+            Self::Basic { .. } => AuthMethod::ClientSecretBasic,
+            Self::Post { .. } => AuthMethod::ClientSecretPost,
+            Self::Public { .. } => AuthMethod::None,
+        }
+    }
+
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
+            Self::Public { .. } => None,
+        }
+    }
+
+    /// Authenticates the presented credentials against the client they name
+    /// (`None` when no such client exists).
+    ///
+    /// # Errors
+    /// `invalid_client` when the client is unknown, used another method than
+    /// the one it registered, or the secret does not match.
+    pub fn authenticate(self, client: Option<Client>) -> Result<Client, OAuthError> {
+        let failed = || OAuthError::invalid_client("client authentication failed");
+        let Some(client) = client else {
+            // Same work as a wrong secret, so timing does not reveal which
+            // client ids exist.
+            let _ = SecretDigest::of(self.secret().unwrap_or_default()).ct_eq(&UNKNOWN_DIGEST);
+            return Err(failed());
+        };
+        if client.metadata.token_endpoint_auth_method != self.method() {
+            return Err(failed());
+        }
+        match (&client.secret_digest, self.secret()) {
+            (Some(digest), Some(secret)) if digest.matches(secret) => Ok(client),
+            (None, None) => Ok(client),
+            _ => Err(failed()),
+        }
+    }
+}
+
+static UNKNOWN_DIGEST: std::sync::LazyLock<SecretDigest> =
+    std::sync::LazyLock::new(|| SecretDigest::of("no such client"));
+
+/// Parses `Basic <base64(id:secret)>`, where id and secret are each
+/// form-urlencoded (RFC 6749 §2.3.1). The scheme is case-insensitive.
+///
+/// # Errors
+/// `invalid_request` for another scheme; `invalid_client` for a malformed
+/// Basic value or an empty client id.
+pub fn parse_basic_authorization(header: &str) -> Result<(String, String), OAuthError> {
+    let malformed = || OAuthError::invalid_client("the Basic authorization header is malformed");
+    if header.len() > MAX_AUTHORIZATION_LEN {
+        return Err(malformed());
+    }
+    let (scheme, value) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "only the Basic authorization scheme is accepted here",
+        ));
+    }
+    let decoded = STANDARD.decode(value.trim()).map_err(|_| malformed())?;
+    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (raw_id, raw_secret) = text.split_once(':').ok_or_else(malformed)?;
+    let form = format!("id={raw_id}&secret={raw_secret}");
+    let params = Params::parse_form(form.as_bytes()).map_err(|_| malformed())?;
+    let id = params.get("id").ok().flatten().ok_or_else(malformed)?;
+    let secret = params.get("secret").map_err(|_| malformed())?.unwrap_or("");
+    Ok((id.to_owned(), secret.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::testing::sample_client;
+    use proptest::prelude::*;
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let header = basic("my%20client", "p%40ss+word");
+
+        let (id, secret) = parse_basic_authorization(&header).unwrap();
+
+        assert_eq!(id, "my client");
+        assert_eq!(secret, "p@ss word");
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_invalid_client() {
+        for header in ["Basic", "Basic !!!", "Basic Zm9v", &basic("", "x"), &basic("a%ZZ", "x")] {
+            let error = parse_basic_authorization(header).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidClient, "{header}");
+        }
+    }
+
+    #[test]
+    fn two_methods_at_once_are_refused() {
+        let params = Params::from_pairs([("client_secret", "s")]);
+
+        let error = PresentedCredentials::from_request(Some(&basic("c", "s")), &params).unwrap_err();
+
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn no_credentials_is_invalid_client() {
+        let error = PresentedCredentials::from_request(None, &Params::default()).unwrap_err();
+
+        assert_eq!(error.code, ErrorCode::InvalidClient);
+    }
+
+    #[test]
+    fn registered_method_is_enforced() {
+        let (client, secret) = sample_client(AuthMethod::ClientSecretBasic);
+        let post = PresentedCredentials::Post {
+            client_id: client.id.to_string(),
+            secret: secret.clone(),
+        };
+        assert_eq!(post.authenticate(Some(client.clone())).unwrap_err().code, ErrorCode::InvalidClient);
+
+        let basic = PresentedCredentials::Basic {
+            client_id: client.id.to_string(),
+            secret,
+        };
+        assert!(basic.authenticate(Some(client)).is_ok());
+    }
+
+    #[test]
+    fn wrong_secret_and_unknown_client_fail_alike() {
+        let (client, secret) = sample_client(AuthMethod::ClientSecretPost);
+        let wrong = PresentedCredentials::Post {
+            client_id: client.id.to_string(),
+            secret: format!("{secret}x"),
+        };
+        let unknown = PresentedCredentials::Post {
+            client_id: "nobody".to_owned(),
+            secret,
+        };
+
+        let a = wrong.authenticate(Some(client)).unwrap_err();
+        let b = unknown.authenticate(None).unwrap_err();
+
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn confidential_client_without_secret_is_refused() {
+        let (client, _) = sample_client(AuthMethod::ClientSecretPost);
+        let public = PresentedCredentials::Public {
+            client_id: client.id.to_string(),
+        };
+
+        assert_eq!(public.authenticate(Some(client)).unwrap_err().code, ErrorCode::InvalidClient);
+    }
+
+    proptest! {
+        #[test]
+        fn basic_parser_never_panics(header in "\\PC{0,80}") {
+            if let Err(error) = parse_basic_authorization(&header) {
+                prop_assert!(matches!(error.code, ErrorCode::InvalidClient | ErrorCode::InvalidRequest));
+            }
+        }
+
+        #[test]
+        fn encoded_credentials_round_trip(id in "[ -~]{1,20}", secret in "[ -~]{0,20}") {
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let header = basic(&enc(&id), &enc(&secret));
+            let (got_id, got_secret) = parse_basic_authorization(&header).unwrap();
+            prop_assert_eq!(got_id, id);
+            prop_assert_eq!(got_secret, secret);
+        }
+    }
+}

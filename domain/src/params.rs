@@ -1,0 +1,209 @@
+//! Request parameters (RFC 6749 §3.1, §3.2).
+//!
+//! A strict `application/x-www-form-urlencoded` decoder and a parameter bag
+//! that remembers repetitions: a parameter may appear at most once, and a
+//! parameter sent without a value is treated as omitted (RFC 6749 §3.1).
+//! Invalid percent-encoding, invalid UTF-8 and NUL characters are refused
+//! here, so that nothing malformed reaches the rules or the store.
+
+use crate::error::OAuthError;
+
+/// Largest form body or query string the server reads, in bytes.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The decoded parameters of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Decodes a form body or query string.
+    ///
+    /// # Errors
+    /// `invalid_request` for input over [`MAX_FORM_BYTES`], a bad `%` escape,
+    /// invalid UTF-8 or a NUL character.
+    pub fn parse_form(input: &[u8]) -> Result<Self, OAuthError> {
+        if input.len() > MAX_FORM_BYTES {
+            return Err(OAuthError::invalid_request("the request is too large"));
+        }
+        let mut pairs = Vec::new();
+        for field in input.split(|&b| b == b'&') {
+            if field.is_empty() {
+                continue;
+            }
+            let (name, value) = match field.iter().position(|&b| b == b'=') {
+                Some(at) => (&field[..at], &field[at + 1..]),
+                None => (field, &[][..]),
+            };
+            pairs.push((decode_component(name)?, decode_component(value)?));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// Builds a bag from already-decoded pairs (used by tests and adapters).
+    #[must_use]
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        Self {
+            pairs: pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The value of `name`, `None` when it is absent or empty.
+    ///
+    /// # Errors
+    /// `invalid_request` when `name` appears more than once.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut found = None;
+        for (key, value) in &self.pairs {
+            if key == name {
+                if found.is_some() {
+                    return Err(OAuthError::repeated(name));
+                }
+                found = Some(value.as_str());
+            }
+        }
+        Ok(found.filter(|v| !v.is_empty()))
+    }
+
+    /// The value of `name`, which must be present.
+    ///
+    /// # Errors
+    /// `invalid_request` when it is absent, empty or repeated.
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)?.ok_or_else(|| OAuthError::missing(name))
+    }
+
+    /// Whether `name` appears at all (even empty).
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(key, _)| key == name)
+    }
+
+    /// The first parameter that appears more than once among `names`.
+    #[must_use]
+    pub fn first_repeated<'a>(&self, names: &[&'a str]) -> Option<&'a str> {
+        names
+            .iter()
+            .find(|name| self.pairs.iter().filter(|(k, _)| k == *name).count() > 1)
+            .copied()
+    }
+
+    /// Every pair, in order.
+    #[must_use]
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hi = raw.get(i + 1).copied().and_then(hex_value);
+                let lo = raw.get(i + 2).copied().and_then(hex_value);
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => bytes.push(hi << 4 | lo),
+                    _ => {
+                        return Err(OAuthError::invalid_request(
+                            "the request has an invalid percent-encoding",
+                        ))
+                    }
+                }
+                i += 2;
+            }
+            _ => bytes.push(b),
+        }
+        i += 1;
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| OAuthError::invalid_request("the request is not valid UTF-8"))?;
+    if text.contains('\0') {
+        return Err(OAuthError::invalid_request(
+            "the request contains a NUL character",
+        ));
+    }
+    Ok(text)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_plus_and_percent_escapes() {
+        let params = Params::parse_form(b"a=x+y%26z&b=%C3%A9").unwrap();
+
+        assert_eq!(params.get("a").unwrap(), Some("x y&z"));
+        assert_eq!(params.get("b").unwrap(), Some("é"));
+    }
+
+    #[test]
+    fn repeated_parameter_is_invalid_request() {
+        let params = Params::parse_form(b"scope=a&scope=b").unwrap();
+
+        assert_eq!(params.get("scope").unwrap_err().code, ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn empty_parameter_is_treated_as_omitted() {
+        let params = Params::parse_form(b"scope=&state").unwrap();
+
+        assert_eq!(params.get("scope").unwrap(), None);
+        assert_eq!(params.get("state").unwrap(), None);
+        assert_eq!(params.require("scope").unwrap_err().code, ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn malformed_input_is_refused() {
+        for input in [&b"a=%ZZ"[..], b"a=%4", b"a=\xff\xfe", b"a=%00", b"a=x\0"] {
+            let error = Params::parse_form(input).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidRequest, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_input_is_refused() {
+        let input = vec![b'a'; MAX_FORM_BYTES + 1];
+
+        assert!(Params::parse_form(&input).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics_and_fails_only_with_invalid_request(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(error) = Params::parse_form(&input) {
+                prop_assert_eq!(error.code, ErrorCode::InvalidRequest);
+            }
+        }
+
+        #[test]
+        fn encoded_pairs_round_trip(name in "[a-z_]{1,12}", value in "\\PC{0,40}") {
+            let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(&name, &value)
+                .finish();
+            let params = Params::parse_form(encoded.as_bytes()).unwrap();
+            let expected = if value.is_empty() { None } else { Some(value.as_str()) };
+            prop_assert_eq!(params.get(&name).unwrap(), expected);
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Ports: what the domain needs from the outside world.
+//!
+//! Each repository method is one atomic, consistent operation; its contract
+//! is stated with MUST. Adapters implement them (Diesel on SQLite and
+//! PostgreSQL); `crate::testing` holds in-memory versions that serve as unit
+//! test fakes and as the executable specification of each contract.
+
+use crate::client::Client;
+use crate::code::AuthorizationCode;
+use crate::error::StoreError;
+use crate::ids::{ClientId, FamilyId, TokenId, UserId};
+use crate::secret::{PlainSecret, SecretDigest, SECRET_BYTES};
+use crate::time::Timestamp;
+use crate::token::{NewTokens, TokenRecord};
+use crate::user::{PasswordHash, User};
+
+/// The current time.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC, truncated to microseconds.
+    fn now(&self) -> Timestamp;
+}
+
+/// A cryptographically secure random source (the OS CSPRNG in production).
+pub trait SecureRandom: Send + Sync {
+    /// Fills `buf` with random bytes.
+    fn fill_bytes(&self, buf: &mut [u8]);
+}
+
+impl dyn SecureRandom + '_ {
+    /// A new 256-bit secret (code, token or client secret).
+    #[must_use]
+    pub fn secret(&self) -> PlainSecret {
+        let mut bytes = [0u8; SECRET_BYTES];
+        self.fill_bytes(&mut bytes);
+        PlainSecret::from_random_bytes(&bytes)
+    }
+
+    /// 16 random bytes, for identifiers.
+    #[must_use]
+    pub fn id_bytes(&self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        self.fill_bytes(&mut bytes);
+        bytes
+    }
+}
+
+/// Hashes and checks user passwords (bcrypt in production). Slow on purpose:
+/// callers run it off the async executor.
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a new password.
+    ///
+    /// # Errors
+    /// `StoreError::Other` if hashing fails.
+    fn hash(&self, password: &str) -> Result<PasswordHash, StoreError>;
+
+    /// Whether `password` matches `hash`. When `hash` is `None` (unknown
+    /// user) it MUST spend the same time as a real check and return false.
+    fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool;
+}
+
+/// Stored users.
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user.
+    ///
+    /// # Errors
+    /// MUST return `StoreError::Conflict` when the username is taken.
+    fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user with this exact name.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// Every user, by name.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn list_users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Replaces a user's password hash; false when there is no such user.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError>;
+
+    /// Deletes a user; false when there is no such user. MUST also delete the
+    /// user's clients and every code and token of the user or those clients.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn delete_user(&self, id: &UserId) -> Result<bool, StoreError>;
+}
+
+/// Stored clients.
+pub trait ClientRepository: Send + Sync {
+    /// Stores a new client.
+    ///
+    /// # Errors
+    /// MUST return `StoreError::Conflict` when the client id exists.
+    fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+
+    /// The client with this id.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+
+    /// The clients a user registered, oldest first.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn list_clients_of(&self, owner: &UserId) -> Result<Vec<Client>, StoreError>;
+
+    /// Every client, oldest first.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+
+    /// Replaces the secret digest of a confidential client; false when there
+    /// is no such client.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn set_client_secret(&self, id: &ClientId, digest: &SecretDigest) -> Result<bool, StoreError>;
+
+    /// Deletes a client; false when there is no such client. MUST delete its
+    /// codes and tokens in the same transaction.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+}
+
+/// The outcome of [`CodeRepository::redeem_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// The code was unused; it is now used and the tokens are stored.
+    Redeemed,
+    /// The code was already used (or no longer exists); nothing was stored.
+    AlreadyUsed,
+}
+
+/// Stored authorization codes.
+pub trait CodeRepository: Send + Sync {
+    /// Stores a new code.
+    ///
+    /// # Errors
+    /// MUST return `StoreError::Conflict` when the digest exists.
+    fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+
+    /// The code with this digest, used or not.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_code(&self, digest: &SecretDigest) -> Result<Option<AuthorizationCode>, StoreError>;
+
+    /// Marks the code used at `now` and stores `tokens`, in one transaction,
+    /// only if the code is still unused. Of any number of concurrent calls
+    /// for one digest, exactly one MUST return `Redeemed`; the others MUST
+    /// return `AlreadyUsed` and store nothing.
+    ///
+    /// # Errors
+    /// Store failures only; on error nothing is changed.
+    fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        now: Timestamp,
+        tokens: &NewTokens,
+    ) -> Result<CodeRedemption, StoreError>;
+}
+
+/// The outcome of [`TokenRepository::rotate_refresh`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old refresh token is now rotated and the new tokens are stored.
+    Rotated,
+    /// The old refresh token had already been rotated at this time; nothing
+    /// was stored.
+    AlreadyRotated(Timestamp),
+    /// The old refresh token is revoked or gone; nothing was stored.
+    Revoked,
+}
+
+/// Stored access and refresh tokens.
+pub trait TokenRepository: Send + Sync {
+    /// Stores newly issued tokens.
+    ///
+    /// # Errors
+    /// MUST return `StoreError::Conflict` when a digest exists.
+    fn insert_tokens(&self, tokens: &NewTokens) -> Result<(), StoreError>;
+
+    /// The token with this digest, whatever its state.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_token(&self, digest: &SecretDigest) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Marks the refresh token `old` rotated at `now` and stores `tokens`, in
+    /// one transaction, only if `old` is neither rotated nor revoked. Of any
+    /// number of concurrent calls for one token, at most one MUST return
+    /// `Rotated`.
+    ///
+    /// # Errors
+    /// Store failures only; on error nothing is changed.
+    fn rotate_refresh(
+        &self,
+        old: &TokenId,
+        now: Timestamp,
+        tokens: &NewTokens,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes every token of a family not yet revoked; returns how many.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn revoke_family(&self, family: &FamilyId, now: Timestamp) -> Result<usize, StoreError>;
+
+    /// Revokes one token; false if it was already revoked or is unknown.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn revoke_token(&self, id: &TokenId, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Revokes every live token of a user (all clients when `client` is
+    /// `None`) or, with `user` `None`, of a client; returns how many.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn revoke_tokens_of(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError>;
+}

@@ -1,0 +1,377 @@
+//! In-memory implementations of the ports, a settable clock, a predictable
+//! random source and sample records: the fakes of the unit tests, and the
+//! executable specification that the Diesel repositories are held to.
+
+#![allow(clippy::missing_panics_doc)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::client::{AuthMethod, Client, ClientMetadata, GrantType, ResponseType};
+use crate::code::AuthorizationCode;
+use crate::error::StoreError;
+use crate::ids::{ClientId, FamilyId, TokenId, UserId};
+use crate::ports::{
+    Clock, ClientRepository, CodeRedemption, CodeRepository, PasswordHasher, Rotation,
+    SecureRandom, TokenRepository, UserRepository,
+};
+use crate::redirect_uri::RedirectUri;
+use crate::scope::Scope;
+use crate::secret::SecretDigest;
+use crate::time::Timestamp;
+use crate::token::{NewTokens, TokenKind, TokenRecord};
+use crate::user::{PasswordHash, User, Username};
+
+/// The instant `secs` seconds after 2026-01-01T00:00:00Z.
+#[must_use]
+pub fn t(secs: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(1_767_225_600 + secs).unwrap_or_else(|| unreachable!())
+}
+
+/// A clock that says what it is told.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<Timestamp>);
+
+impl FixedClock {
+    /// A clock at `now`.
+    #[must_use]
+    pub fn at(now: Timestamp) -> Self {
+        Self(Mutex::new(now))
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: Timestamp) {
+        *lock(&self.0) = now;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *lock(&self.0)
+    }
+}
+
+/// A random source that never repeats: a counter spread over the buffer.
+#[derive(Debug, Default)]
+pub struct CountingRandom(AtomicU64);
+
+impl SecureRandom for CountingRandom {
+    fn fill_bytes(&self, buf: &mut [u8]) {
+        let n = self.0.fetch_add(1, Ordering::Relaxed).to_le_bytes();
+        for (i, byte) in buf.iter_mut().enumerate() {
+            *byte = n.get(i % 8).copied().unwrap_or(0) ^ (i as u8).wrapping_mul(31);
+        }
+    }
+}
+
+/// A fast, insecure hasher for tests: the "hash" is the password, prefixed.
+#[derive(Debug, Default)]
+pub struct PlainHasher;
+
+impl PasswordHasher for PlainHasher {
+    fn hash(&self, password: &str) -> Result<PasswordHash, StoreError> {
+        Ok(PasswordHash::new(format!("plain:{password}")))
+    }
+
+    fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool {
+        hash.is_some_and(|h| h.as_str() == format!("plain:{password}"))
+    }
+}
+
+/// A client with every grant and response type, and its secret in clear
+/// (empty for `none`).
+#[must_use]
+pub fn sample_client(method: AuthMethod) -> (Client, String) {
+    let secret = format!("secret-of-{}", method.as_str());
+    let metadata = ClientMetadata {
+        client_name: "Sample".to_owned(),
+        client_uri: Some("https://client.example.com".to_owned()),
+        redirect_uris: vec![RedirectUri::parse("https://client.example.com/cb")
+            .unwrap_or_else(|_| unreachable!())],
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::Password,
+            GrantType::ClientCredentials,
+            GrantType::RefreshToken,
+        ],
+        response_types: vec![ResponseType::Code],
+        scope: Scope::parse("profile email").unwrap_or_default(),
+        token_endpoint_auth_method: method,
+    };
+    let client = Client {
+        id: ClientId::parse(&format!("client-{}", method.as_str())).unwrap_or_else(|| unreachable!()),
+        owner: UserId::from_random_bytes([1; 16]),
+        secret_digest: method.is_confidential().then(|| SecretDigest::of(&secret)),
+        metadata,
+        issued_at: t(0),
+    };
+    let secret = if method.is_confidential() { secret } else { String::new() };
+    (client, secret)
+}
+
+/// A token record of `kind`, issued at `issued_at`, expiring at `expires_at`.
+#[must_use]
+pub fn sample_token(kind: TokenKind, issued_at: Timestamp, expires_at: Timestamp) -> TokenRecord {
+    TokenRecord {
+        id: TokenId::from_random_bytes([2; 16]),
+        family: FamilyId::from_random_bytes([3; 16]),
+        kind,
+        digest: SecretDigest::of("token"),
+        client_id: ClientId::parse("client").unwrap_or_else(|| unreachable!()),
+        user_id: None,
+        scope: Scope::parse("profile").unwrap_or_default(),
+        issued_at,
+        expires_at,
+        revoked_at: None,
+        rotated_at: None,
+    }
+}
+
+/// A user named `name` whose password hash comes from [`PlainHasher`].
+#[must_use]
+pub fn sample_user(name: &str, password: &str) -> User {
+    let mut id = [0u8; 16];
+    for (slot, byte) in id.iter_mut().zip(name.bytes()) {
+        *slot = byte;
+    }
+    User {
+        id: UserId::from_random_bytes(id),
+        username: Username::parse(name).unwrap_or_else(|_| unreachable!()),
+        password_hash: PasswordHash::new(format!("plain:{password}")),
+        created_at: t(0),
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: Vec<User>,
+    clients: Vec<Client>,
+    codes: Vec<AuthorizationCode>,
+    tokens: Vec<TokenRecord>,
+}
+
+/// Every repository port, in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryStore(Mutex<State>);
+
+impl InMemoryStore {
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.0)
+    }
+
+    /// Every stored token (for assertions).
+    #[must_use]
+    pub fn all_tokens(&self) -> Vec<TokenRecord> {
+        self.state().tokens.clone()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn store_tokens(state: &mut State, tokens: &NewTokens) -> Result<(), StoreError> {
+    let new: Vec<&TokenRecord> = std::iter::once(&tokens.access).chain(tokens.refresh.as_ref()).collect();
+    if new.iter().any(|n| state.tokens.iter().any(|t| t.digest == n.digest)) {
+        return Err(StoreError::Conflict);
+    }
+    state.tokens.extend(new.into_iter().cloned());
+    Ok(())
+}
+
+impl UserRepository for InMemoryStore {
+    fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.users.iter().any(|u| u.username == user.username || u.id == user.id) {
+            return Err(StoreError::Conflict);
+        }
+        state.users.push(user.clone());
+        Ok(())
+    }
+
+    fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.iter().find(|u| &u.id == id).cloned())
+    }
+
+    fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.iter().find(|u| u.username.as_str() == username).cloned())
+    }
+
+    fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let mut users = self.state().users.clone();
+        users.sort_by(|a, b| a.username.as_str().cmp(b.username.as_str()));
+        Ok(users)
+    }
+
+    fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state.users.iter_mut().find(|u| &u.id == id).map(|u| u.password_hash = hash.clone()).is_some())
+    }
+
+    fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let before = state.users.len();
+        state.users.retain(|u| &u.id != id);
+        let owned: Vec<ClientId> = state.clients.iter().filter(|c| &c.owner == id).map(|c| c.id.clone()).collect();
+        state.clients.retain(|c| &c.owner != id);
+        state.codes.retain(|c| &c.user_id != id && !owned.contains(&c.client_id));
+        state.tokens.retain(|t| t.user_id.as_ref() != Some(id) && !owned.contains(&t.client_id));
+        Ok(state.users.len() != before)
+    }
+}
+
+impl ClientRepository for InMemoryStore {
+    fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.clients.iter().any(|c| c.id == client.id) {
+            return Err(StoreError::Conflict);
+        }
+        state.clients.push(client.clone());
+        Ok(())
+    }
+
+    fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        Ok(self.state().clients.iter().find(|c| &c.id == id).cloned())
+    }
+
+    fn list_clients_of(&self, owner: &UserId) -> Result<Vec<Client>, StoreError> {
+        Ok(self.state().clients.iter().filter(|c| &c.owner == owner).cloned().collect())
+    }
+
+    fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        Ok(self.state().clients.clone())
+    }
+
+    fn set_client_secret(&self, id: &ClientId, digest: &SecretDigest) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .clients
+            .iter_mut()
+            .find(|c| &c.id == id)
+            .map(|c| c.secret_digest = Some(digest.clone()))
+            .is_some())
+    }
+
+    fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let before = state.clients.len();
+        state.clients.retain(|c| &c.id != id);
+        state.codes.retain(|c| &c.client_id != id);
+        state.tokens.retain(|t| &t.client_id != id);
+        Ok(state.clients.len() != before)
+    }
+}
+
+impl CodeRepository for InMemoryStore {
+    fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.codes.iter().any(|c| c.digest == code.digest) {
+            return Err(StoreError::Conflict);
+        }
+        state.codes.push(code.clone());
+        Ok(())
+    }
+
+    fn find_code(&self, digest: &SecretDigest) -> Result<Option<AuthorizationCode>, StoreError> {
+        Ok(self.state().codes.iter().find(|c| &c.digest == digest).cloned())
+    }
+
+    fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        now: Timestamp,
+        tokens: &NewTokens,
+    ) -> Result<CodeRedemption, StoreError> {
+        let mut state = self.state();
+        let Some(code) = state.codes.iter_mut().find(|c| &c.digest == digest && c.used_at.is_none())
+        else {
+            return Ok(CodeRedemption::AlreadyUsed);
+        };
+        code.used_at = Some(now);
+        if let Err(error) = store_tokens(&mut state, tokens) {
+            if let Some(code) = state.codes.iter_mut().find(|c| &c.digest == digest) {
+                code.used_at = None;
+            }
+            return Err(error);
+        }
+        Ok(CodeRedemption::Redeemed)
+    }
+}
+
+impl TokenRepository for InMemoryStore {
+    fn insert_tokens(&self, tokens: &NewTokens) -> Result<(), StoreError> {
+        store_tokens(&mut self.state(), tokens)
+    }
+
+    fn find_token(&self, digest: &SecretDigest) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.state().tokens.iter().find(|t| &t.digest == digest).cloned())
+    }
+
+    fn rotate_refresh(
+        &self,
+        old: &TokenId,
+        now: Timestamp,
+        tokens: &NewTokens,
+    ) -> Result<Rotation, StoreError> {
+        let mut state = self.state();
+        let Some(token) = state.tokens.iter_mut().find(|t| &t.id == old) else {
+            return Ok(Rotation::Revoked);
+        };
+        if token.revoked_at.is_some() {
+            return Ok(Rotation::Revoked);
+        }
+        if let Some(at) = token.rotated_at {
+            return Ok(Rotation::AlreadyRotated(at));
+        }
+        token.rotated_at = Some(now);
+        if let Err(error) = store_tokens(&mut state, tokens) {
+            if let Some(token) = state.tokens.iter_mut().find(|t| &t.id == old) {
+                token.rotated_at = None;
+            }
+            return Err(error);
+        }
+        Ok(Rotation::Rotated)
+    }
+
+    fn revoke_family(&self, family: &FamilyId, now: Timestamp) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let mut n = 0;
+        for token in state.tokens.iter_mut().filter(|t| &t.family == family && t.revoked_at.is_none()) {
+            token.revoked_at = Some(now);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn revoke_token(&self, id: &TokenId, now: Timestamp) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .tokens
+            .iter_mut()
+            .find(|t| &t.id == id && t.revoked_at.is_none())
+            .map(|t| t.revoked_at = Some(now))
+            .is_some())
+    }
+
+    fn revoke_tokens_of(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        if user.is_none() && client.is_none() {
+            return Ok(0);
+        }
+        let mut state = self.state();
+        let mut n = 0;
+        for token in state.tokens.iter_mut().filter(|t| {
+            t.revoked_at.is_none()
+                && user.is_none_or(|u| t.user_id.as_ref() == Some(u))
+                && client.is_none_or(|c| &t.client_id == c)
+        }) {
+            token.revoked_at = Some(now);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
