@@ -257,9 +257,15 @@ impl ClientMetadata {
 
         let client_name = input.client_name.trim().to_owned();
         if client_name.is_empty() || client_name.chars().count() > MAX_NAME_LEN {
-            fail("client_name", format!("is required, at most {MAX_NAME_LEN} characters"));
+            fail(
+                "client_name",
+                format!("is required, at most {MAX_NAME_LEN} characters"),
+            );
         } else if client_name.chars().any(char::is_control) {
-            fail("client_name", "must not contain control characters".to_owned());
+            fail(
+                "client_name",
+                "must not contain control characters".to_owned(),
+            );
         }
 
         let client_uri = input.client_uri.trim();
@@ -296,26 +302,41 @@ impl ClientMetadata {
         for raw in non_blank(&input.grant_types) {
             match GrantType::parse(raw) {
                 Some(g) if !server.grant_types.contains(&g) => {
-                    fail("grant_types", format!("{raw} is not enabled on this server"));
+                    fail(
+                        "grant_types",
+                        format!("{raw} is not enabled on this server"),
+                    );
                 }
                 Some(g) if !grant_types.contains(&g) => grant_types.push(g),
                 Some(_) => {}
-                None => fail("grant_types", format!("{raw} is not a supported grant type")),
+                None => fail(
+                    "grant_types",
+                    format!("{raw} is not a supported grant type"),
+                ),
             }
         }
         if grant_types.is_empty() && non_blank(&input.grant_types).next().is_none() {
-            fail("grant_types", "at least one grant type is required".to_owned());
+            fail(
+                "grant_types",
+                "at least one grant type is required".to_owned(),
+            );
         }
 
         let mut response_types = Vec::new();
         for raw in non_blank(&input.response_types) {
             match ResponseType::parse(raw) {
                 Some(r) if !server.response_types.contains(&r) => {
-                    fail("response_types", format!("{raw} is not enabled on this server"));
+                    fail(
+                        "response_types",
+                        format!("{raw} is not enabled on this server"),
+                    );
                 }
                 Some(r) if !response_types.contains(&r) => response_types.push(r),
                 Some(_) => {}
-                None => fail("response_types", format!("{raw} is not a supported response type")),
+                None => fail(
+                    "response_types",
+                    format!("{raw} is not a supported response type"),
+                ),
             }
         }
 
@@ -430,7 +451,10 @@ mod tests {
     fn a_well_formed_web_app_registers() {
         let metadata = ClientMetadata::validate(&web_app(), &server()).unwrap();
 
-        assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(
+            metadata.token_endpoint_auth_method,
+            AuthMethod::ClientSecretBasic
+        );
         assert!(metadata.allows_grant(GrantType::RefreshToken));
         assert!(metadata.allows_response_type(ResponseType::Code));
     }
@@ -442,7 +466,10 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["redirect_uris"]);
+        assert_eq!(
+            fields(ClientMetadata::validate(&input, &server())),
+            vec!["redirect_uris"]
+        );
     }
 
     #[test]
@@ -451,15 +478,23 @@ mod tests {
             grant_types: vec!["authorization_code".to_owned(), "urn:bogus".to_owned()],
             ..web_app()
         };
-        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["grant_types"]);
+        assert_eq!(
+            fields(ClientMetadata::validate(&input, &server())),
+            vec!["grant_types"]
+        );
 
         let mut no_password = server();
-        no_password.grant_types.retain(|g| *g != GrantType::Password);
+        no_password
+            .grant_types
+            .retain(|g| *g != GrantType::Password);
         let input = RegistrationInput {
             grant_types: vec!["authorization_code".to_owned(), "password".to_owned()],
             ..web_app()
         };
-        assert_eq!(fields(ClientMetadata::validate(&input, &no_password)), vec!["grant_types"]);
+        assert_eq!(
+            fields(ClientMetadata::validate(&input, &no_password)),
+            vec!["grant_types"]
+        );
     }
 
     #[test]
@@ -495,7 +530,10 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["grant_types"]);
+        assert_eq!(
+            fields(ClientMetadata::validate(&input, &server())),
+            vec!["grant_types"]
+        );
     }
 
     #[test]
@@ -505,7 +543,10 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(fields(ClientMetadata::validate(&input, &server())), vec!["scope"]);
+        assert_eq!(
+            fields(ClientMetadata::validate(&input, &server())),
+            vec!["scope"]
+        );
     }
 
     #[test]

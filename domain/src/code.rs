@@ -56,9 +56,15 @@ impl AuthorizationCode {
     /// `invalid_grant` when the code is expired, belongs to another client,
     /// or the redirect URI or verifier does not match; `invalid_request` when
     /// the verifier is missing or malformed.
-    pub fn check_redemption(&self, request: &Redemption<'_>, now: Timestamp) -> Result<(), OAuthError> {
+    pub fn check_redemption(
+        &self,
+        request: &Redemption<'_>,
+        now: Timestamp,
+    ) -> Result<(), OAuthError> {
         if &self.client_id != request.client_id {
-            return Err(OAuthError::invalid_grant("the code was issued to another client"));
+            return Err(OAuthError::invalid_grant(
+                "the code was issued to another client",
+            ));
         }
         if now >= self.expires_at {
             return Err(OAuthError::invalid_grant("the code has expired"));

@@ -202,7 +202,13 @@ mod tests {
     #[test]
     fn wire_strings_are_the_rfc_codes() {
         assert_eq!(ErrorCode::InvalidGrant.as_str(), "invalid_grant");
-        assert_eq!(ErrorCode::UnsupportedTokenType.as_str(), "unsupported_token_type");
-        assert_eq!(OAuthError::repeated("scope").code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            ErrorCode::UnsupportedTokenType.as_str(),
+            "unsupported_token_type"
+        );
+        assert_eq!(
+            OAuthError::repeated("scope").code,
+            ErrorCode::InvalidRequest
+        );
     }
 }

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
+pub mod service;
 pub mod time;
 pub mod token;
 pub mod user;

@@ -161,7 +161,10 @@ mod tests {
     fn repeated_parameter_is_invalid_request() {
         let params = Params::parse_form(b"scope=a&scope=b").unwrap();
 
-        assert_eq!(params.get("scope").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            params.get("scope").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
@@ -170,7 +173,10 @@ mod tests {
 
         assert_eq!(params.get("scope").unwrap(), None);
         assert_eq!(params.get("state").unwrap(), None);
-        assert_eq!(params.require("scope").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            params.require("scope").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]

@@ -68,7 +68,9 @@ impl CodeChallenge {
         if bool::from(computed.as_bytes().ct_eq(self.0.as_bytes())) {
             Ok(())
         } else {
-            Err(OAuthError::invalid_grant("the code_verifier does not match the code_challenge"))
+            Err(OAuthError::invalid_grant(
+                "the code_verifier does not match the code_challenge",
+            ))
         }
     }
 
@@ -128,7 +130,10 @@ mod tests {
         let challenge = CodeChallenge::parse(Some(CHALLENGE), Some("S256")).unwrap();
         let wrong = "a".repeat(43);
 
-        assert_eq!(challenge.verify(&wrong).unwrap_err().code, ErrorCode::InvalidGrant);
+        assert_eq!(
+            challenge.verify(&wrong).unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
     }
 
     #[test]
@@ -144,7 +149,9 @@ mod tests {
         assert!(CodeChallenge::parse(None, Some("S256")).is_err());
         assert!(CodeChallenge::parse(Some("abc"), Some("S256")).is_err());
         assert!(CodeChallenge::parse(Some(&"a".repeat(44)), Some("S256")).is_err());
-        assert!(CodeChallenge::parse(Some(&format!("{}=", &CHALLENGE[..42])), Some("S256")).is_err());
+        assert!(
+            CodeChallenge::parse(Some(&format!("{}=", &CHALLENGE[..42])), Some("S256")).is_err()
+        );
     }
 
     #[test]

@@ -148,9 +148,12 @@ fn strip_loopback_port<'a>(uri: &'a str, prefix: &str) -> Option<&'a str> {
 /// contains a dot; `javascript`, `data` and the like never do.
 fn is_private_use_scheme(scheme: &str) -> bool {
     scheme.contains('.')
-        && scheme
-            .split('.')
-            .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && scheme.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]
@@ -181,14 +184,32 @@ mod tests {
     #[test]
     fn refuses_dangerous_or_ambiguous_uris() {
         let cases = [
-            ("javascript:alert(document.domain)//", RedirectUriError::Scheme),
+            (
+                "javascript:alert(document.domain)//",
+                RedirectUriError::Scheme,
+            ),
             ("JaVaScRiPt:alert(1)", RedirectUriError::Scheme),
             ("data:text/html,hi", RedirectUriError::Scheme),
-            ("http://client.example.com/cb", RedirectUriError::InsecureHttp),
-            ("https://client.example.com/cb#frag", RedirectUriError::Fragment),
-            ("https://user:pw@client.example.com/cb", RedirectUriError::Userinfo),
-            ("https://client.example.com\\@evil.example/cb", RedirectUriError::ForbiddenCharacter),
-            ("https://client.example.com/c b", RedirectUriError::ForbiddenCharacter),
+            (
+                "http://client.example.com/cb",
+                RedirectUriError::InsecureHttp,
+            ),
+            (
+                "https://client.example.com/cb#frag",
+                RedirectUriError::Fragment,
+            ),
+            (
+                "https://user:pw@client.example.com/cb",
+                RedirectUriError::Userinfo,
+            ),
+            (
+                "https://client.example.com\\@evil.example/cb",
+                RedirectUriError::ForbiddenCharacter,
+            ),
+            (
+                "https://client.example.com/c b",
+                RedirectUriError::ForbiddenCharacter,
+            ),
             ("/relative/cb", RedirectUriError::Malformed),
             ("//evil.example/cb", RedirectUriError::Malformed),
         ];

@@ -113,7 +113,11 @@ mod tests {
     #[test]
     fn quotes_and_backslashes_are_not_scope_characters() {
         for bad in ["a\"b", "a\\b", "é", "a\tb", "<svg/onload=x>\u{7f}"] {
-            assert_eq!(Scope::parse(bad).unwrap_err().code, ErrorCode::InvalidScope, "{bad}");
+            assert_eq!(
+                Scope::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidScope,
+                "{bad}"
+            );
         }
     }
 
@@ -137,14 +141,20 @@ mod tests {
     fn narrower_scope_is_granted_as_asked() {
         let allowed = scope("profile email");
 
-        assert_eq!(Scope::resolve(Some("email"), &allowed).unwrap(), scope("email"));
+        assert_eq!(
+            Scope::resolve(Some("email"), &allowed).unwrap(),
+            scope("email")
+        );
     }
 
     #[test]
     fn overlong_scope_is_refused() {
         let long = "a ".repeat(MAX_SCOPE_LEN);
 
-        assert_eq!(Scope::parse(&long).unwrap_err().code, ErrorCode::InvalidScope);
+        assert_eq!(
+            Scope::parse(&long).unwrap_err().code,
+            ErrorCode::InvalidScope
+        );
     }
 
     proptest! {

@@ -12,7 +12,7 @@ use crate::code::AuthorizationCode;
 use crate::error::StoreError;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
-    Clock, ClientRepository, CodeRedemption, CodeRepository, PasswordHasher, Rotation,
+    ClientRepository, Clock, CodeRedemption, CodeRepository, PasswordHasher, Rotation,
     SecureRandom, TokenRepository, UserRepository,
 };
 use crate::redirect_uri::RedirectUri;
@@ -86,8 +86,9 @@ pub fn sample_client(method: AuthMethod) -> (Client, String) {
     let metadata = ClientMetadata {
         client_name: "Sample".to_owned(),
         client_uri: Some("https://client.example.com".to_owned()),
-        redirect_uris: vec![RedirectUri::parse("https://client.example.com/cb")
-            .unwrap_or_else(|_| unreachable!())],
+        redirect_uris: vec![
+            RedirectUri::parse("https://client.example.com/cb").unwrap_or_else(|_| unreachable!())
+        ],
         grant_types: vec![
             GrantType::AuthorizationCode,
             GrantType::Password,
@@ -99,13 +100,18 @@ pub fn sample_client(method: AuthMethod) -> (Client, String) {
         token_endpoint_auth_method: method,
     };
     let client = Client {
-        id: ClientId::parse(&format!("client-{}", method.as_str())).unwrap_or_else(|| unreachable!()),
+        id: ClientId::parse(&format!("client-{}", method.as_str()))
+            .unwrap_or_else(|| unreachable!()),
         owner: UserId::from_random_bytes([1; 16]),
         secret_digest: method.is_confidential().then(|| SecretDigest::of(&secret)),
         metadata,
         issued_at: t(0),
     };
-    let secret = if method.is_confidential() { secret } else { String::new() };
+    let secret = if method.is_confidential() {
+        secret
+    } else {
+        String::new()
+    };
     (client, secret)
 }
 
@@ -167,12 +173,19 @@ impl InMemoryStore {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn store_tokens(state: &mut State, tokens: &NewTokens) -> Result<(), StoreError> {
-    let new: Vec<&TokenRecord> = std::iter::once(&tokens.access).chain(tokens.refresh.as_ref()).collect();
-    if new.iter().any(|n| state.tokens.iter().any(|t| t.digest == n.digest)) {
+    let new: Vec<&TokenRecord> = std::iter::once(&tokens.access)
+        .chain(tokens.refresh.as_ref())
+        .collect();
+    if new
+        .iter()
+        .any(|n| state.tokens.iter().any(|t| t.digest == n.digest))
+    {
         return Err(StoreError::Conflict);
     }
     state.tokens.extend(new.into_iter().cloned());
@@ -182,7 +195,11 @@ fn store_tokens(state: &mut State, tokens: &NewTokens) -> Result<(), StoreError>
 impl UserRepository for InMemoryStore {
     fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let mut state = self.state();
-        if state.users.iter().any(|u| u.username == user.username || u.id == user.id) {
+        if state
+            .users
+            .iter()
+            .any(|u| u.username == user.username || u.id == user.id)
+        {
             return Err(StoreError::Conflict);
         }
         state.users.push(user.clone());
@@ -194,7 +211,12 @@ impl UserRepository for InMemoryStore {
     }
 
     fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.state().users.iter().find(|u| u.username.as_str() == username).cloned())
+        Ok(self
+            .state()
+            .users
+            .iter()
+            .find(|u| u.username.as_str() == username)
+            .cloned())
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {
@@ -205,17 +227,31 @@ impl UserRepository for InMemoryStore {
 
     fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError> {
         let mut state = self.state();
-        Ok(state.users.iter_mut().find(|u| &u.id == id).map(|u| u.password_hash = hash.clone()).is_some())
+        Ok(state
+            .users
+            .iter_mut()
+            .find(|u| &u.id == id)
+            .map(|u| u.password_hash = hash.clone())
+            .is_some())
     }
 
     fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
         let mut state = self.state();
         let before = state.users.len();
         state.users.retain(|u| &u.id != id);
-        let owned: Vec<ClientId> = state.clients.iter().filter(|c| &c.owner == id).map(|c| c.id.clone()).collect();
+        let owned: Vec<ClientId> = state
+            .clients
+            .iter()
+            .filter(|c| &c.owner == id)
+            .map(|c| c.id.clone())
+            .collect();
         state.clients.retain(|c| &c.owner != id);
-        state.codes.retain(|c| &c.user_id != id && !owned.contains(&c.client_id));
-        state.tokens.retain(|t| t.user_id.as_ref() != Some(id) && !owned.contains(&t.client_id));
+        state
+            .codes
+            .retain(|c| &c.user_id != id && !owned.contains(&c.client_id));
+        state
+            .tokens
+            .retain(|t| t.user_id.as_ref() != Some(id) && !owned.contains(&t.client_id));
         Ok(state.users.len() != before)
     }
 }
@@ -235,7 +271,13 @@ impl ClientRepository for InMemoryStore {
     }
 
     fn list_clients_of(&self, owner: &UserId) -> Result<Vec<Client>, StoreError> {
-        Ok(self.state().clients.iter().filter(|c| &c.owner == owner).cloned().collect())
+        Ok(self
+            .state()
+            .clients
+            .iter()
+            .filter(|c| &c.owner == owner)
+            .cloned()
+            .collect())
     }
 
     fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -273,7 +315,12 @@ impl CodeRepository for InMemoryStore {
     }
 
     fn find_code(&self, digest: &SecretDigest) -> Result<Option<AuthorizationCode>, StoreError> {
-        Ok(self.state().codes.iter().find(|c| &c.digest == digest).cloned())
+        Ok(self
+            .state()
+            .codes
+            .iter()
+            .find(|c| &c.digest == digest)
+            .cloned())
     }
 
     fn redeem_code(
@@ -283,7 +330,10 @@ impl CodeRepository for InMemoryStore {
         tokens: &NewTokens,
     ) -> Result<CodeRedemption, StoreError> {
         let mut state = self.state();
-        let Some(code) = state.codes.iter_mut().find(|c| &c.digest == digest && c.used_at.is_none())
+        let Some(code) = state
+            .codes
+            .iter_mut()
+            .find(|c| &c.digest == digest && c.used_at.is_none())
         else {
             return Ok(CodeRedemption::AlreadyUsed);
         };
@@ -304,7 +354,12 @@ impl TokenRepository for InMemoryStore {
     }
 
     fn find_token(&self, digest: &SecretDigest) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(self.state().tokens.iter().find(|t| &t.digest == digest).cloned())
+        Ok(self
+            .state()
+            .tokens
+            .iter()
+            .find(|t| &t.digest == digest)
+            .cloned())
     }
 
     fn rotate_refresh(
@@ -336,7 +391,11 @@ impl TokenRepository for InMemoryStore {
     fn revoke_family(&self, family: &FamilyId, now: Timestamp) -> Result<usize, StoreError> {
         let mut state = self.state();
         let mut n = 0;
-        for token in state.tokens.iter_mut().filter(|t| &t.family == family && t.revoked_at.is_none()) {
+        for token in state
+            .tokens
+            .iter_mut()
+            .filter(|t| &t.family == family && t.revoked_at.is_none())
+        {
             token.revoked_at = Some(now);
             n += 1;
         }

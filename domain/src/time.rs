@@ -93,7 +93,10 @@ mod tests {
 
         let ts = Timestamp::from_naive_utc(dt);
 
-        assert_eq!(ts.as_naive_utc().and_utc().timestamp_subsec_nanos(), 123_456_000);
+        assert_eq!(
+            ts.as_naive_utc().and_utc().timestamp_subsec_nanos(),
+            123_456_000
+        );
     }
 
     #[test]

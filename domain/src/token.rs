@@ -136,7 +136,15 @@ mod tests {
 
         assert!(token.is_active(t(50)));
         assert!(!token.is_active(t(100)));
-        assert!(!TokenRecord { revoked_at: Some(t(10)), ..token.clone() }.is_active(t(50)));
-        assert!(!TokenRecord { rotated_at: Some(t(10)), ..token }.is_active(t(50)));
+        assert!(!TokenRecord {
+            revoked_at: Some(t(10)),
+            ..token.clone()
+        }
+        .is_active(t(50)));
+        assert!(!TokenRecord {
+            rotated_at: Some(t(10)),
+            ..token
+        }
+        .is_active(t(50)));
     }
 }

@@ -1,0 +1,123 @@
+//! User accounts: sign-up, log-in, password changes.
+
+use crate::error::StoreError;
+use crate::ids::UserId;
+use crate::user::{check_new_password, User, Username};
+
+use super::Services;
+
+/// Why a sign-up was refused.
+#[derive(Debug)]
+pub enum SignUpError {
+    /// A field breaks a rule: (field, message), safe to show.
+    Invalid(Vec<(&'static str, &'static str)>),
+    /// The username is taken.
+    Taken,
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for SignUpError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => Self::Taken,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl Services {
+    /// Creates an account.
+    ///
+    /// # Errors
+    /// A [`SignUpError`].
+    pub fn sign_up(&self, username: &str, password: &str) -> Result<User, SignUpError> {
+        let mut problems = Vec::new();
+        let name = Username::parse(username)
+            .map_err(|m| problems.push(("username", m)))
+            .ok();
+        if let Err(message) = check_new_password(password) {
+            problems.push(("password", message));
+        }
+        let Some(username) = name.filter(|_| problems.is_empty()) else {
+            return Err(SignUpError::Invalid(problems));
+        };
+        let user = User {
+            id: UserId::from_random_bytes(self.ports.random.id_bytes()),
+            username,
+            password_hash: self.ports.hasher.hash(password)?,
+            created_at: self.ports.clock.now(),
+        };
+        self.ports.users.insert_user(&user)?;
+        Ok(user)
+    }
+
+    /// Checks a username and password; `None` when either is wrong (the two
+    /// cases take the same time and give the same answer).
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn log_in(&self, username: &str, password: &str) -> Result<Option<User>, StoreError> {
+        let user = self.ports.users.find_user_by_name(username)?;
+        let verified = self
+            .ports
+            .hasher
+            .verify(password, user.as_ref().map(|u| &u.password_hash));
+        Ok(user.filter(|_| verified))
+    }
+
+    /// Sets a new password; false when there is no such user.
+    ///
+    /// # Errors
+    /// `Err(Ok(message))` when the password breaks the rules, `Err(Err(_))`
+    /// when the store fails.
+    pub fn set_password(
+        &self,
+        id: &UserId,
+        password: &str,
+    ) -> Result<bool, Result<&'static str, StoreError>> {
+        check_new_password(password).map_err(Ok)?;
+        let hash = self.ports.hasher.hash(password).map_err(Err)?;
+        self.ports.users.set_password(id, &hash).map_err(Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::fixtures::{world, ALICE_PASSWORD};
+
+    #[test]
+    fn sign_up_validates_and_refuses_taken_names() {
+        let w = world();
+
+        assert!(
+            matches!(w.services.sign_up("bo", "short"), Err(SignUpError::Invalid(p)) if p.len() == 2)
+        );
+        assert!(matches!(
+            w.services.sign_up("alice", "long enough"),
+            Err(SignUpError::Taken)
+        ));
+        let bob = w.services.sign_up("bob", "long enough").unwrap();
+        assert_eq!(
+            w.services
+                .log_in("bob", "long enough")
+                .unwrap()
+                .map(|u| u.id),
+            Some(bob.id)
+        );
+    }
+
+    #[test]
+    fn log_in_fails_alike_for_unknown_users_and_wrong_passwords() {
+        let w = world();
+
+        assert!(w.services.log_in("alice", "wrong").unwrap().is_none());
+        assert!(w.services.log_in("nobody", "wrong").unwrap().is_none());
+        assert!(w
+            .services
+            .log_in("alice", ALICE_PASSWORD)
+            .unwrap()
+            .is_some());
+    }
+}

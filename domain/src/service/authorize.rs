@@ -1,0 +1,574 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1–§4.1.2, §4.2.1–§4.2.2;
+//! RFC 7636 §4.3–§4.4; RFC 9207).
+//!
+//! Until the client and the redirect URI are known to be valid, errors are
+//! shown to the user and never redirected (§4.1.2.1, §3.1.2.4). After that,
+//! errors go back to the client with `error`, `error_description`, `state`
+//! and `iss`: in the query for `code`, in the fragment for `token`.
+//! PKCE with S256 is required for every `code` request.
+
+use crate::client::{Client, GrantType, ResponseType};
+use crate::code::AuthorizationCode;
+use crate::error::{OAuthError, StoreError};
+use crate::ids::{ClientId, UserId};
+use crate::params::Params;
+use crate::pkce::CodeChallenge;
+use crate::scope::Scope;
+
+use super::{Grantee, Services};
+
+/// Parameters that may appear at most once (RFC 6749 §3.1).
+const SINGLE_VALUED: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// Longest `state` accepted, in bytes.
+pub const MAX_STATE_LEN: usize = 1024;
+
+/// A validated authorization request, ready for the user's decision.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client: Client,
+    /// `code` or `token`.
+    pub response_type: ResponseType,
+    /// Where the response goes.
+    pub redirect_to: String,
+    /// The `redirect_uri` parameter as sent, if it was (stored with a code).
+    pub redirect_uri_param: Option<String>,
+    /// The scope to grant.
+    pub scope: Scope,
+    /// The client's `state`, returned unchanged.
+    pub state: Option<String>,
+    /// The PKCE challenge (for `code`).
+    pub challenge: Option<CodeChallenge>,
+}
+
+/// A redirect back to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationResponse {
+    /// The redirect URI.
+    pub redirect_to: String,
+    /// Whether the parameters go in the fragment (implicit) or the query.
+    pub in_fragment: bool,
+    /// The response parameters, in order.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl AuthorizationResponse {
+    /// The full `Location`: parameters appended to any query the redirect URI
+    /// already has (RFC 6749 §3.1.2), or put in the fragment.
+    #[must_use]
+    pub fn location(&self) -> String {
+        let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.params {
+            encoded.append_pair(name, value);
+        }
+        let encoded = encoded.finish();
+        let separator = if self.in_fragment {
+            '#'
+        } else if self.redirect_to.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{separator}{encoded}", self.redirect_to)
+    }
+
+    /// The value of a parameter (for logs and tests).
+    #[must_use]
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why an authorization request cannot proceed.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Show this error to the user; do not redirect.
+    Page(OAuthError),
+    /// Send this error back to the client.
+    Redirect(AuthorizationResponse),
+}
+
+impl From<StoreError> for AuthorizeError {
+    fn from(error: StoreError) -> Self {
+        Self::Page(error.into())
+    }
+}
+
+impl Services {
+    /// Validates an authorization request.
+    ///
+    /// # Errors
+    /// An [`AuthorizeError`]: a page before the client and redirect URI are
+    /// trusted, a redirect after.
+    pub fn validate_authorization(
+        &self,
+        params: &Params,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let page = |e: OAuthError| AuthorizeError::Page(e);
+        for name in ["client_id", "redirect_uri"] {
+            if params.first_repeated(&[name]).is_some() {
+                return Err(page(OAuthError::repeated(name)));
+            }
+        }
+        let client = match params
+            .get("client_id")
+            .ok()
+            .flatten()
+            .and_then(ClientId::parse)
+        {
+            Some(id) => self.ports.clients.find_client(&id)?,
+            None => None,
+        }
+        .ok_or_else(|| page(OAuthError::invalid_client("the client is unknown")))?;
+        let redirect_uri_param = params.get("redirect_uri").ok().flatten().map(str::to_owned);
+        let redirect_to = match (
+            &redirect_uri_param,
+            client.metadata.redirect_uris.as_slice(),
+        ) {
+            (Some(uri), registered) if registered.iter().any(|r| r.matches(uri)) => uri.clone(),
+            (Some(_), _) => {
+                return Err(page(OAuthError::invalid_request(
+                    "the redirect_uri is not registered for this client",
+                )))
+            }
+            (None, [only]) => only.as_str().to_owned(),
+            (None, _) => {
+                return Err(page(OAuthError::invalid_request(
+                    "redirect_uri is required: the client has several or none registered",
+                )))
+            }
+        };
+
+        // From here on the redirect URI is trusted: errors go to the client.
+        let raw_response_type = params.get("response_type").ok().flatten();
+        let in_fragment = raw_response_type == Some("token");
+        let state = params
+            .get("state")
+            .ok()
+            .flatten()
+            .filter(|s| s.len() <= MAX_STATE_LEN)
+            .map(str::to_owned);
+        let fail = |error: OAuthError| {
+            AuthorizeError::Redirect(self.error_response(
+                &redirect_to,
+                in_fragment,
+                &error,
+                state.as_deref(),
+            ))
+        };
+        if let Some(name) = params.first_repeated(&SINGLE_VALUED) {
+            return Err(fail(OAuthError::repeated(name)));
+        }
+        if params
+            .get("state")
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.len() > MAX_STATE_LEN)
+        {
+            return Err(fail(OAuthError::invalid_request("state is too long")));
+        }
+        let response_type = match raw_response_type {
+            None => return Err(fail(OAuthError::missing("response_type"))),
+            Some(raw) => ResponseType::parse(raw)
+                .filter(|r| self.policy.capabilities.response_types.contains(r))
+                .ok_or_else(|| {
+                    fail(OAuthError::unsupported_response_type(
+                        "the response type is not supported",
+                    ))
+                })?,
+        };
+        let grant = match response_type {
+            ResponseType::Code => GrantType::AuthorizationCode,
+            ResponseType::Token => GrantType::Implicit,
+        };
+        if !client.metadata.allows_response_type(response_type)
+            || !client.metadata.allows_grant(grant)
+        {
+            return Err(fail(OAuthError::unauthorized_client(
+                "the client is not registered for this response type",
+            )));
+        }
+        if response_type == ResponseType::Token && client.is_confidential() {
+            return Err(fail(OAuthError::unauthorized_client(
+                "the implicit flow is for public clients",
+            )));
+        }
+        let scope = Scope::resolve(params.get("scope").ok().flatten(), &client.metadata.scope)
+            .map_err(fail)?;
+        let challenge = match response_type {
+            ResponseType::Code => Some(
+                CodeChallenge::parse(
+                    params.get("code_challenge").ok().flatten(),
+                    params.get("code_challenge_method").ok().flatten(),
+                )
+                .map_err(fail)?,
+            ),
+            ResponseType::Token => None,
+        };
+        Ok(AuthorizationRequest {
+            client,
+            response_type,
+            redirect_to,
+            redirect_uri_param,
+            scope,
+            state,
+            challenge,
+        })
+    }
+
+    /// The user approved: issue a code (or, for `token`, an access token).
+    ///
+    /// # Errors
+    /// A store failure, shown as a page.
+    pub fn approve_authorization(
+        &self,
+        request: &AuthorizationRequest,
+        user: &UserId,
+    ) -> Result<AuthorizationResponse, AuthorizeError> {
+        let now = self.ports.clock.now();
+        let mut params = Vec::new();
+        match (&request.response_type, &request.challenge) {
+            (ResponseType::Code, Some(challenge)) => {
+                let code = self.ports.random.secret();
+                self.ports.codes.insert_code(&AuthorizationCode {
+                    digest: code.digest(),
+                    client_id: request.client.id.clone(),
+                    user_id: *user,
+                    redirect_uri: request.redirect_uri_param.clone(),
+                    scope: request.scope.clone(),
+                    challenge: challenge.clone(),
+                    family: self.new_family(),
+                    issued_at: now,
+                    expires_at: now.plus(self.policy.lifetimes.code),
+                    used_at: None,
+                })?;
+                params.push(("code", code.expose().to_owned()));
+            }
+            (ResponseType::Code, None) => {
+                return Err(AuthorizeError::Page(OAuthError::invalid_request(
+                    "code_challenge is required",
+                )))
+            }
+            (ResponseType::Token, _) => {
+                let grantee = Grantee {
+                    client: &request.client,
+                    user: Some(*user),
+                    scope: request.scope.clone(),
+                };
+                let (records, issued) = self.mint(self.new_family(), &grantee, now, None);
+                self.ports.tokens.insert_tokens(&records)?;
+                params.push(("access_token", issued.access_token.expose().to_owned()));
+                params.push(("token_type", "Bearer".to_owned()));
+                params.push(("expires_in", issued.expires_in.to_string()));
+                params.push(("scope", issued.scope.to_string()));
+            }
+        }
+        if let Some(state) = &request.state {
+            params.push(("state", state.clone()));
+        }
+        params.push(("iss", self.policy.issuer.clone()));
+        Ok(AuthorizationResponse {
+            redirect_to: request.redirect_to.clone(),
+            in_fragment: request.response_type == ResponseType::Token,
+            params,
+        })
+    }
+
+    /// The user denied: `access_denied` back to the client.
+    #[must_use]
+    pub fn deny_authorization(&self, request: &AuthorizationRequest) -> AuthorizationResponse {
+        self.error_response(
+            &request.redirect_to,
+            request.response_type == ResponseType::Token,
+            &OAuthError::access_denied("the resource owner denied the request"),
+            request.state.as_deref(),
+        )
+    }
+
+    fn error_response(
+        &self,
+        redirect_to: &str,
+        in_fragment: bool,
+        error: &OAuthError,
+        state: Option<&str>,
+    ) -> AuthorizationResponse {
+        let mut params = vec![
+            ("error", error.code.as_str().to_owned()),
+            ("error_description", error.description.to_string()),
+        ];
+        if let Some(state) = state {
+            params.push(("state", state.to_owned()));
+        }
+        params.push(("iss", self.policy.issuer.clone()));
+        AuthorizationResponse {
+            redirect_to: redirect_to.to_owned(),
+            in_fragment,
+            params,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::AuthMethod;
+    use crate::error::ErrorCode;
+    use crate::ports::ClientRepository;
+    use crate::redirect_uri::RedirectUri;
+    use crate::service::fixtures::{world, World};
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const REDIRECT: &str = "https://client.example.com/cb";
+
+    fn code_request(client: &Client, extra: &[(&str, &str)]) -> Params {
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "st-é &=/?x"),
+        ];
+        pairs.extend_from_slice(extra);
+        Params::from_pairs(pairs)
+    }
+
+    fn without(params: &Params, name: &str) -> Params {
+        Params::from_pairs(params.pairs().iter().filter(|(n, _)| n != name).cloned())
+    }
+
+    fn redirected_error(w: &World, params: &Params) -> (ErrorCode, AuthorizationResponse) {
+        match w.services.validate_authorization(params) {
+            Err(AuthorizeError::Redirect(response)) => {
+                let code = response.param("error").unwrap().to_owned();
+                let code = [
+                    ErrorCode::InvalidRequest,
+                    ErrorCode::UnauthorizedClient,
+                    ErrorCode::UnsupportedResponseType,
+                    ErrorCode::InvalidScope,
+                ]
+                .into_iter()
+                .find(|c| c.as_str() == code)
+                .unwrap();
+                (code, response)
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    fn page_error(w: &World, params: &Params) -> ErrorCode {
+        match w.services.validate_authorization(params) {
+            Err(AuthorizeError::Page(error)) => error.code,
+            other => panic!("expected a page, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn approval_issues_a_code_with_state_and_iss() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+
+        let request = w
+            .services
+            .validate_authorization(&code_request(&client, &[]))
+            .unwrap();
+        let response = w
+            .services
+            .approve_authorization(&request, &w.alice.id)
+            .unwrap();
+
+        assert!(response.param("code").is_some_and(|c| c.len() >= 43));
+        assert_eq!(response.param("state"), Some("st-é &=/?x"));
+        assert_eq!(response.param("iss"), Some("https://auth.example.com"));
+        assert!(response
+            .location()
+            .starts_with("https://client.example.com/cb?code="));
+    }
+
+    #[test]
+    fn unknown_client_or_unregistered_redirect_uri_is_a_page_never_a_redirect() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let params = code_request(&client, &[]);
+
+        let unknown = Params::from_pairs(params.pairs().iter().map(|(n, v)| {
+            if n == "client_id" {
+                (n.clone(), "nope".to_owned())
+            } else {
+                (n.clone(), v.clone())
+            }
+        }));
+        assert_eq!(page_error(&w, &unknown), ErrorCode::InvalidClient);
+        assert_eq!(
+            page_error(&w, &without(&params, "client_id")),
+            ErrorCode::InvalidClient
+        );
+        for variant in [
+            "https://client.example.com/cb/",
+            "https://evil.example/cb",
+            "//client.example.com/cb",
+        ] {
+            let bad = Params::from_pairs(
+                without(&params, "redirect_uri")
+                    .pairs()
+                    .iter()
+                    .cloned()
+                    .chain([("redirect_uri".to_owned(), variant.to_owned())]),
+            );
+            assert_eq!(page_error(&w, &bad), ErrorCode::InvalidRequest, "{variant}");
+        }
+        assert_eq!(
+            page_error(&w, &code_request(&client, &[("redirect_uri", REDIRECT)])),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn several_registered_uris_require_the_parameter() {
+        let w = world();
+        let (mut client, _) = w.client(AuthMethod::ClientSecretBasic);
+        client
+            .metadata
+            .redirect_uris
+            .push(RedirectUri::parse("https://client.example.com/other").unwrap());
+        w.store.delete_client(&client.id).unwrap();
+        w.store.insert_client(&client).unwrap();
+
+        let params = without(&code_request(&client, &[]), "redirect_uri");
+
+        assert_eq!(page_error(&w, &params), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn pkce_is_required_with_s256() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::None);
+        let params = code_request(&client, &[]);
+
+        assert_eq!(
+            redirected_error(&w, &without(&params, "code_challenge")).0,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirected_error(&w, &without(&params, "code_challenge_method")).0,
+            ErrorCode::InvalidRequest
+        );
+        let plain = Params::from_pairs(
+            without(&params, "code_challenge_method")
+                .pairs()
+                .iter()
+                .cloned()
+                .chain([("code_challenge_method".to_owned(), "plain".to_owned())]),
+        );
+        let (code, response) = redirected_error(&w, &plain);
+        assert_eq!(code, ErrorCode::InvalidRequest);
+        assert_eq!(response.param("state"), Some("st-é &=/?x"));
+    }
+
+    #[test]
+    fn response_type_rules() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let params = without(&code_request(&client, &[]), "response_type");
+
+        let with_type = |t: &str| {
+            Params::from_pairs(
+                params
+                    .pairs()
+                    .iter()
+                    .cloned()
+                    .chain([("response_type".to_owned(), t.to_owned())]),
+            )
+        };
+        assert_eq!(redirected_error(&w, &params).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirected_error(&w, &with_type("bogus")).0,
+            ErrorCode::UnsupportedResponseType
+        );
+        let (code, response) = redirected_error(&w, &with_type("token"));
+        assert_eq!(code, ErrorCode::UnauthorizedClient);
+        assert!(response.in_fragment);
+    }
+
+    #[test]
+    fn repeated_parameters_and_wide_scopes_are_refused() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+
+        assert_eq!(
+            redirected_error(
+                &w,
+                &code_request(&client, &[("scope", "profile"), ("scope", "email")])
+            )
+            .0,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirected_error(&w, &code_request(&client, &[("scope", "profile admin")])).0,
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            page_error(
+                &w,
+                &code_request(&client, &[("client_id", client.id.as_str())])
+            ),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn denial_is_access_denied_with_state() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+
+        let request = w
+            .services
+            .validate_authorization(&code_request(&client, &[]))
+            .unwrap();
+        let response = w.services.deny_authorization(&request);
+
+        assert_eq!(response.param("error"), Some("access_denied"));
+        assert_eq!(response.param("state"), Some("st-é &=/?x"));
+        assert!(response.param("code").is_none());
+    }
+
+    #[test]
+    fn implicit_flow_puts_the_token_in_the_fragment_without_refresh_token() {
+        let w = world();
+        let (mut client, _) = w.client(AuthMethod::None);
+        client.metadata.grant_types = vec![GrantType::Implicit];
+        client.metadata.response_types = vec![ResponseType::Token];
+        w.store.delete_client(&client.id).unwrap();
+        w.store.insert_client(&client).unwrap();
+        let params = Params::from_pairs([
+            ("response_type", "token"),
+            ("client_id", client.id.as_str()),
+            ("state", "s"),
+        ]);
+
+        let request = w.services.validate_authorization(&params).unwrap();
+        let response = w
+            .services
+            .approve_authorization(&request, &w.alice.id)
+            .unwrap();
+
+        assert!(response.in_fragment);
+        assert!(response
+            .location()
+            .starts_with("https://client.example.com/cb#access_token="));
+        assert!(response.param("refresh_token").is_none());
+        assert_eq!(response.param("token_type"), Some("Bearer"));
+    }
+}

@@ -1,0 +1,200 @@
+//! Bearer token validation for protected resources (RFC 6750).
+//!
+//! The token is read from the `Authorization` header only (§2.1; RFC 9700
+//! §4.3.2 forbids tokens in URLs); the scheme is case-insensitive.
+
+use crate::error::StoreError;
+use crate::secret::SecretDigest;
+use crate::token::{TokenKind, TokenRecord};
+use crate::user::User;
+
+use super::Services;
+
+/// Why a bearer request is refused (RFC 6750 §3.1).
+#[derive(Debug)]
+pub enum BearerError {
+    /// No bearer credentials at all: 401 with a bare challenge.
+    Missing,
+    /// A malformed `Authorization: Bearer` header: 400 `invalid_request`.
+    Malformed,
+    /// Unknown, expired, revoked or non-access token: 401 `invalid_token`.
+    InvalidToken,
+    /// The token lacks the scope: 403 `insufficient_scope`.
+    InsufficientScope(&'static str),
+    /// The resource is about a user and the token has none (client
+    /// credentials): 403 `insufficient_scope`.
+    NoUser(&'static str),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for BearerError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// A validated access token and its user.
+#[derive(Debug)]
+pub struct BearerGrant {
+    /// The token record.
+    pub token: TokenRecord,
+    /// Its user.
+    pub user: User,
+}
+
+/// Longest bearer token read.
+const MAX_TOKEN_LEN: usize = 1024;
+
+/// Extracts the token of an `Authorization: Bearer <token>` header.
+///
+/// # Errors
+/// `Missing` for no header or another scheme; `Malformed` when the value is
+/// not exactly one `b64token` (RFC 6750 §2.1).
+pub fn parse_bearer_header(header: Option<&str>) -> Result<&str, BearerError> {
+    let header = header.ok_or(BearerError::Missing)?;
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BearerError::Missing);
+    }
+    let token = rest.trim_matches(' ');
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if valid {
+        Ok(token)
+    } else {
+        Err(BearerError::Malformed)
+    }
+}
+
+impl Services {
+    /// Validates the bearer token of a request to a resource about its user
+    /// that needs `required_scope`.
+    ///
+    /// # Errors
+    /// A [`BearerError`].
+    pub fn authenticate_bearer(
+        &self,
+        authorization: Option<&str>,
+        required_scope: &'static str,
+    ) -> Result<BearerGrant, BearerError> {
+        let token = parse_bearer_header(authorization)?;
+        let now = self.ports.clock.now();
+        let record = self
+            .ports
+            .tokens
+            .find_token(&SecretDigest::of(token))?
+            .filter(|t| t.kind == TokenKind::Access && t.is_active(now))
+            .ok_or(BearerError::InvalidToken)?;
+        if !record.scope.contains(required_scope) {
+            return Err(BearerError::InsufficientScope(required_scope));
+        }
+        let user_id = record.user_id.ok_or(BearerError::NoUser(required_scope))?;
+        let user = self
+            .ports
+            .users
+            .find_user(&user_id)?
+            .ok_or(BearerError::InvalidToken)?;
+        Ok(BearerGrant {
+            token: record,
+            user,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::AuthMethod;
+    use crate::params::Params;
+    use crate::service::fixtures::{world, ALICE_PASSWORD};
+    use proptest::prelude::*;
+
+    #[test]
+    fn header_parsing_follows_rfc_6750() {
+        assert!(matches!(
+            parse_bearer_header(None),
+            Err(BearerError::Missing)
+        ));
+        assert!(matches!(
+            parse_bearer_header(Some("Basic abc")),
+            Err(BearerError::Missing)
+        ));
+        assert!(matches!(
+            parse_bearer_header(Some("Bearer")),
+            Err(BearerError::Malformed)
+        ));
+        assert!(matches!(
+            parse_bearer_header(Some("Bearer a b")),
+            Err(BearerError::Malformed)
+        ));
+        assert!(matches!(
+            parse_bearer_header(Some("Bearer é")),
+            Err(BearerError::Malformed)
+        ));
+        assert_eq!(
+            parse_bearer_header(Some("bearer abc-_.~+/==")).unwrap(),
+            "abc-_.~+/=="
+        );
+    }
+
+    #[test]
+    fn tokens_are_checked_for_kind_scope_and_user() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretPost);
+        let id = client.id.as_str();
+        let issue = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("client_id", id), ("client_secret", secret.as_str())];
+            all.extend_from_slice(pairs);
+            w.services
+                .token(None, &Params::from_pairs(all))
+                .unwrap()
+                .tokens
+        };
+        let user_tokens = issue(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", ALICE_PASSWORD),
+        ]);
+        let email_only = issue(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", ALICE_PASSWORD),
+            ("scope", "email"),
+        ]);
+        let app_token = issue(&[("grant_type", "client_credentials")]);
+        let check = |token: &str| {
+            w.services
+                .authenticate_bearer(Some(&format!("Bearer {token}")), "profile")
+        };
+
+        assert_eq!(
+            check(user_tokens.access_token.expose()).unwrap().user.id,
+            w.alice.id
+        );
+        assert!(matches!(
+            check(user_tokens.refresh_token.unwrap().expose()),
+            Err(BearerError::InvalidToken)
+        ));
+        assert!(matches!(
+            check(email_only.access_token.expose()),
+            Err(BearerError::InsufficientScope("profile"))
+        ));
+        assert!(matches!(
+            check(app_token.access_token.expose()),
+            Err(BearerError::NoUser(_))
+        ));
+        assert!(matches!(check("unknown"), Err(BearerError::InvalidToken)));
+    }
+
+    proptest! {
+        #[test]
+        fn header_parser_never_panics(header in "\\PC{0,64}") {
+            let _ = parse_bearer_header(Some(&header));
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Client registration and management by their owners.
+
+use crate::client::{Client, ClientMetadata, FieldError, RegistrationInput};
+use crate::error::StoreError;
+use crate::ids::{ClientId, UserId};
+use crate::secret::PlainSecret;
+
+use super::Services;
+
+/// Why a registration was refused.
+#[derive(Debug)]
+pub enum RegistrationError {
+    /// The metadata breaks rules, one error per field problem.
+    Invalid(Vec<FieldError>),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for RegistrationError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// A client just registered or re-keyed: the secret in clear is shown once.
+#[derive(Debug)]
+pub struct ClientWithSecret {
+    /// The client.
+    pub client: Client,
+    /// Its secret in clear (`None` for public clients).
+    pub secret: Option<PlainSecret>,
+}
+
+impl Services {
+    /// Registers a client for `owner`.
+    ///
+    /// # Errors
+    /// A [`RegistrationError`].
+    pub fn register_client(
+        &self,
+        owner: &UserId,
+        input: &RegistrationInput,
+    ) -> Result<ClientWithSecret, RegistrationError> {
+        let metadata = ClientMetadata::validate(input, &self.policy.capabilities)
+            .map_err(RegistrationError::Invalid)?;
+        let secret = metadata
+            .token_endpoint_auth_method
+            .is_confidential()
+            .then(|| self.ports.random.secret());
+        let client = Client {
+            id: self.new_client_id(),
+            owner: *owner,
+            secret_digest: secret.as_ref().map(PlainSecret::digest),
+            metadata,
+            issued_at: self.ports.clock.now(),
+        };
+        self.ports.clients.insert_client(&client)?;
+        Ok(ClientWithSecret { client, secret })
+    }
+
+    /// The client `id` if `owner` owns it (any owner when `owner` is `None`).
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn client_owned_by(
+        &self,
+        owner: Option<&UserId>,
+        id: &str,
+    ) -> Result<Option<Client>, StoreError> {
+        let Some(id) = ClientId::parse(id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .ports
+            .clients
+            .find_client(&id)?
+            .filter(|c| owner.is_none_or(|o| &c.owner == o)))
+    }
+
+    /// Gives a confidential client a new secret; the old one stops working.
+    /// `None` when the client is not found, not owned, or public.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn rotate_client_secret(
+        &self,
+        owner: Option<&UserId>,
+        id: &str,
+    ) -> Result<Option<ClientWithSecret>, StoreError> {
+        let Some(client) = self
+            .client_owned_by(owner, id)?
+            .filter(Client::is_confidential)
+        else {
+            return Ok(None);
+        };
+        let secret = self.ports.random.secret();
+        let digest = secret.digest();
+        if !self.ports.clients.set_client_secret(&client.id, &digest)? {
+            return Ok(None);
+        }
+        Ok(Some(ClientWithSecret {
+            client: Client {
+                secret_digest: Some(digest),
+                ..client
+            },
+            secret: Some(secret),
+        }))
+    }
+
+    /// Deletes a client with its codes and tokens; false when not found or
+    /// not owned.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn delete_client(&self, owner: Option<&UserId>, id: &str) -> Result<bool, StoreError> {
+        match self.client_owned_by(owner, id)? {
+            Some(client) => self.ports.clients.delete_client(&client.id),
+            None => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::fixtures::world;
+
+    fn input() -> RegistrationInput {
+        RegistrationInput {
+            client_name: "App".to_owned(),
+            client_uri: String::new(),
+            redirect_uris: vec!["https://app.example/cb".to_owned()],
+            grant_types: vec!["authorization_code".to_owned()],
+            response_types: vec!["code".to_owned()],
+            scope: "profile".to_owned(),
+            token_endpoint_auth_method: "client_secret_basic".to_owned(),
+        }
+    }
+
+    #[test]
+    fn registration_stores_only_the_digest_and_rotation_replaces_it() {
+        let w = world();
+
+        let created = w.services.register_client(&w.alice.id, &input()).unwrap();
+        let secret = created.secret.unwrap();
+        let stored = w
+            .services
+            .client_owned_by(Some(&w.alice.id), created.client.id.as_str())
+            .unwrap()
+            .unwrap();
+        assert!(stored
+            .secret_digest
+            .as_ref()
+            .unwrap()
+            .matches(secret.expose()));
+
+        let rotated = w
+            .services
+            .rotate_client_secret(Some(&w.alice.id), created.client.id.as_str())
+            .unwrap()
+            .unwrap();
+        let stored = w
+            .services
+            .client_owned_by(None, created.client.id.as_str())
+            .unwrap()
+            .unwrap();
+        assert!(!stored
+            .secret_digest
+            .as_ref()
+            .unwrap()
+            .matches(secret.expose()));
+        assert!(stored
+            .secret_digest
+            .unwrap()
+            .matches(rotated.secret.unwrap().expose()));
+    }
+
+    #[test]
+    fn public_clients_get_no_secret_and_others_cannot_touch_a_client() {
+        let w = world();
+        let public = RegistrationInput {
+            token_endpoint_auth_method: "none".to_owned(),
+            ..input()
+        };
+        let stranger = UserId::from_random_bytes([77; 16]);
+
+        let created = w.services.register_client(&w.alice.id, &public).unwrap();
+        let id = created.client.id.as_str();
+
+        assert!(created.secret.is_none());
+        assert!(w
+            .services
+            .client_owned_by(Some(&stranger), id)
+            .unwrap()
+            .is_none());
+        assert!(!w.services.delete_client(Some(&stranger), id).unwrap());
+        assert!(w
+            .services
+            .rotate_client_secret(Some(&w.alice.id), id)
+            .unwrap()
+            .is_none());
+        assert!(w.services.delete_client(Some(&w.alice.id), id).unwrap());
+    }
+}

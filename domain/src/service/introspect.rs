@@ -1,0 +1,148 @@
+//! Token introspection (RFC 7662), for authenticated confidential clients
+//! (resource servers). The hint never limits the search (§2.1); unknown,
+//! expired, revoked or rotated tokens are simply inactive (§2.2).
+
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::secret::SecretDigest;
+use crate::token::TokenKind;
+
+use super::Services;
+
+/// The facts about an active token (RFC 7662 §2.2 members).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveToken {
+    /// `scope`.
+    pub scope: String,
+    /// `client_id`.
+    pub client_id: String,
+    /// `username`, when the token has a user.
+    pub username: Option<String>,
+    /// `token_type`: `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    pub token_type: &'static str,
+    /// `exp`, seconds since the epoch.
+    pub exp: i64,
+    /// `iat`, seconds since the epoch.
+    pub iat: i64,
+    /// `sub`: the user id, when the token has a user.
+    pub sub: Option<String>,
+    /// `iss`.
+    pub iss: String,
+}
+
+impl Services {
+    /// Handles an introspection request; `None` means `{"active": false}`.
+    ///
+    /// # Errors
+    /// `invalid_client` (also for public clients), `invalid_request`.
+    pub fn introspect(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<Option<ActiveToken>, OAuthError> {
+        let client = self.authenticate_client(authorization, params)?;
+        if !client.is_confidential() {
+            return Err(OAuthError::invalid_client(
+                "introspection needs a confidential client",
+            ));
+        }
+        let token = params.require("token")?;
+        let _hint = params.get("token_type_hint")?;
+        let now = self.ports.clock.now();
+        let Some(record) = self
+            .ports
+            .tokens
+            .find_token(&SecretDigest::of(token))?
+            .filter(|t| t.is_active(now))
+        else {
+            return Ok(None);
+        };
+        let username = match &record.user_id {
+            Some(id) => match self.ports.users.find_user(id)? {
+                Some(user) => Some(user.username.to_string()),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some(ActiveToken {
+            scope: record.scope.to_string(),
+            client_id: record.client_id.to_string(),
+            username,
+            token_type: match record.kind {
+                TokenKind::Access => "Bearer",
+                TokenKind::Refresh => "refresh_token",
+            },
+            exp: record.expires_at.unix_seconds(),
+            iat: record.issued_at.unix_seconds(),
+            sub: record.user_id.map(|u| u.to_string()),
+            iss: self.policy.issuer.clone(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::client::AuthMethod;
+    use crate::error::ErrorCode;
+    use crate::params::Params;
+    use crate::service::fixtures::{world, ALICE_PASSWORD};
+    use crate::testing::t;
+
+    #[test]
+    fn live_token_is_described_and_dead_ones_are_inactive() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretPost);
+        let id = client.id.as_str();
+        let grant = w
+            .services
+            .token(
+                None,
+                &Params::from_pairs([
+                    ("grant_type", "password"),
+                    ("username", "alice"),
+                    ("password", ALICE_PASSWORD),
+                    ("client_id", id),
+                    ("client_secret", &secret),
+                ]),
+            )
+            .unwrap();
+        let access = grant.tokens.access_token.expose().to_owned();
+        let ask = |token: &str, hint: &str| {
+            w.services.introspect(
+                None,
+                &Params::from_pairs([
+                    ("client_id", id),
+                    ("client_secret", &secret),
+                    ("token", token),
+                    ("token_type_hint", hint),
+                ]),
+            )
+        };
+
+        let active = ask(&access, "refresh_token").unwrap().unwrap();
+        assert_eq!(active.username.as_deref(), Some("alice"));
+        assert_eq!(active.client_id, id);
+        assert_eq!(active.token_type, "Bearer");
+        assert_eq!(active.exp - active.iat, 3600);
+        assert_eq!(active.sub, Some(w.alice.id.to_string()));
+        assert_eq!(ask("unknown", "access_token").unwrap(), None);
+        w.clock.set(t(3600));
+        assert_eq!(ask(&access, "access_token").unwrap(), None);
+    }
+
+    #[test]
+    fn public_clients_cannot_introspect() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::None);
+
+        let error = w
+            .services
+            .introspect(
+                None,
+                &Params::from_pairs([("client_id", client.id.as_str()), ("token", "x")]),
+            )
+            .unwrap_err();
+
+        assert_eq!(error.code, ErrorCode::InvalidClient);
+    }
+}

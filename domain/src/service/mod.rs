@@ -1,0 +1,209 @@
+//! Use cases over the ports: what the HTTP adapter and the admin commands
+//! call. Each method is synchronous (Diesel and bcrypt block) and is run by
+//! the adapter as one unit off the async executor.
+
+pub mod accounts;
+pub mod authorize;
+pub mod bearer;
+pub mod clients;
+pub mod introspect;
+pub mod revoke;
+pub mod token;
+
+use std::sync::Arc;
+
+use crate::client::{Client, GrantType, ServerCapabilities};
+use crate::ids::{ClientId, FamilyId, TokenId, UserId};
+use crate::ports::{
+    ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom, TokenRepository,
+    UserRepository,
+};
+use crate::scope::Scope;
+use crate::time::Timestamp;
+use crate::token::{IssuedTokens, Lifetimes, NewTokens, TokenKind, TokenRecord};
+
+/// The ports the use cases run over.
+#[derive(Clone)]
+pub struct Ports {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Clients.
+    pub clients: Arc<dyn ClientRepository>,
+    /// Authorization codes.
+    pub codes: Arc<dyn CodeRepository>,
+    /// Access and refresh tokens.
+    pub tokens: Arc<dyn TokenRepository>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The random source.
+    pub random: Arc<dyn SecureRandom>,
+    /// The password hasher.
+    pub hasher: Arc<dyn PasswordHasher>,
+}
+
+/// Server-wide settings the rules depend on.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The issuer identifier (RFC 8414 `issuer`, RFC 9207 `iss`).
+    pub issuer: String,
+    /// Lifetimes of codes and tokens.
+    pub lifetimes: Lifetimes,
+    /// Enabled grant and response types, known scopes.
+    pub capabilities: ServerCapabilities,
+}
+
+impl Policy {
+    /// Whether `grant` is enabled on this server.
+    #[must_use]
+    pub fn grant_enabled(&self, grant: GrantType) -> bool {
+        self.capabilities.grant_types.contains(&grant)
+    }
+}
+
+/// Every use case, over one set of ports and one policy.
+#[derive(Clone)]
+pub struct Services {
+    /// The ports.
+    pub ports: Ports,
+    /// The policy.
+    pub policy: Policy,
+}
+
+/// Who a family of tokens is for.
+pub(crate) struct Grantee<'a> {
+    pub client: &'a Client,
+    pub user: Option<UserId>,
+    pub scope: Scope,
+}
+
+impl Services {
+    /// Builds the services.
+    #[must_use]
+    pub fn new(ports: Ports, policy: Policy) -> Self {
+        Self { ports, policy }
+    }
+
+    /// Mints an access token and, when `refresh_expires_at` is given, a
+    /// refresh token, in `family`: the records to store and the secrets to
+    /// return once.
+    pub(crate) fn mint(
+        &self,
+        family: FamilyId,
+        grantee: &Grantee<'_>,
+        now: Timestamp,
+        refresh_expires_at: Option<Timestamp>,
+    ) -> (NewTokens, IssuedTokens) {
+        let lifetime = self.policy.lifetimes.access_token;
+        let record = |kind, digest, expires_at| TokenRecord {
+            id: TokenId::from_random_bytes(self.ports.random.id_bytes()),
+            family,
+            kind,
+            digest,
+            client_id: grantee.client.id.clone(),
+            user_id: grantee.user,
+            scope: grantee.scope.clone(),
+            issued_at: now,
+            expires_at,
+            revoked_at: None,
+            rotated_at: None,
+        };
+        let access_token = self.ports.random.secret();
+        let access = record(TokenKind::Access, access_token.digest(), now.plus(lifetime));
+        let (refresh, refresh_token) = match refresh_expires_at {
+            Some(expires_at) => {
+                let secret = self.ports.random.secret();
+                (
+                    Some(record(TokenKind::Refresh, secret.digest(), expires_at)),
+                    Some(secret),
+                )
+            }
+            None => (None, None),
+        };
+        let issued = IssuedTokens {
+            access_token,
+            expires_in: lifetime.seconds(),
+            scope: grantee.scope.clone(),
+            refresh_token,
+        };
+        (NewTokens { access, refresh }, issued)
+    }
+
+    /// A new family identifier.
+    pub(crate) fn new_family(&self) -> FamilyId {
+        FamilyId::from_random_bytes(self.ports.random.id_bytes())
+    }
+
+    /// A new client identifier.
+    pub(crate) fn new_client_id(&self) -> ClientId {
+        ClientId::from_random_bytes(self.ports.random.id_bytes())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! A `Services` over `InMemoryStore`, with a settable clock.
+
+    use std::sync::Arc;
+
+    use super::{Policy, Ports, Services};
+    use crate::client::{AuthMethod, Client, ServerCapabilities};
+    use crate::ports::{ClientRepository, UserRepository};
+    use crate::scope::Scope;
+    use crate::testing::{
+        sample_client, sample_user, t, CountingRandom, FixedClock, InMemoryStore, PlainHasher,
+    };
+    use crate::token::Lifetimes;
+    use crate::user::User;
+
+    pub struct World {
+        pub services: Services,
+        pub store: Arc<InMemoryStore>,
+        pub clock: Arc<FixedClock>,
+        pub alice: User,
+    }
+
+    pub const ALICE_PASSWORD: &str = "correct horse";
+
+    pub fn world() -> World {
+        let store = Arc::new(InMemoryStore::default());
+        let clock = Arc::new(FixedClock::at(t(0)));
+        let ports = Ports {
+            users: store.clone(),
+            clients: store.clone(),
+            codes: store.clone(),
+            tokens: store.clone(),
+            clock: clock.clone(),
+            random: Arc::new(CountingRandom::default()),
+            hasher: Arc::new(PlainHasher),
+        };
+        let policy = Policy {
+            issuer: "https://auth.example.com".to_owned(),
+            lifetimes: Lifetimes::default(),
+            capabilities: ServerCapabilities::all(Scope::parse("profile email").unwrap()),
+        };
+        let alice = sample_user("alice", ALICE_PASSWORD);
+        store.insert_user(&alice).unwrap();
+        World {
+            services: Services::new(ports, policy),
+            store,
+            clock,
+            alice,
+        }
+    }
+
+    impl World {
+        /// Registers the sample client of `method`, owned by alice.
+        pub fn client(&self, method: AuthMethod) -> (Client, String) {
+            self.client_with_id(method, &format!("client-{}", method.as_str()))
+        }
+
+        /// Registers the sample client of `method` under another id.
+        pub fn client_with_id(&self, method: AuthMethod, id: &str) -> (Client, String) {
+            let (mut client, secret) = sample_client(method);
+            client.owner = self.alice.id;
+            client.id = crate::ids::ClientId::parse(id).unwrap();
+            self.store.insert_client(&client).unwrap();
+            (client, secret)
+        }
+    }
+}
