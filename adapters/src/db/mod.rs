@@ -1,0 +1,127 @@
+//! The persistence adapter: every repository port over Diesel, on SQLite or
+//! PostgreSQL through one pooled [`AnyConnection`].
+//!
+//! All calls block; the HTTP adapter runs them in `web::block`.
+
+pub mod connection;
+pub mod error;
+pub mod migrations;
+pub mod repositories;
+pub mod rows;
+pub mod schema;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::result::QueryResult;
+use diesel::Connection;
+use domain::error::StoreError;
+
+pub use self::connection::{build_pool, AnyConnection, AnyManager, Backend, ConnectError, Pool};
+use self::error::{pool_error, store_error};
+
+/// Every repository port, implemented over a connection pool.
+#[derive(Clone, Debug)]
+pub struct DieselStore {
+    pool: Pool,
+}
+
+impl DieselStore {
+    /// Connects to `url` with a pool of at most `pool_size` connections and
+    /// applies the pending migrations of its backend.
+    ///
+    /// # Errors
+    /// A bad URL, an unreachable database, or a failed migration.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
+        let store = Self::from_pool(build_pool(url, pool_size)?);
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A store over an existing pool; does not migrate.
+    #[must_use]
+    pub fn from_pool(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies the pending migrations; returns the versions applied.
+    ///
+    /// # Errors
+    /// No connection, or a failed migration.
+    pub fn migrate(&self) -> Result<Vec<String>, ConnectError> {
+        let mut conn = self.pool.get()?;
+        migrations::run_migrations(&mut conn)
+    }
+
+    /// The pool (for the composition root: health, metrics).
+    #[must_use]
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Whether the database answers (`SELECT 1`), for health checks.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when no connection can be had or used.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| conn.batch_execute("SELECT 1"))
+            .map_err(|e| match e {
+                StoreError::Other(source) => StoreError::Unavailable(source),
+                other => other,
+            })
+    }
+
+    /// Runs reads on a pooled connection.
+    ///
+    /// # Errors
+    /// The mapped Diesel error, or `Unavailable` when the pool gives none.
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get().map_err(pool_error)?;
+        f(&mut conn).map_err(store_error)
+    }
+
+    /// Runs `f` in a write transaction: committed when `f` returns `Ok`,
+    /// rolled back otherwise. The only way this adapter writes.
+    ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write
+    /// lock up front (waiting up to `busy_timeout`), so two writers never
+    /// both read under a shared lock and then fail to upgrade it, which a
+    /// deferred transaction does under concurrency. On PostgreSQL it is a
+    /// normal (read committed) transaction; conditional updates there wait
+    /// for the row lock and re-check their condition.
+    ///
+    /// # Errors
+    /// The mapped Diesel error, or `Unavailable` when the pool gives none.
+    pub fn write_tx<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get().map_err(pool_error)?;
+        transaction(&mut conn, f).map_err(store_error)
+    }
+}
+
+fn transaction<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        AnyConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        }
+        AnyConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // A failed rollback marks the connection broken; the pool drops it.
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
+        }
+    }
+}

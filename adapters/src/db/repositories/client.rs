@@ -1,0 +1,74 @@
+use diesel::prelude::*;
+use domain::client::Client;
+use domain::error::StoreError;
+use domain::ids::{ClientId, UserId};
+use domain::ports::ClientRepository;
+use domain::secret::SecretDigest;
+
+use super::{convert, convert_one};
+use crate::db::rows::{ClientRow, NewClientRow};
+use crate::db::schema::oauth2_clients as clients;
+use crate::db::DieselStore;
+
+impl ClientRepository for DieselStore {
+    fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let row = NewClientRow::from(client);
+        self.write_tx(|conn| {
+            diesel::insert_into(clients::table)
+                .values(&row)
+                .execute(conn)
+        })?;
+        Ok(())
+    }
+
+    fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.with_conn(|conn| {
+            let row = clients::table
+                .find(id.as_str())
+                .select(ClientRow::as_select())
+                .first(conn)
+                .optional()?;
+            convert_one(row)
+        })
+    }
+
+    fn list_clients_of(&self, owner: &UserId) -> Result<Vec<Client>, StoreError> {
+        self.with_conn(|conn| {
+            convert(
+                clients::table
+                    .filter(clients::owner_id.eq(owner.to_string()))
+                    .order((clients::issued_at.asc(), clients::client_id.asc()))
+                    .select(ClientRow::as_select())
+                    .load(conn)?,
+            )
+        })
+    }
+
+    fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.with_conn(|conn| {
+            convert(
+                clients::table
+                    .order((clients::issued_at.asc(), clients::client_id.asc()))
+                    .select(ClientRow::as_select())
+                    .load(conn)?,
+            )
+        })
+    }
+
+    fn set_client_secret(&self, id: &ClientId, digest: &SecretDigest) -> Result<bool, StoreError> {
+        let updated = self.write_tx(|conn| {
+            diesel::update(clients::table.find(id.as_str()))
+                .set(clients::secret_digest.eq(digest.as_hex()))
+                .execute(conn)
+        })?;
+        Ok(updated > 0)
+    }
+
+    fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        // ON DELETE CASCADE removes the client's codes and tokens in this
+        // transaction.
+        let deleted =
+            self.write_tx(|conn| diesel::delete(clients::table.find(id.as_str())).execute(conn))?;
+        Ok(deleted > 0)
+    }
+}

@@ -1,0 +1,129 @@
+use diesel::prelude::*;
+use domain::error::StoreError;
+use domain::ids::{ClientId, FamilyId, TokenId, UserId};
+use domain::ports::{Rotation, TokenRepository};
+use domain::secret::SecretDigest;
+use domain::time::Timestamp;
+use domain::token::{NewTokens, TokenRecord};
+
+use super::convert_one;
+use crate::db::rows::{NewTokenRow, TokenRow};
+use crate::db::schema::oauth2_tokens as tokens;
+use crate::db::{AnyConnection, DieselStore};
+
+/// Inserts the access token and the refresh token, if any, one row at a time
+/// (batch inserts differ between the backends).
+pub(super) fn insert_token_rows(conn: &mut AnyConnection, new: &NewTokens) -> QueryResult<()> {
+    for token in std::iter::once(&new.access).chain(new.refresh.as_ref()) {
+        diesel::insert_into(tokens::table)
+            .values(NewTokenRow::from(token))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+impl TokenRepository for DieselStore {
+    fn insert_tokens(&self, new: &NewTokens) -> Result<(), StoreError> {
+        self.write_tx(|conn| insert_token_rows(conn, new))
+    }
+
+    fn find_token(&self, digest: &SecretDigest) -> Result<Option<TokenRecord>, StoreError> {
+        self.with_conn(|conn| {
+            let row = tokens::table
+                .filter(tokens::digest.eq(digest.as_hex()))
+                .select(TokenRow::as_select())
+                .first(conn)
+                .optional()?;
+            convert_one(row)
+        })
+    }
+
+    fn rotate_refresh(
+        &self,
+        old: &TokenId,
+        now: Timestamp,
+        new: &NewTokens,
+    ) -> Result<Rotation, StoreError> {
+        let old = old.to_string();
+        self.write_tx(|conn| {
+            let marked = diesel::update(
+                tokens::table
+                    .find(&old)
+                    .filter(tokens::rotated_at.is_null())
+                    .filter(tokens::revoked_at.is_null()),
+            )
+            .set(tokens::rotated_at.eq(now.as_naive_utc()))
+            .execute(conn)?;
+            if marked == 1 {
+                insert_token_rows(conn, new)?;
+                return Ok(Rotation::Rotated);
+            }
+            let state: Option<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)> =
+                tokens::table
+                    .find(&old)
+                    .select((tokens::revoked_at, tokens::rotated_at))
+                    .first(conn)
+                    .optional()?;
+            Ok(match state {
+                Some((None, Some(rotated_at))) => {
+                    Rotation::AlreadyRotated(Timestamp::from_naive_utc(rotated_at))
+                }
+                // Revoked, gone, or (not reachable after a failed update)
+                // neither: refuse.
+                _ => Rotation::Revoked,
+            })
+        })
+    }
+
+    fn revoke_family(&self, family: &FamilyId, now: Timestamp) -> Result<usize, StoreError> {
+        self.write_tx(|conn| {
+            diesel::update(
+                tokens::table
+                    .filter(tokens::family_id.eq(family.to_string()))
+                    .filter(tokens::revoked_at.is_null()),
+            )
+            .set(tokens::revoked_at.eq(now.as_naive_utc()))
+            .execute(conn)
+        })
+    }
+
+    fn revoke_token(&self, id: &TokenId, now: Timestamp) -> Result<bool, StoreError> {
+        let revoked = self.write_tx(|conn| {
+            diesel::update(
+                tokens::table
+                    .find(id.to_string())
+                    .filter(tokens::revoked_at.is_null()),
+            )
+            .set(tokens::revoked_at.eq(now.as_naive_utc()))
+            .execute(conn)
+        })?;
+        Ok(revoked > 0)
+    }
+
+    fn revoke_tokens_of(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let user = user.map(ToString::to_string);
+        let client = client.map(ClientId::as_str);
+        let now = now.as_naive_utc();
+        let live = tokens::table.filter(tokens::revoked_at.is_null());
+        self.write_tx(|conn| match (user, client) {
+            (None, None) => Ok(0),
+            (Some(user), None) => diesel::update(live.filter(tokens::user_id.eq(user)))
+                .set(tokens::revoked_at.eq(now))
+                .execute(conn),
+            (None, Some(client)) => diesel::update(live.filter(tokens::client_id.eq(client)))
+                .set(tokens::revoked_at.eq(now))
+                .execute(conn),
+            (Some(user), Some(client)) => diesel::update(
+                live.filter(tokens::user_id.eq(user))
+                    .filter(tokens::client_id.eq(client)),
+            )
+            .set(tokens::revoked_at.eq(now))
+            .execute(conn),
+        })
+    }
+}

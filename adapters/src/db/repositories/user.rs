@@ -1,0 +1,65 @@
+use diesel::prelude::*;
+use domain::error::StoreError;
+use domain::ids::UserId;
+use domain::ports::UserRepository;
+use domain::user::{PasswordHash, User};
+
+use super::{convert, convert_one};
+use crate::db::rows::{NewUserRow, UserRow};
+use crate::db::schema::users;
+use crate::db::DieselStore;
+
+impl UserRepository for DieselStore {
+    fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        let row = NewUserRow::from(user);
+        self.write_tx(|conn| diesel::insert_into(users::table).values(&row).execute(conn))?;
+        Ok(())
+    }
+
+    fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.with_conn(|conn| {
+            let row = users::table
+                .find(id.to_string())
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            convert_one(row)
+        })
+    }
+
+    fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.with_conn(|conn| {
+            let row = users::table
+                .filter(users::username.eq(username))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            convert_one(row)
+        })
+    }
+
+    fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let mut users: Vec<User> =
+            self.with_conn(|conn| convert(users::table.select(UserRow::as_select()).load(conn)?))?;
+        // Byte order, the same on both databases whatever PostgreSQL's collation.
+        users.sort_by(|a, b| a.username.as_str().cmp(b.username.as_str()));
+        Ok(users)
+    }
+
+    fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError> {
+        let updated = self.write_tx(|conn| {
+            diesel::update(users::table.find(id.to_string()))
+                .set(users::password_hash.eq(hash.as_str()))
+                .execute(conn)
+        })?;
+        Ok(updated > 0)
+    }
+
+    fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
+        // ON DELETE CASCADE removes the user's clients and every code and
+        // token of the user or of those clients, in this transaction.
+        let deleted =
+            self.write_tx(|conn| diesel::delete(users::table.find(id.to_string())).execute(conn))?;
+        Ok(deleted > 0)
+    }
+}

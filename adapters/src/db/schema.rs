@@ -1,0 +1,72 @@
+// @generated automatically by Diesel CLI.
+// Written to match `diesel print-schema` on the SQLite migrations; keep it in
+// sync with migrations/sqlite and migrations/postgres.
+
+diesel::table! {
+    oauth2_authorization_codes (digest) {
+        digest -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Nullable<Text>,
+        scope -> Text,
+        code_challenge -> Text,
+        family_id -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth2_clients (client_id) {
+        client_id -> Text,
+        owner_id -> Text,
+        secret_digest -> Nullable<Text>,
+        client_name -> Text,
+        client_uri -> Nullable<Text>,
+        redirect_uris -> Text,
+        grant_types -> Text,
+        response_types -> Text,
+        scope -> Text,
+        token_endpoint_auth_method -> Text,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth2_tokens (id) {
+        id -> Text,
+        digest -> Text,
+        family_id -> Text,
+        kind -> Text,
+        client_id -> Text,
+        user_id -> Nullable<Text>,
+        scope -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(oauth2_authorization_codes -> oauth2_clients (client_id));
+diesel::joinable!(oauth2_authorization_codes -> users (user_id));
+diesel::joinable!(oauth2_clients -> users (owner_id));
+diesel::joinable!(oauth2_tokens -> oauth2_clients (client_id));
+diesel::joinable!(oauth2_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    oauth2_authorization_codes,
+    oauth2_clients,
+    oauth2_tokens,
+    users,
+);
