@@ -1,0 +1,177 @@
+use std::sync::{Arc, Barrier};
+
+use adapters::db::{AnyConnection, DieselStore};
+use diesel::prelude::*;
+use domain::client::AuthMethod;
+use domain::error::StoreError;
+use domain::ports::{ClientRepository, UserRepository};
+
+use crate::support::{self, contract_tests, TestStore};
+
+contract_tests! {
+    all: [],
+    diesel: [
+        migrations_run_twice_are_a_no_op,
+        a_bad_stored_value_is_an_error_not_a_panic,
+        ping_answers_when_the_database_is_up,
+    ],
+}
+
+fn migrations_run_twice_are_a_no_op(db: &TestStore) {
+    let world = support::world(&*db.store);
+
+    let again = db.diesel().migrate().unwrap();
+    let reconnected = DieselStore::connect(db.url(), 2).unwrap();
+
+    assert_eq!(again, Vec::<String>::new());
+    assert_eq!(
+        reconnected.find_client(&world.client.id).unwrap(),
+        Some(world.client)
+    );
+}
+
+fn a_bad_stored_value_is_an_error_not_a_panic(db: &TestStore) {
+    use adapters::db::schema::oauth2_clients as clients;
+    let world = support::world(&*db.store);
+    db.diesel()
+        .write_tx(|conn: &mut AnyConnection| {
+            diesel::update(clients::table.find(world.client.id.as_str()))
+                .set(clients::grant_types.eq("authorization_code teleportation"))
+                .execute(conn)
+        })
+        .unwrap();
+
+    let found = db.diesel().find_client(&world.client.id);
+    let listed = db.diesel().list_clients_of(&world.owner.id);
+
+    assert!(matches!(found, Err(StoreError::Other(_))), "{found:?}");
+    assert!(matches!(listed, Err(StoreError::Other(_))), "{listed:?}");
+    assert_eq!(
+        db.diesel().find_user(&world.owner.id).unwrap(),
+        Some(world.owner)
+    );
+}
+
+fn ping_answers_when_the_database_is_up(db: &TestStore) {
+    db.diesel().ping().unwrap();
+}
+
+#[test]
+fn an_unknown_url_scheme_is_refused_with_the_accepted_ones_named() {
+    let error = DieselStore::connect("mysql://root@localhost/oauth", 2)
+        .unwrap_err()
+        .to_string();
+
+    assert!(error.contains("`mysql`"), "{error}");
+    assert!(
+        error.contains("sqlite://") && error.contains("postgres://"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_server_fails_with_the_driver_message() {
+    let error = DieselStore::connect("postgres://nobody@127.0.0.1:1/none", 2).unwrap_err();
+
+    let message = error.to_string();
+    assert!(
+        message.starts_with("could not connect to the database:"),
+        "{message}"
+    );
+    assert!(
+        message.len() > "could not connect to the database: ".len(),
+        "{message}"
+    );
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let names = |backend: &str| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    let sqlite = names("sqlite");
+
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, names("postgres"));
+}
+
+#[test]
+fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
+    let db = support::sqlite();
+    let (journal, foreign_keys) = db
+        .diesel()
+        .with_conn(|conn| {
+            #[derive(QueryableByName)]
+            struct Mode {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                journal_mode: String,
+            }
+            #[derive(QueryableByName)]
+            struct Fk {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                foreign_keys: i64,
+            }
+            let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(conn)?;
+            let fk: Fk = diesel::sql_query("PRAGMA foreign_keys").get_result(conn)?;
+            Ok((mode.journal_mode, fk.foreign_keys))
+        })
+        .unwrap();
+    let orphan = support::client("orphan", &support::user("ghost"), AuthMethod::None);
+
+    let inserted = db.store.insert_client(&orphan);
+
+    assert_eq!(journal, "wal");
+    assert_eq!(foreign_keys, 1);
+    assert!(
+        matches!(inserted, Err(StoreError::Other(_))),
+        "{inserted:?}"
+    );
+}
+
+#[test]
+#[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
+fn two_instances_migrating_one_fresh_postgres_database_both_succeed() {
+    let database = support::PgDatabase::create();
+    let barrier = Arc::new(Barrier::new(2));
+
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let url = database.url.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let pool = adapters::db::build_pool(&url, 1).unwrap();
+                let store = DieselStore::from_pool(pool);
+                barrier.wait();
+                store.migrate()
+            })
+        })
+        .collect();
+    let applied: Vec<Vec<String>> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+
+    let total: usize = applied.iter().map(Vec::len).sum();
+    let expected = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/postgres"),
+    )
+    .unwrap()
+    .count();
+    assert_eq!(
+        total, expected,
+        "each migration ran exactly once: {applied:?}"
+    );
+    let store = DieselStore::connect(&database.url, 1).unwrap();
+    let alice = support::user("alice");
+    store.insert_user(&alice).unwrap();
+    assert_eq!(store.find_user(&alice.id).unwrap(), Some(alice));
+}

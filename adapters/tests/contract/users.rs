@@ -1,0 +1,136 @@
+use domain::client::AuthMethod;
+use domain::error::StoreError;
+use domain::user::PasswordHash;
+
+use crate::support::{self, contract_tests, TestStore};
+
+contract_tests! {
+    all: [
+        user_round_trips_exactly,
+        taken_username_is_a_conflict,
+        set_password_replaces_the_hash_of_known_users_only,
+        deleting_a_user_deletes_their_clients_and_every_code_and_token_of_them,
+    ],
+}
+
+fn user_round_trips_exactly(db: &TestStore) {
+    let store = &*db.store;
+    let bob = support::user("bob");
+    let alice = support::user("alice");
+    let upper = support::user("Zed");
+
+    store.insert_user(&bob).unwrap();
+    store.insert_user(&alice).unwrap();
+    store.insert_user(&upper).unwrap();
+
+    assert_eq!(store.find_user(&bob.id).unwrap(), Some(bob.clone()));
+    assert_eq!(
+        store.find_user_by_name("alice").unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.find_user_by_name("ALICE").unwrap(), None);
+    assert_eq!(store.find_user(&support::user("nobody").id).unwrap(), None);
+    assert_eq!(store.list_users().unwrap(), vec![upper, alice, bob]);
+}
+
+fn taken_username_is_a_conflict(db: &TestStore) {
+    let store = &*db.store;
+    let first = support::user("alice");
+    store.insert_user(&first).unwrap();
+
+    let same_name = store.insert_user(&support::user("alice"));
+    let same_id = store.insert_user(&domain::user::User {
+        username: domain::user::Username::parse("other").unwrap(),
+        ..first.clone()
+    });
+
+    assert!(
+        matches!(same_name, Err(StoreError::Conflict)),
+        "{same_name:?}"
+    );
+    assert!(matches!(same_id, Err(StoreError::Conflict)), "{same_id:?}");
+    assert_eq!(store.list_users().unwrap(), vec![first]);
+}
+
+fn set_password_replaces_the_hash_of_known_users_only(db: &TestStore) {
+    let store = &*db.store;
+    let alice = support::user("alice");
+    store.insert_user(&alice).unwrap();
+    let new_hash = PasswordHash::new("$2b$04$new".to_owned());
+
+    assert!(store.set_password(&alice.id, &new_hash).unwrap());
+    assert!(!store
+        .set_password(&support::user("ghost").id, &new_hash)
+        .unwrap());
+
+    let stored = store.find_user(&alice.id).unwrap().unwrap();
+    assert_eq!(stored.password_hash, new_hash);
+}
+
+fn deleting_a_user_deletes_their_clients_and_every_code_and_token_of_them(db: &TestStore) {
+    let store = &*db.store;
+    let alice = support::user("alice");
+    let bob = support::user("bob");
+    store.insert_user(&alice).unwrap();
+    store.insert_user(&bob).unwrap();
+    let alices_app = support::client("alices-app", &alice, AuthMethod::ClientSecretBasic);
+    let bobs_app = support::client("bobs-app", &bob, AuthMethod::None);
+    store.insert_client(&alices_app).unwrap();
+    store.insert_client(&bobs_app).unwrap();
+    // Bob uses Alice's app, Alice uses Bob's app, Bob uses his own.
+    let code_of_bob_on_alices_app = support::code(&alices_app, &bob);
+    let code_of_alice_on_bobs_app = support::code(&bobs_app, &alice);
+    let code_of_bob_on_bobs_app = support::code(&bobs_app, &bob);
+    for code in [
+        &code_of_bob_on_alices_app,
+        &code_of_alice_on_bobs_app,
+        &code_of_bob_on_bobs_app,
+    ] {
+        store.insert_code(code).unwrap();
+    }
+    let bob_on_alices_app = support::tokens(support::family(), &alices_app, Some(&bob));
+    let alice_on_bobs_app = support::tokens(support::family(), &bobs_app, Some(&alice));
+    let bob_on_bobs_app = support::tokens(support::family(), &bobs_app, Some(&bob));
+    let alices_app_alone = support::tokens(support::family(), &alices_app, None);
+    for tokens in [
+        &bob_on_alices_app,
+        &alice_on_bobs_app,
+        &bob_on_bobs_app,
+        &alices_app_alone,
+    ] {
+        store.insert_tokens(tokens).unwrap();
+    }
+
+    assert!(store.delete_user(&alice.id).unwrap());
+
+    assert_eq!(store.find_user(&alice.id).unwrap(), None);
+    assert_eq!(store.find_client(&alices_app.id).unwrap(), None);
+    assert_eq!(store.list_clients().unwrap(), vec![bobs_app]);
+    assert_eq!(
+        store.find_code(&code_of_bob_on_alices_app.digest).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_code(&code_of_alice_on_bobs_app.digest).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_code(&code_of_bob_on_bobs_app.digest).unwrap(),
+        Some(code_of_bob_on_bobs_app)
+    );
+    for gone in [&bob_on_alices_app, &alice_on_bobs_app, &alices_app_alone] {
+        assert_eq!(store.find_token(&gone.access.digest).unwrap(), None);
+        assert_eq!(
+            store
+                .find_token(&gone.refresh.as_ref().unwrap().digest)
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store.find_token(&bob_on_bobs_app.access.digest).unwrap(),
+        Some(bob_on_bobs_app.access.clone())
+    );
+    assert_eq!(store.find_user(&bob.id).unwrap(), Some(bob));
+    assert!(!store.delete_user(&alice.id).unwrap());
+}
