@@ -175,3 +175,42 @@ fn two_instances_migrating_one_fresh_postgres_database_both_succeed() {
     store.insert_user(&alice).unwrap();
     assert_eq!(store.find_user(&alice.id).unwrap(), Some(alice));
 }
+
+#[test]
+fn sqlite_write_transactions_take_the_write_lock_up_front() {
+    let db = support::sqlite();
+    let path = db.url().trim_start_matches("sqlite://").to_owned();
+
+    let other_writer = db
+        .diesel()
+        .write_tx(|_conn| {
+            // Nothing written yet: a deferred transaction would hold no lock.
+            let mut other = diesel::SqliteConnection::establish(&path).unwrap();
+            Ok(diesel::connection::SimpleConnection::batch_execute(
+                &mut other,
+                "BEGIN IMMEDIATE",
+            ))
+        })
+        .unwrap();
+
+    let error = other_writer.unwrap_err();
+    assert!(error.to_string().contains("database is locked"), "{error}");
+    assert!(matches!(
+        adapters::db::error::store_error(error),
+        StoreError::Unavailable(_)
+    ));
+}
+
+#[test]
+fn an_exhausted_pool_is_unavailable() {
+    let db = support::sqlite();
+    let store = DieselStore::connect(db.url(), 1).unwrap();
+    let _held = store.pool().get().unwrap();
+
+    let result = store.find_user(&support::user("alice").id);
+
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+}
