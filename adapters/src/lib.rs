@@ -2,4 +2,5 @@
 //! PostgreSQL) and the system ports (clock, randomness, password hashing).
 
 pub mod db;
+pub mod http;
 pub mod system;

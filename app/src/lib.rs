@@ -1,1 +1,6 @@
+//! The composition root of the authorization server: configuration, wiring,
+//! the HTTP server and the admin commands.
 
+pub mod cli;
+pub mod config;
+pub mod startup;

@@ -1,1 +1,16 @@
+//! Black-box tests of the running server over HTTP. One test binary, since
+//! linking is the slow part on a small machine.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod api_me;
+mod bad_input;
+mod code_grant;
+mod introspection;
+mod metadata;
+mod oauth2_client;
+mod refresh;
+mod revocation;
+mod token_endpoint;

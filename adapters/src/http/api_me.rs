@@ -1,0 +1,94 @@
+//! `GET /api/me`: the protected resource (RFC 6750), scope `profile`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use domain::service::bearer::BearerError;
+
+use super::error::{json_no_store, oauth_error_response};
+use super::{blocking, AppState};
+
+const REALM: &str = "oauth2-server";
+
+/// Answers `{"id", "username"}` of the token's user.
+pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let header = match request.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(text) => Some(text.to_owned()),
+            Err(_) => return challenge(&BearerError::Malformed),
+        },
+    };
+    let services = state.services.clone();
+    match blocking(move || services.authenticate_bearer(header.as_deref(), "profile")).await {
+        Ok(Ok(grant)) => json_no_store(StatusCode::OK).json(json!({
+            "id": grant.user.id.to_string(),
+            "username": grant.user.username.as_str(),
+        })),
+        Ok(Err(error)) => challenge(&error),
+        Err(error) => oauth_error_response(&error, false),
+    }
+}
+
+/// The RFC 6750 §3 response for a refused bearer request.
+fn challenge(error: &BearerError) -> HttpResponse {
+    let (status, code, description, scope) = match error {
+        BearerError::Missing => (StatusCode::UNAUTHORIZED, None, "", None),
+        BearerError::Malformed => (
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            "the Authorization header is malformed",
+            None,
+        ),
+        BearerError::InvalidToken => (
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "the access token is invalid, expired or revoked",
+            None,
+        ),
+        BearerError::InsufficientScope(scope) => (
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "the access token lacks the scope this resource needs",
+            Some(*scope),
+        ),
+        BearerError::NoUser(scope) => (
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "this resource needs a token issued for a user, not for a client alone",
+            Some(*scope),
+        ),
+        BearerError::Store(store) => {
+            let error: domain::error::OAuthError = match store {
+                domain::error::StoreError::Unavailable(_) => {
+                    domain::error::OAuthError::temporarily_unavailable(
+                        "the service is temporarily unavailable",
+                    )
+                }
+                _ => domain::error::OAuthError::server_error(
+                    "the server met an unexpected condition",
+                ),
+            };
+            return oauth_error_response(&error, false);
+        }
+    };
+    let mut value = format!("Bearer realm=\"{REALM}\"");
+    if let Some(code) = code {
+        value.push_str(&format!(
+            ", error=\"{code}\", error_description=\"{description}\""
+        ));
+    }
+    if let Some(scope) = scope {
+        value.push_str(&format!(", scope=\"{scope}\""));
+    }
+    let mut builder = json_no_store(status);
+    if let Ok(header_value) = HeaderValue::from_str(&value) {
+        builder.insert_header((header::WWW_AUTHENTICATE, header_value));
+    }
+    match code {
+        Some(code) => builder.json(json!({"error": code, "error_description": description})),
+        None => builder.json(json!({"error_description": "a bearer token is required"})),
+    }
+}

@@ -1,0 +1,96 @@
+//! Domain errors as HTTP responses: JSON `{error, error_description}` with
+//! `Cache-Control: no-store` at the token, revocation and introspection
+//! endpoints (RFC 6749 §5.2), `invalid_client` as 401 with a Basic challenge
+//! when the client tried Basic, 503 with `Retry-After` when the store is down.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use domain::error::{ErrorCode, OAuthError};
+
+/// Seconds a client should wait when the store is unavailable.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
+/// The JSON error body (RFC 6749 §5.2).
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// `error`.
+    pub error: &'a str,
+    /// `error_description`.
+    pub error_description: &'a str,
+}
+
+/// The status for an error code at an API endpoint.
+#[must_use]
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope | ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// An error response of the token, revocation or introspection endpoint.
+/// `tried_basic` adds `WWW-Authenticate: Basic` to `invalid_client`
+/// (RFC 6749 §5.2).
+#[must_use]
+pub fn oauth_error_response(error: &OAuthError, tried_basic: bool) -> HttpResponse {
+    let mut response = json_no_store(status_of(error.code)).json(ErrorBody {
+        error: error.code.as_str(),
+        error_description: &error.description,
+    });
+    let headers = response.headers_mut();
+    if error.code == ErrorCode::InvalidClient && tried_basic {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"oauth2-server\", charset=\"UTF-8\""),
+        );
+    }
+    if matches!(
+        error.code,
+        ErrorCode::TemporarilyUnavailable | ErrorCode::SlowDown
+    ) {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
+    if error.code == ErrorCode::ServerError {
+        tracing::error!(description = %error.description, "server error");
+    }
+    response
+}
+
+/// A response builder with `Cache-Control: no-store` and `Pragma: no-cache`
+/// (RFC 6749 §5.1).
+#[must_use]
+pub fn json_no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    builder
+}
+
+/// 405 for a method the endpoint does not take (RFC 6749 §3.2: POST only).
+pub async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
+    let allow = if request.path() == "/oauth/authorize" {
+        "GET, POST"
+    } else {
+        "POST"
+    };
+    let mut response = oauth_error_response(
+        &OAuthError::invalid_request("this endpoint only accepts POST"),
+        false,
+    );
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}

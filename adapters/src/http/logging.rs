@@ -1,0 +1,36 @@
+//! One log line per request: method, path (never the query string, which
+//! may carry codes or tokens), status, latency and a request id.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::Error;
+
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The request-log middleware (use with `middleware::from_fn`).
+///
+/// # Errors
+/// Whatever the inner service returns.
+pub async fn request_log(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let method = request.method().to_string();
+    let path = request.path().to_owned();
+    let response = next.call(request).await?;
+    tracing::info!(
+        request_id = id,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
+}

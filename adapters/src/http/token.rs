@@ -1,0 +1,70 @@
+//! `POST /oauth/token` (RFC 6749 §3.2).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use domain::service::token::TokenGrant;
+
+use super::error::{json_no_store, oauth_error_response};
+use super::extract::{authorization, form_params, tried_basic};
+use super::{blocking, AppState};
+
+/// The success body (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponseBody<'a> {
+    /// `access_token`.
+    pub access_token: &'a str,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// `expires_in`.
+    pub expires_in: i64,
+    /// `scope`, always sent.
+    pub scope: String,
+    /// `refresh_token`, when issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<&'a str>,
+}
+
+impl<'a> From<&'a TokenGrant> for TokenResponseBody<'a> {
+    fn from(grant: &'a TokenGrant) -> Self {
+        Self {
+            access_token: grant.tokens.access_token.expose(),
+            token_type: "Bearer",
+            expires_in: grant.tokens.expires_in,
+            scope: grant.tokens.scope.to_string(),
+            refresh_token: grant.tokens.refresh_token.as_ref().map(|t| t.expose()),
+        }
+    }
+}
+
+/// Handles a token request.
+pub async fn post(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let basic = tried_basic(&request);
+    let result = async {
+        let params = form_params(&request, body)?;
+        let auth = authorization(&request)?;
+        let services = state.services.clone();
+        blocking(move || services.token(auth.as_deref(), &params)).await?
+    }
+    .await;
+    match result {
+        Ok(grant) => {
+            tracing::info!(
+                event = "token_issued",
+                grant_type = grant.grant_type.as_str(),
+                client_id = %grant.client_id,
+                user_id = grant.user_id.as_deref().unwrap_or("-"),
+            );
+            json_no_store(StatusCode::OK).json(TokenResponseBody::from(&grant))
+        }
+        Err(error) => {
+            tracing::info!(event = "token_refused", error = error.code.as_str());
+            oauth_error_response(&error, basic)
+        }
+    }
+}

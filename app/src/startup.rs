@@ -1,0 +1,118 @@
+//! Composition: the store, the services and the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use adapters::db::DieselStore;
+use adapters::http::{self, AppState};
+use adapters::system::{BcryptHasher, OsRandom, SystemClock};
+use domain::client::ServerCapabilities;
+use domain::scope::Scope;
+use domain::service::{Policy, Ports, Services};
+use domain::time::Lifetime;
+use domain::token::Lifetimes;
+
+use crate::config::Config;
+
+/// Opens the store (running migrations) and builds the use cases.
+///
+/// # Errors
+/// An unreachable database, an unknown URL scheme or a bad setting.
+pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Services, DieselStore)> {
+    let store = DieselStore::connect(&config.database_url, config.pool_size)
+        .context("cannot open the database")?;
+    let scopes =
+        Scope::parse(&config.scopes).map_err(|e| anyhow::anyhow!("SCOPES: {}", e.description))?;
+    let seconds = |name: &str, value: u32| {
+        Lifetime::from_seconds(i64::from(value))
+            .ok_or_else(|| anyhow::anyhow!("{name} must be positive"))
+    };
+    let policy = Policy {
+        issuer,
+        lifetimes: Lifetimes {
+            code: seconds("CODE_TTL", config.code_ttl)?,
+            access_token: seconds("ACCESS_TOKEN_TTL", config.access_token_ttl)?,
+            refresh_token: seconds("REFRESH_TOKEN_TTL", config.refresh_token_ttl)?,
+            refresh_grace: seconds("REFRESH_GRACE", config.refresh_grace)?,
+        },
+        capabilities: ServerCapabilities::all(scopes),
+    };
+    let shared = Arc::new(store.clone());
+    let ports = Ports {
+        users: shared.clone(),
+        clients: shared.clone(),
+        codes: shared.clone(),
+        tokens: shared,
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+        hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
+    };
+    Ok((Services::new(ports, policy), store))
+}
+
+/// A server bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    issuer: String,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and builds the server.
+    ///
+    /// # Errors
+    /// A bad configuration, an unreachable database or a taken port.
+    pub fn build(config: &Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let address = listener.local_addr()?;
+        let port = address.port();
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let (services, store) = build_services(config, issuer)?;
+        let state = web::Data::new(AppState { services, store });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::headers::security_headers())
+                .wrap(actix_web::middleware::from_fn(http::logging::request_log))
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(domain::params::MAX_FORM_BYTES))
+                .configure(http::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port,
+            issuer: state.services.policy.issuer.clone(),
+            server,
+        })
+    }
+
+    /// The port the server listens on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The issuer identifier in use.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Runs until the server is stopped (SIGINT/SIGTERM stop it gracefully).
+    ///
+    /// # Errors
+    /// An I/O error of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,335 @@
+//! The server under test: a real `Application` on 127.0.0.1 with a port of
+//! its own and a database of its own (a fresh SQLite file, or a fresh
+//! PostgreSQL database created from `TEST_DATABASE_URL`), plus fixtures.
+
+pub mod db;
+
+use std::collections::HashMap;
+
+use clap::Parser;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use app::cli::Cli;
+use app::startup::{build_services, Application};
+use domain::client::RegistrationInput;
+use domain::params::Params;
+use domain::pkce::CodeChallenge;
+use domain::service::Services;
+use domain::user::User;
+
+pub use db::Backend;
+
+/// A password every fixture user has.
+pub const PASSWORD: &str = "correct horse battery";
+/// A redirect URI the fixture clients register.
+pub const REDIRECT_URI: &str = "https://client.example.com/cb";
+/// A PKCE verifier and its S256 challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A running server and a way to reach it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// A client that follows no redirects and keeps no cookies.
+    pub http: reqwest::Client,
+    /// The same use cases as the server, over the same database.
+    pub services: Services,
+    _db: db::TestDatabase,
+}
+
+/// A registered client and its secret in clear.
+#[derive(Debug, Clone)]
+pub struct TestClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret` (empty for public clients).
+    pub secret: String,
+}
+
+/// A token endpoint answer: status, headers and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// JSON body (`Value::Null` when not JSON).
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `error` member.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    /// A string member.
+    pub fn str(&self, name: &str) -> &str {
+        self.body[name].as_str().unwrap_or("")
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// Starts the server on `backend` with extra command-line settings.
+pub async fn spawn_app_with(backend: Backend, settings: &[&str]) -> TestApp {
+    let database = db::TestDatabase::create(backend);
+    let mut args = vec![
+        "oauth2-server",
+        "--database-url",
+        database.url(),
+        "--bind",
+        "127.0.0.1:0",
+        "--bcrypt-cost",
+        "4",
+        "--pool-size",
+        "4",
+    ];
+    args.extend_from_slice(settings);
+    let cli = Cli::try_parse_from(&args).expect("test settings parse");
+    let application = Application::build(&cli.config).expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let (services, _) =
+        build_services(&cli.config, application.issuer().to_owned()).expect("services");
+    tokio::spawn(application.run_until_stopped());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp {
+        address,
+        http,
+        services,
+        _db: database,
+    }
+}
+
+impl TestApp {
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Creates a user with [`PASSWORD`].
+    pub fn user(&self, name: &str) -> User {
+        self.services
+            .sign_up(name, PASSWORD)
+            .unwrap_or_else(|e| panic!("sign up {name}: {e:?}"))
+    }
+
+    /// Registers a client owned by `owner`.
+    pub fn client(&self, owner: &User, grants: &[&str], scope: &str, method: &str) -> TestClient {
+        let code_flow = grants.contains(&"authorization_code");
+        let implicit = grants.contains(&"implicit");
+        let mut response_types = Vec::new();
+        if code_flow {
+            response_types.push("code".to_owned());
+        }
+        if implicit {
+            response_types.push("token".to_owned());
+        }
+        let input = RegistrationInput {
+            client_name: "Test app".to_owned(),
+            client_uri: "https://client.example.com".to_owned(),
+            redirect_uris: vec![REDIRECT_URI.to_owned()],
+            grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
+            response_types,
+            scope: scope.to_owned(),
+            token_endpoint_auth_method: method.to_owned(),
+        };
+        let created = self
+            .services
+            .register_client(&owner.id, &input)
+            .unwrap_or_else(|e| panic!("register client: {e:?}"));
+        TestClient {
+            id: created.client.id.to_string(),
+            secret: created
+                .secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A confidential (Basic) client with every grant but implicit.
+    pub fn full_client(&self, owner: &User) -> TestClient {
+        self.client(
+            owner,
+            &[
+                "authorization_code",
+                "password",
+                "client_credentials",
+                "refresh_token",
+            ],
+            "profile email",
+            "client_secret_basic",
+        )
+    }
+
+    /// An authorization code for `client` approved by `user`, through the
+    /// same authorization use case the consent page calls.
+    pub fn code(&self, client: &TestClient, user: &User, scope: Option<&str>) -> String {
+        let challenge = CodeChallenge::s256_of(VERIFIER);
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("state", "xyz"),
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        let request = self
+            .services
+            .validate_authorization(&Params::from_pairs(pairs))
+            .unwrap_or_else(|e| panic!("authorization request: {e:?}"));
+        let response = self
+            .services
+            .approve_authorization(&request, &user.id)
+            .unwrap_or_else(|e| panic!("approval: {e:?}"));
+        response.param("code").expect("a code").to_owned()
+    }
+
+    /// POSTs a form to `path`, optionally with Basic credentials.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        basic: Option<&TestClient>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some(client) = basic {
+            request = request.basic_auth(&client.id, Some(&client.secret));
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// POSTs a token request.
+    pub async fn token(&self, basic: Option<&TestClient>, form: &[(&str, &str)]) -> Answer {
+        self.post_form("/oauth/token", basic, form).await
+    }
+
+    /// A password grant for `user` by a Basic client; panics unless 200.
+    pub async fn password_tokens(
+        &self,
+        client: &TestClient,
+        username: &str,
+        scope: Option<&str>,
+    ) -> Answer {
+        let mut form = vec![
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", PASSWORD),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        let answer = self.token(Some(client), &form).await;
+        assert_eq!(answer.status, 200, "password grant: {:?}", answer.body);
+        answer
+    }
+
+    /// Redeems a code with the fixture redirect URI and verifier.
+    pub async fn redeem(&self, client: &TestClient, code: &str) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
+    }
+
+    /// Refreshes with a Basic client.
+    pub async fn refresh(&self, client: &TestClient, refresh_token: &str) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// `GET /api/me` with an `Authorization` header value.
+    pub async fn me(&self, authorization: Option<&str>) -> Answer {
+        let mut request = self.http.get(self.url("/api/me"));
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// `GET /api/me` with a bearer token: the status.
+    pub async fn me_status(&self, access_token: &str) -> u16 {
+        self.me(Some(&format!("Bearer {access_token}")))
+            .await
+            .status
+    }
+}
+
+/// Reads a response into an [`Answer`].
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The query (or fragment) parameters of a `Location`.
+pub fn location_params(location: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(location).expect("absolute Location");
+    let mut params: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    if let Some(fragment) = url.fragment() {
+        params.extend(url::form_urlencoded::parse(fragment.as_bytes()).into_owned());
+    }
+    params
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL (the
+/// latter ignored, with the reason, when `TEST_DATABASE_URL` was not set at
+/// build time).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_both_backends!(settings: &[]; $(async fn $name($app) $body)*);
+    };
+    (settings: $settings:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn body($app: $crate::support::TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    body($crate::support::spawn_app_with($crate::support::Backend::Sqlite, $settings).await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
+                async fn postgres() {
+                    body($crate::support::spawn_app_with($crate::support::Backend::Postgres, $settings).await).await;
+                }
+            }
+        )*
+    };
+}
