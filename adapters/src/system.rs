@@ -1,8 +1,6 @@
 //! The non-database outbound ports: the system clock, the OS random source
 //! and bcrypt password hashing.
 
-use std::sync::OnceLock;
-
 use domain::error::StoreError;
 use domain::ports::{Clock, PasswordHasher, SecureRandom};
 use domain::time::Timestamp;
@@ -37,35 +35,28 @@ impl SecureRandom for OsRandom {
 }
 
 /// bcrypt password hashing at a fixed cost.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BcryptHasher {
     cost: u32,
-    dummy: OnceLock<Option<String>>,
+    /// A hash of a fixed password at this cost, checked against when there
+    /// is no user, so that an unknown name takes as long as a wrong
+    /// password. Made once, up front, so even the first check is not faster.
+    dummy: Option<String>,
 }
 
 impl BcryptHasher {
-    /// A hasher with this bcrypt cost (4 to 31; 12 in production).
+    /// A hasher with this bcrypt cost (4 to 31; 12 in production). Costs one
+    /// bcrypt hash, for the dummy of unknown users: build it once at startup.
     #[must_use]
     pub fn new(cost: u32) -> Self {
-        Self {
-            cost,
-            dummy: OnceLock::new(),
-        }
+        let dummy = bcrypt::hash("not the password of anybody", cost).ok();
+        Self { cost, dummy }
     }
 
     /// The bcrypt cost.
     #[must_use]
     pub fn cost(&self) -> u32 {
         self.cost
-    }
-
-    /// A hash of a fixed password at this cost, computed once, to check
-    /// against when there is no user: an unknown name then takes as long
-    /// as a wrong password.
-    fn dummy_hash(&self) -> Option<&str> {
-        self.dummy
-            .get_or_init(|| bcrypt::hash("not the password of anybody", self.cost).ok())
-            .as_deref()
     }
 }
 
@@ -80,7 +71,7 @@ impl PasswordHasher for BcryptHasher {
         match hash {
             Some(hash) => bcrypt::verify(password, hash.as_str()).unwrap_or(false),
             None => {
-                if let Some(dummy) = self.dummy_hash() {
+                if let Some(dummy) = &self.dummy {
                     let _ = bcrypt::verify(password, dummy);
                 }
                 false
