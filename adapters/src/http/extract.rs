@@ -102,29 +102,6 @@ fn split_bytes<'a>(mut haystack: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
     parts
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multipart_text_fields_are_read_like_a_form() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\npassword\r\n--XyZ\r\nContent-Disposition: form-data; name=\"scope\"\r\n\r\nprofile email\r\n--XyZ--\r\n";
-
-        let params = parse_multipart("multipart/form-data; boundary=XyZ", body).unwrap();
-
-        assert_eq!(params.get("grant_type").unwrap(), Some("password"));
-        assert_eq!(params.get("scope").unwrap(), Some("profile email"));
-    }
-
-    #[test]
-    fn truncated_multipart_is_invalid_request() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx";
-
-        assert!(parse_multipart("multipart/form-data; boundary=XyZ", body).is_err());
-        assert!(parse_multipart("multipart/form-data", b"").is_err());
-    }
-}
-
 /// The `Authorization` header, if present.
 ///
 /// # Errors
@@ -153,4 +130,27 @@ pub fn tried_basic(request: &HttpRequest) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().get(..6))
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_text_fields_are_read_like_a_form() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\npassword\r\n--XyZ\r\nContent-Disposition: form-data; name=\"scope\"\r\n\r\nprofile email\r\n--XyZ--\r\n";
+
+        let params = parse_multipart("multipart/form-data; boundary=XyZ", body).unwrap();
+
+        assert_eq!(params.get("grant_type").unwrap(), Some("password"));
+        assert_eq!(params.get("scope").unwrap(), Some("profile email"));
+    }
+
+    #[test]
+    fn truncated_multipart_is_invalid_request() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx";
+
+        assert!(parse_multipart("multipart/form-data; boundary=XyZ", body).is_err());
+        assert!(parse_multipart("multipart/form-data", b"").is_err());
+    }
 }
