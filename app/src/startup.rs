@@ -8,9 +8,10 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use adapters::db::DieselStore;
-use adapters::http::{self, AppState};
+use adapters::http::{self, AppState, SessionSettings};
 use adapters::system::{BcryptHasher, OsRandom, SystemClock};
 use domain::client::ServerCapabilities;
+use domain::ports::SecureRandom;
 use domain::scope::Scope;
 use domain::service::{Policy, Ports, Services};
 use domain::time::Lifetime;
@@ -75,8 +76,31 @@ impl Application {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
-        let (services, store) = build_services(config, issuer)?;
-        let state = web::Data::new(AppState { services, store });
+        let (services, store) = build_services(config, issuer.clone())?;
+        let https = issuer.starts_with("https://");
+        let key_bytes = match &config.session_key {
+            Some(key) => key.0.clone(),
+            None => {
+                // Sessions then end when the process stops; configure
+                // SESSION_KEY to keep them, and for several instances.
+                let mut bytes = vec![0u8; 64];
+                adapters::system::OsRandom.fill_bytes(&mut bytes);
+                bytes
+            }
+        };
+        let sessions = SessionSettings::new(&key_bytes, https).map_err(anyhow::Error::msg)?;
+        let origin = url::Url::parse(&issuer)
+            .map(|u| u.origin().ascii_serialization())
+            .with_context(|| format!("the issuer {issuer} is not a URL"))?;
+        let templates = adapters::render::templates().context("the page templates do not parse")?;
+        let state = web::Data::new(AppState {
+            services,
+            store: store.clone(),
+            templates: Arc::new(templates),
+            cookie_key: sessions.secret_cookie_key(),
+            https,
+            origin,
+        });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -85,6 +109,11 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(domain::params::MAX_FORM_BYTES))
                 .configure(http::configure)
+                .service(
+                    web::scope("")
+                        .wrap(sessions.middleware(store.clone()))
+                        .configure(http::configure_pages),
+                )
         })
         .listen(listener)?
         .shutdown_timeout(10)

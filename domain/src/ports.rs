@@ -189,6 +189,50 @@ pub enum Rotation {
     Revoked,
 }
 
+/// One client's live access to one user's account: what the connected-apps
+/// page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSummary {
+    /// The client.
+    pub client_id: ClientId,
+    /// Every scope its live tokens carry.
+    pub scope: crate::scope::Scope,
+    /// When its oldest live token was issued.
+    pub granted_at: Timestamp,
+    /// When its newest live token was issued (the last grant or refresh).
+    pub last_used_at: Timestamp,
+}
+
+impl GrantSummary {
+    /// Groups live tokens into one summary per client, ordered by client id.
+    #[must_use]
+    pub fn summarize(live: Vec<TokenRecord>) -> Vec<Self> {
+        let mut summaries: Vec<Self> = Vec::new();
+        for token in live {
+            match summaries
+                .iter_mut()
+                .find(|s| s.client_id == token.client_id)
+            {
+                Some(summary) => {
+                    summary.granted_at = summary.granted_at.min(token.issued_at);
+                    summary.last_used_at = summary.last_used_at.max(token.issued_at);
+                    for scope in token.scope.tokens() {
+                        summary.scope.insert(scope);
+                    }
+                }
+                None => summaries.push(Self {
+                    client_id: token.client_id,
+                    scope: token.scope,
+                    granted_at: token.issued_at,
+                    last_used_at: token.issued_at,
+                }),
+            }
+        }
+        summaries.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        summaries
+    }
+}
+
 /// Stored access and refresh tokens.
 pub trait TokenRepository: Send + Sync {
     /// Stores newly issued tokens.
@@ -240,4 +284,11 @@ pub trait TokenRepository: Send + Sync {
         client: Option<&ClientId>,
         now: Timestamp,
     ) -> Result<usize, StoreError>;
+
+    /// For each client holding a live token of `user` (not revoked, not
+    /// rotated, not expired at `now`), a summary; ordered by client id.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError>;
 }

@@ -37,6 +37,13 @@ impl Scope {
         Ok(Self(tokens))
     }
 
+    /// Adds a token already known to be valid (taken from another scope).
+    pub fn insert(&mut self, token: &str) {
+        if !self.contains(token) {
+            self.0.push(token.to_owned());
+        }
+    }
+
     /// Whether the set is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {

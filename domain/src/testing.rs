@@ -12,8 +12,8 @@ use crate::code::AuthorizationCode;
 use crate::error::StoreError;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
-    ClientRepository, Clock, CodeRedemption, CodeRepository, PasswordHasher, Rotation,
-    SecureRandom, TokenRepository, UserRepository,
+    ClientRepository, Clock, CodeRedemption, CodeRepository, GrantSummary, PasswordHasher,
+    Rotation, SecureRandom, TokenRepository, UserRepository,
 };
 use crate::redirect_uri::RedirectUri;
 use crate::scope::Scope;
@@ -432,5 +432,16 @@ impl TokenRepository for InMemoryStore {
             n += 1;
         }
         Ok(n)
+    }
+
+    fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError> {
+        let live: Vec<TokenRecord> = self
+            .state()
+            .tokens
+            .iter()
+            .filter(|t| t.user_id.as_ref() == Some(user) && t.is_active(now))
+            .cloned()
+            .collect();
+        Ok(GrantSummary::summarize(live))
     }
 }

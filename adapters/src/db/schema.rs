@@ -70,3 +70,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth2_tokens,
     users,
 );
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}

@@ -11,7 +11,7 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add((
             "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self' https: http:; base-uri 'none'",
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add(("Referrer-Policy", "no-referrer"))
 }

@@ -2,6 +2,7 @@
 //! and domain results into responses.
 
 pub mod api_me;
+pub mod authorize;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -9,26 +10,150 @@ pub mod health;
 pub mod introspect;
 pub mod logging;
 pub mod metadata;
+pub mod pages;
 pub mod revoke;
+pub mod session;
 pub mod token;
 
-use actix_web::web;
+use std::sync::Arc;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::{web, HttpResponse};
+use sha2::{Digest, Sha512};
 
 use domain::service::Services;
 
 use crate::db::DieselStore;
+use session::DbSessionStore;
 
 /// What every handler needs, registered once as `web::Data`.
 #[derive(Clone)]
 pub struct AppState {
     /// The use cases.
     pub services: Services,
-    /// The store, for health checks.
+    /// The store, for health checks and sessions.
     pub store: DieselStore,
+    /// The page templates.
+    pub templates: Arc<tera::Tera>,
+    /// Encrypts the one-time secret cookie.
+    pub cookie_key: Key,
+    /// Whether the issuer is https (cookies are then `Secure`).
+    pub https: bool,
+    /// The issuer's origin, e.g. `https://auth.example.com`, for the
+    /// `Origin` check of forms.
+    pub origin: String,
 }
 
-/// Registers every route.
+/// How browser sessions are kept.
+#[derive(Clone)]
+pub struct SessionSettings {
+    /// Signs and encrypts the session cookie.
+    pub key: Key,
+    /// Whether cookies are `Secure` (and named `__Host-session`).
+    pub https: bool,
+}
+
+impl SessionSettings {
+    /// Settings from the configured key (at least 64 bytes).
+    ///
+    /// # Errors
+    /// A key shorter than 64 bytes.
+    pub fn new(key_bytes: &[u8], https: bool) -> Result<Self, String> {
+        let key = Key::try_from(key_bytes)
+            .map_err(|_| "the session key must be at least 64 bytes".to_owned())?;
+        Ok(Self { key, https })
+    }
+
+    /// A separate key for the one-time secret cookie, derived from the
+    /// session key.
+    #[must_use]
+    pub fn secret_cookie_key(&self) -> Key {
+        let derived = Sha512::new()
+            .chain_update(b"oauth2-server client secret cookie\0")
+            .chain_update(self.key.master())
+            .finalize();
+        Key::try_from(derived.as_slice()).unwrap_or_else(|_| Key::from(self.key.master()))
+    }
+
+    /// The session middleware over the database.
+    #[must_use]
+    pub fn middleware(&self, store: DieselStore) -> SessionMiddleware<DbSessionStore> {
+        SessionMiddleware::builder(DbSessionStore::new(store), self.key.clone())
+            .cookie_name(
+                if self.https {
+                    "__Host-session"
+                } else {
+                    "session"
+                }
+                .to_owned(),
+            )
+            .cookie_secure(self.https)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".to_owned())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(
+                BrowserSession::default().state_ttl(actix_web::cookie::time::Duration::hours(12)),
+            )
+            .build()
+    }
+}
+
+/// The stylesheet.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(crate::render::STYLESHEET)
+}
+
+/// Registers the browser pages and the authorization endpoint, which need
+/// a session; wrap them in [`SessionSettings::middleware`].
+pub fn configure_pages(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").route(web::get().to(pages::accounts::home)))
+        .service(
+            web::resource("/login")
+                .route(web::get().to(pages::accounts::login_form))
+                .route(web::post().to(pages::accounts::login)),
+        )
+        .service(
+            web::resource("/signup")
+                .route(web::get().to(pages::accounts::signup_form))
+                .route(web::post().to(pages::accounts::signup)),
+        )
+        .service(web::resource("/logout").route(web::post().to(pages::accounts::logout)))
+        .service(
+            web::resource("/create_client")
+                .route(web::get().to(pages::clients::new_form))
+                .route(web::post().to(pages::clients::create)),
+        )
+        .service(web::resource("/clients/{client_id}").route(web::get().to(pages::clients::show)))
+        .service(
+            web::resource("/clients/{client_id}/rotate_secret")
+                .route(web::post().to(pages::clients::rotate_secret)),
+        )
+        .service(
+            web::resource("/clients/{client_id}/delete")
+                .route(web::post().to(pages::clients::delete)),
+        )
+        .service(web::resource("/account/apps").route(web::get().to(pages::apps::list)))
+        .service(
+            web::resource("/account/apps/{client_id}/revoke")
+                .route(web::post().to(pages::apps::revoke)),
+        )
+        .service(
+            web::resource("/oauth/authorize")
+                .route(web::get().to(authorize::get))
+                .route(web::post().to(authorize::post))
+                .default_service(web::to(error::method_not_allowed)),
+        );
+}
+
+/// Registers the API routes (no session).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/static/style.css").route(web::get().to(stylesheet)));
     cfg.service(
         web::resource("/oauth/token")
             .route(web::post().to(token::post))

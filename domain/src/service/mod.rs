@@ -3,6 +3,7 @@
 //! the adapter as one unit off the async executor.
 
 pub mod accounts;
+pub mod apps;
 pub mod authorize;
 pub mod bearer;
 pub mod clients;

@@ -2,6 +2,7 @@
 
 mod client;
 mod code;
+mod session;
 mod token;
 mod user;
 

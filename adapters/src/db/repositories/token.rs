@@ -1,12 +1,12 @@
 use diesel::prelude::*;
 use domain::error::StoreError;
 use domain::ids::{ClientId, FamilyId, TokenId, UserId};
-use domain::ports::{Rotation, TokenRepository};
+use domain::ports::{GrantSummary, Rotation, TokenRepository};
 use domain::secret::SecretDigest;
 use domain::time::Timestamp;
 use domain::token::{NewTokens, TokenRecord};
 
-use super::convert_one;
+use super::{convert, convert_one};
 use crate::db::rows::{NewTokenRow, TokenRow};
 use crate::db::schema::oauth2_tokens as tokens;
 use crate::db::{AnyConnection, DieselStore};
@@ -125,5 +125,22 @@ impl TokenRepository for DieselStore {
             .set(tokens::revoked_at.eq(now))
             .execute(conn),
         })
+    }
+
+    fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError> {
+        let user = user.to_string();
+        let now = now.as_naive_utc();
+        let live: Vec<TokenRecord> = self.with_conn(|conn| {
+            convert(
+                tokens::table
+                    .filter(tokens::user_id.eq(user))
+                    .filter(tokens::revoked_at.is_null())
+                    .filter(tokens::rotated_at.is_null())
+                    .filter(tokens::expires_at.gt(now))
+                    .select(TokenRow::as_select())
+                    .load(conn)?,
+            )
+        })?;
+        Ok(GrantSummary::summarize(live))
     }
 }

@@ -1,0 +1,163 @@
+//! `GET/POST /oauth/authorize`: the authorization endpoint and the consent
+//! page (RFC 6749 §3.1, §4.1.1, §4.2.1).
+//!
+//! The authorization request is always read from the query string; the
+//! consent form posts back to the same URL with `confirm=yes|no` and its
+//! CSRF token in the body. Consent is given only by that POST, never by a
+//! GET (RFC 6749 §10.12).
+
+use actix_session::Session;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use domain::params::Params;
+use domain::service::authorize::{AuthorizationRequest, AuthorizationResponse, AuthorizeError};
+
+use super::pages::{checked_form, login_url, oauth_error_page, page, respond, PageError, Visitor};
+use super::{blocking, AppState};
+use crate::render::{ConsentPage, ScopeView};
+
+fn scope_description(scope: &str) -> &'static str {
+    match scope {
+        "profile" => "your user id and user name",
+        "email" => "your email address",
+        _ => "",
+    }
+}
+
+fn redirect(response: &AuthorizationResponse) -> HttpResponse {
+    let mut http = HttpResponse::Found().finish();
+    if let Ok(value) = HeaderValue::from_str(&response.location()) {
+        http.headers_mut().insert(header::LOCATION, value);
+    }
+    http.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    http
+}
+
+/// Validates the request from the query string: `Ok(request)`, or the
+/// response to send (an error page or an error redirect).
+async fn validated(
+    state: &AppState,
+    visitor: &Visitor,
+    request: &HttpRequest,
+) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
+    let params = match Params::parse_form(request.query_string().as_bytes()) {
+        Ok(params) => params,
+        Err(error) => return Ok(Err(error_page(state, visitor, &error))),
+    };
+    let services = state.services.clone();
+    Ok(
+        match blocking(move || services.validate_authorization(&params)).await? {
+            Ok(request) => Ok(request),
+            Err(AuthorizeError::Page(error)) => Err(error_page(state, visitor, &error)),
+            Err(AuthorizeError::Redirect(response)) => Err(redirect(&response)),
+        },
+    )
+}
+
+fn error_page(
+    state: &AppState,
+    visitor: &Visitor,
+    error: &domain::error::OAuthError,
+) -> HttpResponse {
+    let status = match error.code {
+        domain::error::ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        domain::error::ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    // RFC 6749 §4.1.2.1: with an unknown client or redirect URI, tell the
+    // user and do not redirect.
+    oauth_error_page(
+        state,
+        Some(visitor),
+        status,
+        "This authorization request cannot be processed",
+        &error.description,
+        Some(error.code.as_str()),
+    )
+}
+
+fn path_and_query(request: &HttpRequest) -> String {
+    match request.query_string() {
+        "" => request.path().to_owned(),
+        query => format!("{}?{query}", request.path()),
+    }
+}
+
+/// `GET /oauth/authorize`: the consent page.
+pub async fn get(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+) -> HttpResponse {
+    respond(&state, &session, async |visitor: Visitor| {
+        let authorization = match validated(&state, &visitor, &request).await? {
+            Ok(authorization) => authorization,
+            Err(response) => return Ok(response),
+        };
+        if visitor.user.is_none() {
+            return Ok(super::pages::see_other(&login_url(&path_and_query(
+                &request,
+            ))));
+        }
+        let context = ConsentPage {
+            layout: visitor.layout(),
+            client_name: authorization.client.metadata.client_name.clone(),
+            client_uri: authorization.client.metadata.client_uri.clone(),
+            scopes: authorization
+                .scope
+                .tokens()
+                .map(|s| ScopeView {
+                    name: s.to_owned(),
+                    description: scope_description(s),
+                })
+                .collect(),
+            redirect_to: authorization.redirect_to.clone(),
+            action: path_and_query(&request),
+        };
+        page(&state, StatusCode::OK, "pages/consent.html", &context)
+    })
+    .await
+}
+
+/// `POST /oauth/authorize`: the user's decision.
+pub async fn post(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    respond(&state, &session, async |visitor: Visitor| {
+        let form = checked_form(&state, &request, &session, body)?;
+        let authorization = match validated(&state, &visitor, &request).await? {
+            Ok(authorization) => authorization,
+            Err(response) => return Ok(response),
+        };
+        let Some(user) = visitor.user.clone() else {
+            return Ok(super::pages::see_other(&login_url(&path_and_query(&request))));
+        };
+        let client_id = authorization.client.id.to_string();
+        match form.get("confirm").ok().flatten() {
+            Some("yes") => {
+                let services = state.services.clone();
+                let response = blocking(move || services.approve_authorization(&authorization, &user.id)).await?;
+                match response {
+                    Ok(response) => {
+                        tracing::info!(event = "consent_granted", client_id = %client_id, user_id = %user.id);
+                        Ok(redirect(&response))
+                    }
+                    Err(AuthorizeError::Redirect(response)) => Ok(redirect(&response)),
+                    Err(AuthorizeError::Page(error)) => Ok(error_page(&state, &visitor, &error)),
+                }
+            }
+            Some("no") => {
+                tracing::info!(event = "consent_denied", client_id = %client_id, user_id = %user.id);
+                Ok(redirect(&state.services.deny_authorization(&authorization)))
+            }
+            _ => Err(PageError::BadRequest("Choose Allow or Deny.".to_owned())),
+        }
+    })
+    .await
+}

@@ -1,0 +1,234 @@
+//! Sign-up, log-in, log-out, and the home page.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use domain::client::Client;
+use domain::params::Params;
+use domain::service::accounts::SignUpError;
+
+use super::{
+    checked_form, encode, flash, local_path, log_in, log_out, page, respond, see_other, PageError,
+    Visitor,
+};
+use crate::http::{blocking, AppState};
+use crate::render::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
+
+fn next_of(request: &HttpRequest) -> Option<String> {
+    let params = Params::parse_form(request.query_string().as_bytes()).ok()?;
+    local_path(params.get("next").ok().flatten()).map(str::to_owned)
+}
+
+fn next_query(next: Option<&str>) -> String {
+    next.map(|n| format!("?next={}", encode(n)))
+        .unwrap_or_default()
+}
+
+fn login_page(
+    state: &AppState,
+    visitor: &Visitor,
+    next: Option<&str>,
+    username: &str,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    page(
+        state,
+        StatusCode::OK,
+        "pages/login.html",
+        &LoginPage {
+            layout: visitor.layout(),
+            error: error.map(str::to_owned),
+            username: username.to_owned(),
+            next_query: next_query(next),
+        },
+    )
+}
+
+/// `GET /`: the user's clients, or the login form.
+pub async fn home(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    respond(&state, &session, async |visitor: Visitor| {
+        let Some(user) = &visitor.user else {
+            return login_page(&state, &visitor, None, "", None);
+        };
+        let services = state.services.clone();
+        let owner = user.id;
+        let clients: Vec<Client> =
+            blocking(move || services.ports.clients.list_clients_of(&owner)).await??;
+        let clients = clients
+            .iter()
+            .map(|c| ClientSummary {
+                client_id: c.id.to_string(),
+                client_name: c.metadata.client_name.clone(),
+                grant_types: c.metadata.grant_types.iter().map(|g| g.as_str()).collect(),
+                token_endpoint_auth_method: c.metadata.token_endpoint_auth_method.as_str(),
+            })
+            .collect();
+        page(
+            &state,
+            StatusCode::OK,
+            "pages/home.html",
+            &HomePage {
+                layout: visitor.layout(),
+                clients,
+            },
+        )
+    })
+    .await
+}
+
+/// `GET /login`: the login form (or straight to `next` when logged in).
+pub async fn login_form(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+) -> HttpResponse {
+    let next = next_of(&request);
+    respond(&state, &session, async |visitor: Visitor| {
+        if visitor.user.is_some() {
+            return Ok(see_other(next.as_deref().unwrap_or("/")));
+        }
+        login_page(&state, &visitor, next.as_deref(), "", None)
+    })
+    .await
+}
+
+/// `POST /login`: checks the password off the executor; the same answer
+/// for an unknown user and a wrong password.
+pub async fn login(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let next = next_of(&request);
+    respond(&state, &session, async |visitor: Visitor| {
+        let form = checked_form(&state, &request, &session, body)?;
+        let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
+        let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
+        let services = state.services.clone();
+        let name = username.clone();
+        let user = blocking(move || services.log_in(&name, &password)).await??;
+        match user {
+            Some(user) => {
+                tracing::info!(event = "login_succeeded", user_id = %user.id);
+                log_in(&state, &session, &user)?;
+                Ok(see_other(next.as_deref().unwrap_or("/")))
+            }
+            None => {
+                tracing::info!(event = "login_failed");
+                login_page(
+                    &state,
+                    &visitor,
+                    next.as_deref(),
+                    &username,
+                    Some("The username or password is incorrect."),
+                )
+            }
+        }
+    })
+    .await
+}
+
+fn signup_page(
+    state: &AppState,
+    visitor: &Visitor,
+    next: Option<&str>,
+    username: &str,
+    errors: Vec<FieldMessage>,
+) -> Result<HttpResponse, PageError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(
+        state,
+        status,
+        "pages/signup.html",
+        &SignupPage {
+            layout: visitor.layout(),
+            errors,
+            username: username.to_owned(),
+            next_query: next_query(next),
+        },
+    )
+}
+
+/// `GET /signup`.
+pub async fn signup_form(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+) -> HttpResponse {
+    let next = next_of(&request);
+    respond(&state, &session, async |visitor: Visitor| {
+        signup_page(&state, &visitor, next.as_deref(), "", Vec::new())
+    })
+    .await
+}
+
+/// `POST /signup`: creates the account and logs it in.
+pub async fn signup(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let next = next_of(&request);
+    respond(&state, &session, async |visitor: Visitor| {
+        let form = checked_form(&state, &request, &session, body)?;
+        let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
+        let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
+        let services = state.services.clone();
+        let name = username.clone();
+        match blocking(move || services.sign_up(&name, &password)).await? {
+            Ok(user) => {
+                tracing::info!(event = "user_signed_up", user_id = %user.id);
+                log_in(&state, &session, &user)?;
+                flash(&session, "Welcome! Your account is ready.");
+                Ok(see_other(next.as_deref().unwrap_or("/")))
+            }
+            Err(SignUpError::Invalid(problems)) => {
+                let errors = problems
+                    .into_iter()
+                    .map(|(field, message)| FieldMessage {
+                        field: field.to_owned(),
+                        message: message.to_owned(),
+                    })
+                    .collect();
+                signup_page(&state, &visitor, next.as_deref(), &username, errors)
+            }
+            Err(SignUpError::Taken) => signup_page(
+                &state,
+                &visitor,
+                next.as_deref(),
+                &username,
+                vec![FieldMessage {
+                    field: "username".to_owned(),
+                    message: "is already taken".to_owned(),
+                }],
+            ),
+            Err(SignUpError::Store(error)) => Err(error.into()),
+        }
+    })
+    .await
+}
+
+/// `POST /logout`: ends the session server-side.
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    respond(&state, &session, async |visitor: Visitor| {
+        checked_form(&state, &request, &session, body)?;
+        if let Some(user) = &visitor.user {
+            tracing::info!(event = "logout", user_id = %user.id);
+        }
+        log_out(&session);
+        Ok(see_other("/"))
+    })
+    .await
+}

@@ -1,0 +1,362 @@
+//! Client registration and the client page.
+//!
+//! A new or rotated secret is shown once: it travels to the client page in
+//! a short-lived cookie encrypted with the server's key (never in the
+//! database, where only its digest is stored), and the page clears it.
+
+use actix_session::Session;
+use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use domain::client::{AuthMethod, Client, GrantType, RegistrationInput};
+use domain::params::Params;
+use domain::service::clients::{ClientWithSecret, RegistrationError};
+
+use super::{checked_form, flash, login_url, page, respond, see_other, PageError, Visitor};
+use crate::http::{blocking, AppState};
+use crate::render::{ClientForm, ClientPage, ClientView, CreateClientPage, Example, FieldMessage};
+
+const SECRET_COOKIE: &str = "client_secret_once";
+
+fn require_user(visitor: &Visitor, here: &str) -> Result<domain::user::User, HttpResponse> {
+    visitor
+        .user
+        .clone()
+        .ok_or_else(|| see_other(&login_url(here)))
+}
+
+fn form_page(
+    state: &AppState,
+    visitor: &Visitor,
+    form: ClientForm,
+    errors: Vec<FieldMessage>,
+) -> Result<HttpResponse, PageError> {
+    let capabilities = &state.services.policy.capabilities;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(
+        state,
+        status,
+        "pages/create_client.html",
+        &CreateClientPage {
+            layout: visitor.layout(),
+            form,
+            errors,
+            scopes_supported: capabilities.scopes.to_string(),
+            grant_types_supported: capabilities
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            auth_methods: AuthMethod::ALL.iter().map(|m| m.as_str()).collect(),
+        },
+    )
+}
+
+/// `GET /create_client`.
+pub async fn new_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    respond(&state, &session, async |visitor: Visitor| {
+        if let Err(redirect) = require_user(&visitor, "/create_client") {
+            return Ok(redirect);
+        }
+        let form = ClientForm {
+            token_endpoint_auth_method: AuthMethod::ClientSecretBasic.as_str().to_owned(),
+            ..ClientForm::default()
+        };
+        form_page(&state, &visitor, form, Vec::new())
+    })
+    .await
+}
+
+fn lines(value: &str) -> Vec<String> {
+    value
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn field(params: &Params, name: &str) -> String {
+    params.get(name).ok().flatten().unwrap_or("").to_owned()
+}
+
+/// `POST /create_client`: registers the client, or shows the form again
+/// with the values kept and a message per field.
+pub async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    respond(&state, &session, async |visitor: Visitor| {
+        let user = match require_user(&visitor, "/create_client") {
+            Ok(user) => user,
+            Err(redirect) => return Ok(redirect),
+        };
+        let params = checked_form(&state, &request, &session, body)?;
+        let form = ClientForm {
+            client_name: field(&params, "client_name"),
+            client_uri: field(&params, "client_uri"),
+            scope: field(&params, "scope"),
+            redirect_uri: field(&params, "redirect_uri"),
+            grant_type: field(&params, "grant_type"),
+            response_type: field(&params, "response_type"),
+            token_endpoint_auth_method: field(&params, "token_endpoint_auth_method"),
+        };
+        let input = RegistrationInput {
+            client_name: form.client_name.clone(),
+            client_uri: form.client_uri.clone(),
+            redirect_uris: lines(&form.redirect_uri),
+            grant_types: lines(&form.grant_type),
+            response_types: lines(&form.response_type),
+            scope: form.scope.clone(),
+            token_endpoint_auth_method: form.token_endpoint_auth_method.clone(),
+        };
+        let services = state.services.clone();
+        let owner = user.id;
+        match blocking(move || services.register_client(&owner, &input)).await? {
+            Ok(created) => {
+                tracing::info!(event = "client_created", client_id = %created.client.id, user_id = %owner);
+                Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", created.client.id)), &created))
+            }
+            Err(RegistrationError::Invalid(errors)) => {
+                let errors = errors
+                    .into_iter()
+                    .map(|e| FieldMessage { field: e.field.to_owned(), message: e.message })
+                    .collect();
+                form_page(&state, &visitor, form, errors)
+            }
+            Err(RegistrationError::Store(error)) => Err(error.into()),
+        }
+    })
+    .await
+}
+
+fn with_secret_cookie(
+    state: &AppState,
+    mut response: HttpResponse,
+    created: &ClientWithSecret,
+) -> HttpResponse {
+    let Some(secret) = &created.secret else {
+        return response;
+    };
+    let mut jar = CookieJar::new();
+    let cookie = Cookie::build(
+        SECRET_COOKIE,
+        format!("{}:{}", created.client.id, secret.expose()),
+    )
+    .path(format!("/clients/{}", created.client.id))
+    .http_only(true)
+    .secure(state.https)
+    .same_site(SameSite::Strict)
+    .max_age(actix_web::cookie::time::Duration::seconds(120))
+    .finish();
+    jar.private_mut(&state.cookie_key).add(cookie);
+    for cookie in jar.delta() {
+        let _ = response.add_cookie(cookie);
+    }
+    response
+}
+
+/// The secret carried by the one-time cookie, if it is for `client`.
+fn secret_from_cookie(state: &AppState, request: &HttpRequest, client: &Client) -> Option<String> {
+    let cookie = request.cookie(SECRET_COOKIE)?;
+    let mut jar = CookieJar::new();
+    jar.add_original(cookie);
+    let value = jar.private(&state.cookie_key).get(SECRET_COOKIE)?;
+    let (id, secret) = value.value().split_once(':')?;
+    let secret = secret.to_owned();
+    (id == client.id.as_str()
+        && client
+            .secret_digest
+            .as_ref()
+            .is_some_and(|d| d.matches(&secret)))
+    .then_some(secret)
+}
+
+async fn find_owned(
+    state: &AppState,
+    user: &domain::user::User,
+    id: String,
+) -> Result<Client, PageError> {
+    let services = state.services.clone();
+    let owner = user.id;
+    blocking(move || services.client_owned_by(Some(&owner), &id))
+        .await??
+        .ok_or(PageError::NotFound)
+}
+
+/// `GET /clients/{client_id}`: the owner's view of a client; 404 for others.
+pub async fn show(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    respond(&state, &session, async |visitor: Visitor| {
+        let user = match require_user(&visitor, request.path()) {
+            Ok(user) => user,
+            Err(redirect) => return Ok(redirect),
+        };
+        let client = find_owned(&state, &user, id).await?;
+        let secret = secret_from_cookie(&state, &request, &client);
+        let examples = examples(
+            &state.services.policy.issuer,
+            &client,
+            secret.as_deref(),
+            user.username.as_str(),
+        );
+        let m = &client.metadata;
+        let view = ClientView {
+            client_id: client.id.to_string(),
+            client_name: m.client_name.clone(),
+            client_uri: m.client_uri.clone(),
+            redirect_uris: m.redirect_uris.iter().map(ToString::to_string).collect(),
+            grant_types: m.grant_types.iter().map(|g| g.as_str()).collect(),
+            response_types: m.response_types.iter().map(|r| r.as_str()).collect(),
+            scope: m.scope.to_string(),
+            token_endpoint_auth_method: m.token_endpoint_auth_method.as_str(),
+            confidential: client.is_confidential(),
+            issued_at: client.issued_at.display(),
+        };
+        let mut response = page(
+            &state,
+            StatusCode::OK,
+            "pages/client.html",
+            &ClientPage {
+                layout: visitor.layout(),
+                client: view,
+                secret,
+                examples,
+            },
+        )?;
+        if request.cookie(SECRET_COOKIE).is_some() {
+            let mut removal = Cookie::build(SECRET_COOKIE, "")
+                .path(format!("/clients/{}", client.id))
+                .http_only(true)
+                .secure(state.https)
+                .same_site(SameSite::Strict)
+                .finish();
+            removal.make_removal();
+            let _ = response.add_cookie(&removal);
+        }
+        Ok(response)
+    })
+    .await
+}
+
+/// `POST /clients/{client_id}/rotate_secret`.
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    respond(&state, &session, async |visitor: Visitor| {
+        let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
+        checked_form(&state, &request, &session, body)?;
+        let services = state.services.clone();
+        let owner = user.id;
+        let rotated = blocking(move || services.rotate_client_secret(Some(&owner), &id))
+            .await??
+            .ok_or(PageError::NotFound)?;
+        tracing::info!(event = "client_secret_rotated", client_id = %rotated.client.id, user_id = %owner);
+        Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", rotated.client.id)), &rotated))
+    })
+    .await
+}
+
+/// `POST /clients/{client_id}/delete`: deletes the client and its tokens.
+pub async fn delete(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    respond(&state, &session, async |visitor: Visitor| {
+        let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
+        checked_form(&state, &request, &session, body)?;
+        let services = state.services.clone();
+        let owner = user.id;
+        let client_id = id.clone();
+        if !blocking(move || services.delete_client(Some(&owner), &client_id)).await?? {
+            return Err(PageError::NotFound);
+        }
+        tracing::info!(event = "client_deleted", client_id = %id, user_id = %owner);
+        flash(&session, "The client was deleted and its tokens revoked.");
+        Ok(see_other("/"))
+    })
+    .await
+}
+
+/// Ready-to-copy commands for each grant the client has.
+fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str) -> Vec<Example> {
+    let m = &client.metadata;
+    let id = client.id.as_str();
+    let secret = secret.unwrap_or("$CLIENT_SECRET");
+    let scope = m.scope.to_string();
+    let token_url = format!("{issuer}/oauth/token");
+    let auth = match m.token_endpoint_auth_method {
+        AuthMethod::ClientSecretBasic => format!("-u '{id}:{secret}' "),
+        AuthMethod::ClientSecretPost => format!("-d client_id={id} -d client_secret={secret} "),
+        AuthMethod::None => format!("-d client_id={id} "),
+    };
+    let redirect = m
+        .redirect_uris
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let encode = super::encode;
+    let mut out = Vec::new();
+    for grant in &m.grant_types {
+        let (title, command) = match grant {
+            GrantType::AuthorizationCode => (
+                "Authorization code with PKCE",
+                format!(
+                    "# 1. make a verifier and its S256 challenge\nCODE_VERIFIER=$(openssl rand -base64 48 | tr -d '=+/\\n' | cut -c1-64)\nCODE_CHALLENGE=$(printf %s \"$CODE_VERIFIER\" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')\n# 2. open in a browser, approve, and copy the code from the redirect\n{issuer}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope={}&state=xyz&code_challenge=$CODE_CHALLENGE&code_challenge_method=S256\n# 3. exchange the code\ncurl {auth}-XPOST {token_url} -d grant_type=authorization_code -d code=$CODE -d redirect_uri={} -d code_verifier=$CODE_VERIFIER",
+                    encode(&redirect), encode(&scope), encode(&redirect)
+                ),
+            ),
+            GrantType::Implicit => (
+                "Implicit (the token comes back in the URL fragment)",
+                format!("{issuer}/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&scope={}&state=xyz", encode(&redirect), encode(&scope)),
+            ),
+            GrantType::Password => (
+                "Password",
+                format!("curl {auth}-XPOST {token_url} -F grant_type=password -F username={username} -F password=$PASSWORD -F scope='{scope}'"),
+            ),
+            GrantType::ClientCredentials => (
+                "Client credentials",
+                format!("curl {auth}-XPOST {token_url} -d grant_type=client_credentials -d scope='{scope}'"),
+            ),
+            GrantType::RefreshToken => (
+                "Refresh token (a new refresh token comes back each time)",
+                format!("curl {auth}-XPOST {token_url} -d grant_type=refresh_token -d refresh_token=$REFRESH_TOKEN"),
+            ),
+        };
+        out.push(Example {
+            title: title.to_owned(),
+            grant: grant.as_str(),
+            command,
+        });
+    }
+    if !out.is_empty() {
+        out.push(Example {
+            title: "Call the API with the access token".to_owned(),
+            grant: "api",
+            command: format!("curl -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/me"),
+        });
+    }
+    out
+}

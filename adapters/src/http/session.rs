@@ -1,0 +1,128 @@
+//! Server-side browser sessions for actix-session, kept in the database.
+//!
+//! The cookie carries only a random session key (256 bits), encrypted and
+//! signed with the session key of the configuration; the database keeps the
+//! key's SHA-256 digest and the state. Logging out deletes the row, so every
+//! copy of the old cookie stops working at once, on every instance.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration;
+use actix_web::web;
+
+use domain::ports::{Clock, SecureRandom};
+use domain::secret::SecretDigest;
+use domain::time::{Lifetime, Timestamp};
+
+use crate::db::DieselStore;
+use crate::system::{OsRandom, SystemClock};
+
+/// The session store.
+#[derive(Clone)]
+pub struct DbSessionStore {
+    store: DieselStore,
+}
+
+impl DbSessionStore {
+    /// A store over `store`.
+    #[must_use]
+    pub fn new(store: DieselStore) -> Self {
+        Self { store }
+    }
+}
+
+fn digest(key: &SessionKey) -> SecretDigest {
+    SecretDigest::of(key.as_ref())
+}
+
+fn expiry(ttl: &Duration) -> Timestamp {
+    let seconds = u32::try_from(ttl.whole_seconds()).unwrap_or(u32::MAX);
+    SystemClock
+        .now()
+        .plus(Lifetime::at_least_one_second(seconds))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, domain::error::StoreError> + Send + 'static,
+) -> anyhow::Result<T> {
+    Ok(web::block(work).await??)
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(
+        &self,
+        session_key: &SessionKey,
+    ) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let store = self.store.clone();
+        let id = digest(session_key);
+        let state = blocking(move || store.load_session(&id, SystemClock.now()))
+            .await
+            .map_err(LoadError::Other)?;
+        state
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| LoadError::Deserialization(e.into()))
+    }
+
+    async fn save(
+        &self,
+        session_state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, SaveError> {
+        let state = serde_json::to_string(&session_state)
+            .map_err(|e| SaveError::Serialization(e.into()))?;
+        let key = (&OsRandom as &dyn SecureRandom).secret();
+        let session_key = SessionKey::try_from(key.expose().to_owned())
+            .map_err(|e| SaveError::Other(e.into()))?;
+        let store = self.store.clone();
+        let id = digest(&session_key);
+        let expires_at = expiry(ttl);
+        blocking(move || store.insert_session(&id, &state, expires_at))
+            .await
+            .map_err(SaveError::Other)?;
+        Ok(session_key)
+    }
+
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        session_state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let state = serde_json::to_string(&session_state)
+            .map_err(|e| UpdateError::Serialization(e.into()))?;
+        let store = self.store.clone();
+        let id = digest(&session_key);
+        let expires_at = expiry(ttl);
+        let updated = blocking(move || {
+            store.update_session(&id, Some(&state), expires_at, SystemClock.now())
+        })
+        .await
+        .map_err(UpdateError::Other)?;
+        if updated {
+            Ok(session_key)
+        } else {
+            // The session ended meanwhile (logout elsewhere): never bring it
+            // back under the old key.
+            self.save(session_state, ttl).await.map_err(|e| match e {
+                SaveError::Serialization(e) => UpdateError::Serialization(e),
+                SaveError::Other(e) => UpdateError::Other(e),
+            })
+        }
+    }
+
+    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> anyhow::Result<()> {
+        let store = self.store.clone();
+        let id = digest(session_key);
+        let expires_at = expiry(ttl);
+        blocking(move || store.update_session(&id, None, expires_at, SystemClock.now())).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
+        let store = self.store.clone();
+        let id = digest(session_key);
+        blocking(move || store.delete_session(&id)).await
+    }
+}

@@ -1,0 +1,91 @@
+//! Connected apps: the clients holding live access to a user's account, and
+//! revoking that access at once.
+
+use crate::client::Client;
+use crate::error::StoreError;
+use crate::ids::{ClientId, UserId};
+use crate::ports::GrantSummary;
+
+use super::Services;
+
+/// A client with live access to the user's account.
+#[derive(Debug, Clone)]
+pub struct ConnectedApp {
+    /// The client.
+    pub client: Client,
+    /// What its live tokens carry, and when.
+    pub grant: GrantSummary,
+}
+
+impl Services {
+    /// The apps with live access to `user`'s account.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn connected_apps(&self, user: &UserId) -> Result<Vec<ConnectedApp>, StoreError> {
+        let now = self.ports.clock.now();
+        let mut apps = Vec::new();
+        for grant in self.ports.tokens.grants_of(user, now)? {
+            if let Some(client) = self.ports.clients.find_client(&grant.client_id)? {
+                apps.push(ConnectedApp { client, grant });
+            }
+        }
+        Ok(apps)
+    }
+
+    /// Revokes every token `client_id` holds for `user`; returns how many.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn revoke_app(&self, user: &UserId, client_id: &str) -> Result<usize, StoreError> {
+        let Some(client_id) = ClientId::parse(client_id) else {
+            return Ok(0);
+        };
+        let now = self.ports.clock.now();
+        self.ports
+            .tokens
+            .revoke_tokens_of(Some(user), Some(&client_id), now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::client::AuthMethod;
+    use crate::params::Params;
+    use crate::service::fixtures::{world, ALICE_PASSWORD};
+    use crate::testing::t;
+
+    #[test]
+    fn apps_are_listed_with_their_scopes_and_revoked_at_once() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretPost);
+        let id = client.id.as_str();
+        let grant = |scope: &str| {
+            w.services
+                .token(
+                    None,
+                    &Params::from_pairs([
+                        ("grant_type", "password"),
+                        ("username", "alice"),
+                        ("password", ALICE_PASSWORD),
+                        ("scope", scope),
+                        ("client_id", id),
+                        ("client_secret", &secret),
+                    ]),
+                )
+                .unwrap()
+        };
+        grant("profile");
+        w.clock.set(t(100));
+        grant("email");
+
+        let apps = w.services.connected_apps(&w.alice.id).unwrap();
+        assert_eq!(apps.len(), 1);
+        assert_eq!(apps[0].grant.scope.to_string(), "profile email");
+        assert_eq!(apps[0].grant.granted_at, t(0));
+        assert_eq!(apps[0].grant.last_used_at, t(100));
+
+        assert_eq!(w.services.revoke_app(&w.alice.id, id).unwrap(), 4);
+        assert!(w.services.connected_apps(&w.alice.id).unwrap().is_empty());
+    }
+}
