@@ -7,6 +7,7 @@ mod support;
 
 mod api_me;
 mod bad_input;
+mod browser_smoke;
 mod code_grant;
 mod introspection;
 mod metadata;

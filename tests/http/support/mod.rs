@@ -2,6 +2,7 @@
 //! its own and a database of its own (a fresh SQLite file, or a fresh
 //! PostgreSQL database created from `TEST_DATABASE_URL`), plus fixtures.
 
+pub mod browser;
 pub mod db;
 
 use std::collections::HashMap;
