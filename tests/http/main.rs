@@ -7,6 +7,7 @@ mod support;
 
 mod api_me;
 mod bad_input;
+mod browser_pages;
 mod browser_smoke;
 mod code_grant;
 mod introspection;
@@ -15,3 +16,6 @@ mod oauth2_client;
 mod refresh;
 mod revocation;
 mod token_endpoint;
+mod web_accounts;
+mod web_authorize;
+mod web_clients;

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod web;
 
 use std::collections::HashMap;
 
@@ -36,6 +37,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The same use cases as the server, over the same database.
     pub services: Services,
+    /// The database the server runs on.
+    pub backend: Backend,
     _db: db::TestDatabase,
 }
 
@@ -108,6 +111,7 @@ pub async fn spawn_app_with(backend: Backend, settings: &[&str]) -> TestApp {
         address,
         http,
         services,
+        backend,
         _db: database,
     }
 }

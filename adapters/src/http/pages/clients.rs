@@ -19,13 +19,6 @@ use crate::render::{ClientForm, ClientPage, ClientView, CreateClientPage, Exampl
 
 const SECRET_COOKIE: &str = "client_secret_once";
 
-fn require_user(visitor: &Visitor, here: &str) -> Result<domain::user::User, HttpResponse> {
-    visitor
-        .user
-        .clone()
-        .ok_or_else(|| see_other(&login_url(here)))
-}
-
 fn form_page(
     state: &AppState,
     visitor: &Visitor,
@@ -61,8 +54,8 @@ fn form_page(
 /// `GET /create_client`.
 pub async fn new_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
     respond(&state, &session, async |visitor: Visitor| {
-        if let Err(redirect) = require_user(&visitor, "/create_client") {
-            return Ok(redirect);
+        if visitor.user.is_none() {
+            return Ok(see_other(&login_url("/create_client")));
         }
         let form = ClientForm {
             token_endpoint_auth_method: AuthMethod::ClientSecretBasic.as_str().to_owned(),
@@ -95,9 +88,8 @@ pub async fn create(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     respond(&state, &session, async |visitor: Visitor| {
-        let user = match require_user(&visitor, "/create_client") {
-            Ok(user) => user,
-            Err(redirect) => return Ok(redirect),
+        let Some(user) = visitor.user.clone() else {
+            return Ok(see_other(&login_url("/create_client")));
         };
         let params = checked_form(&state, &request, &session, body)?;
         let form = ClientForm {
@@ -201,9 +193,8 @@ pub async fn show(
 ) -> HttpResponse {
     let id = path.into_inner();
     respond(&state, &session, async |visitor: Visitor| {
-        let user = match require_user(&visitor, request.path()) {
-            Ok(user) => user,
-            Err(redirect) => return Ok(redirect),
+        let Some(user) = visitor.user.clone() else {
+            return Ok(see_other(&login_url(request.path())));
         };
         let client = find_owned(&state, &user, id).await?;
         let secret = secret_from_cookie(&state, &request, &client);

@@ -194,14 +194,18 @@ pub fn checked_form(
 
 fn same_origin(state: &AppState, request: &HttpRequest) -> bool {
     let headers = request.headers();
+    // Browsers mark requests from other origins; refuse them outright.
     if headers
         .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
+        .is_some_and(|v| matches!(v.as_bytes(), b"cross-site" | b"same-site"))
     {
         return false;
     }
+    // With `Referrer-Policy: no-referrer` browsers send `Origin: null` for
+    // our own forms, so "null" proves nothing either way: the CSRF token
+    // decides. Any other origin must be ours.
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None => true,
+        None | Some("null") => true,
         Some(origin) => origin == state.origin,
     }
 }

@@ -1,0 +1,200 @@
+//! A cookie-keeping HTTP client that uses the pages as a browser would
+//! (forms with their CSRF token), for tests of headers, CSRF, sessions and
+//! redirects that a real browser would hide.
+
+use reqwest::header::HeaderMap;
+
+use super::{TestApp, PASSWORD};
+
+/// One page or redirect.
+#[derive(Debug)]
+pub struct Page {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body text.
+    pub body: String,
+}
+
+impl Page {
+    /// A header as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The `Location` header.
+    pub fn location(&self) -> &str {
+        self.header("location")
+    }
+
+    /// The CSRF token of the first form on the page.
+    pub fn csrf_token(&self) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .map(|i| i + marker.len())
+            .expect("a form with a CSRF token");
+        let end = self.body[start..].find('"').expect("end of the token");
+        self.body[start..start + end].to_owned()
+    }
+
+    /// The text of the element with this id (first match, tags stripped).
+    pub fn element_text(&self, id: &str) -> Option<String> {
+        let marker = format!("id=\"{id}\"");
+        let at = self.body.find(&marker)?;
+        let open_end = at + self.body[at..].find('>')? + 1;
+        let close = open_end + self.body[open_end..].find("</")?;
+        Some(self.body[open_end..close].to_owned())
+    }
+}
+
+/// A visitor with a cookie jar.
+pub struct WebUser<'a> {
+    app: &'a TestApp,
+    /// The HTTP client (cookies kept, redirects not followed).
+    pub http: reqwest::Client,
+    /// The jar, to copy or replay cookies.
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+}
+
+impl<'a> WebUser<'a> {
+    /// A new visitor with an empty jar.
+    pub fn new(app: &'a TestApp) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("http client");
+        Self { app, http, jar }
+    }
+
+    /// The `Cookie` header this visitor sends to the server.
+    pub fn cookies(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.app.address.parse().expect("address");
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Page {
+        page(self.http.get(self.app.url(path)).send().await.expect("GET")).await
+    }
+
+    /// POST a form as is.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        page(
+            self.http
+                .post(self.app.url(path))
+                .form(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// GET `form_page`, then POST `form` to `action` with that page's CSRF token.
+    pub async fn submit(&self, form_page: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let token = self.get(form_page).await.csrf_token();
+        let mut fields = vec![("csrf_token", token.as_str())];
+        fields.extend_from_slice(form);
+        self.post(action, &fields).await
+    }
+
+    /// Signs up (and so logs in) `name` with [`PASSWORD`].
+    pub async fn sign_up(&self, name: &str) -> Page {
+        let answer = self
+            .submit(
+                "/signup",
+                "/signup",
+                &[("username", name), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(answer.status, 303, "sign up: {}", answer.body);
+        answer
+    }
+
+    /// Logs in `name` with `password`.
+    pub async fn log_in(&self, name: &str, password: &str) -> Page {
+        self.submit(
+            "/login",
+            "/login",
+            &[("username", name), ("password", password)],
+        )
+        .await
+    }
+
+    /// Whether the home page shows a logged-in user.
+    pub async fn is_logged_in(&self) -> bool {
+        self.get("/").await.body.contains("id=\"logged-in-as\"")
+    }
+
+    /// Registers a client through the form; returns (client_id, secret).
+    pub async fn create_client(&self, fields: &[(&str, &str)]) -> (String, Option<String>) {
+        let created = self
+            .submit("/create_client", "/create_client", fields)
+            .await;
+        assert_eq!(created.status, 303, "create client: {}", created.body);
+        let path = created.location().to_owned();
+        let shown = self.get(&path).await;
+        let id = shown
+            .element_text("client_id")
+            .expect("client_id on the page");
+        (id, shown.element_text("client_secret"))
+    }
+}
+
+async fn page(response: reqwest::Response) -> Page {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    Page {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The fields of a code-flow client registration.
+pub fn code_client_form(name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("client_name", name.to_owned()),
+        ("client_uri", "https://client.example.com".to_owned()),
+        ("scope", "profile email".to_owned()),
+        ("redirect_uri", super::REDIRECT_URI.to_owned()),
+        ("grant_type", "authorization_code\nrefresh_token".to_owned()),
+        ("response_type", "code".to_owned()),
+        (
+            "token_endpoint_auth_method",
+            "client_secret_basic".to_owned(),
+        ),
+    ]
+}
+
+/// Borrowed view of owned form fields.
+pub fn fields<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The query of an authorization request with PKCE for `client_id`.
+pub fn authorize_query(client_id: &str, extra: &str) -> String {
+    let challenge = domain::pkce::CodeChallenge::s256_of(super::VERIFIER);
+    format!(
+        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=profile&state=st-1&code_challenge={challenge}&code_challenge_method=S256{extra}",
+        encode(super::REDIRECT_URI)
+    )
+}
+
+/// Percent-encodes a query component.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
