@@ -17,6 +17,7 @@ use domain::error::StoreError;
 
 pub use self::connection::{build_pool, AnyConnection, AnyManager, Backend, ConnectError, Pool};
 use self::error::{pool_error, store_error};
+pub use self::repositories::{Purged, PURGE_BATCH};
 
 /// Every repository port, implemented over a connection pool.
 #[derive(Clone, Debug)]
@@ -31,9 +32,18 @@ impl DieselStore {
     /// # Errors
     /// A bad URL, an unreachable database, or a failed migration.
     pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
-        let store = Self::from_pool(build_pool(url, pool_size)?);
+        let store = Self::open(url, pool_size)?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Connects to `url` with a pool of at most `pool_size` connections,
+    /// without migrating (see [`DieselStore::migrate`]).
+    ///
+    /// # Errors
+    /// A bad URL or an unreachable database.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
+        Ok(Self::from_pool(build_pool(url, pool_size)?))
     }
 
     /// A store over an existing pool; does not migrate.
@@ -49,6 +59,28 @@ impl DieselStore {
     pub fn migrate(&self) -> Result<Vec<String>, ConnectError> {
         let mut conn = self.pool.get()?;
         migrations::run_migrations(&mut conn)
+    }
+
+    /// The versions of the migrations not yet applied (empty when the
+    /// schema is up to date). Never changes the schema beyond creating
+    /// Diesel's bookkeeping table.
+    ///
+    /// # Errors
+    /// No connection, or the migration table cannot be read.
+    pub fn pending_migrations(&self) -> Result<Vec<String>, ConnectError> {
+        use diesel_migrations::MigrationHarness;
+        let mut conn = self.pool.get()?;
+        let source = match &*conn {
+            AnyConnection::Sqlite(_) => migrations::SQLITE,
+            AnyConnection::Postgresql(_) => migrations::POSTGRES,
+        };
+        let pending = conn
+            .pending_migrations(source)
+            .map_err(|e| ConnectError::Migration(e.to_string()))?;
+        Ok(pending
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect())
     }
 
     /// The pool (for the composition root: health, metrics).

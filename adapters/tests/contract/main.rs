@@ -11,5 +11,6 @@ mod support;
 mod clients;
 mod codes;
 mod database;
+mod housekeeping;
 mod tokens;
 mod users;

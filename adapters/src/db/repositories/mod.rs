@@ -2,6 +2,8 @@
 
 mod client;
 mod code;
+mod housekeeping;
+pub use housekeeping::{Purged, PURGE_BATCH};
 mod session;
 mod token;
 mod user;

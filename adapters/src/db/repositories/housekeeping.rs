@@ -1,0 +1,110 @@
+//! Bounded storage: what is dead is deleted, a small batch at a time.
+//!
+//! - authorization codes a day after they expired (a used code is kept that
+//!   long so that a replay still revokes what it issued);
+//! - tokens once expired, and a day after they were revoked (a rotated
+//!   refresh token lives until its family's absolute expiry, so reuse
+//!   detection keeps working while the family could be alive);
+//! - sessions once expired.
+//!
+//! Each batch is one short transaction that picks at most [`PURGE_BATCH`]
+//! dead rows and deletes them by key, so several instances may run this at
+//! once: a row another instance deleted first is simply not deleted twice.
+
+use diesel::prelude::*;
+use domain::error::StoreError;
+use domain::time::{Lifetime, Timestamp};
+
+use crate::db::schema::{oauth2_authorization_codes as codes, oauth2_tokens as tokens, sessions};
+use crate::db::DieselStore;
+
+/// How long dead codes and revoked tokens are kept: a day.
+const KEEP_DEAD: Lifetime = Lifetime::at_least_one_second(24 * 3600);
+
+/// Rows deleted per statement.
+pub const PURGE_BATCH: i64 = 500;
+
+/// How many rows of each kind one [`DieselStore::purge_dead_rows`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    /// Authorization codes.
+    pub codes: usize,
+    /// Access and refresh tokens.
+    pub tokens: usize,
+    /// Browser sessions.
+    pub sessions: usize,
+}
+
+impl Purged {
+    /// Rows removed in all.
+    #[must_use]
+    pub fn total(self) -> usize {
+        self.codes + self.tokens + self.sessions
+    }
+}
+
+impl DieselStore {
+    /// Deletes one batch (at most [`PURGE_BATCH`] rows) of each kind of dead
+    /// row, as of `now`. Call again while it returns full batches.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn purge_dead_rows(&self, now: Timestamp) -> Result<Purged, StoreError> {
+        let now_naive = now.as_naive_utc();
+        let kept_since = Timestamp::from_unix_seconds(now.unix_seconds() - KEEP_DEAD.seconds())
+            .unwrap_or(now)
+            .as_naive_utc();
+        let codes = self.write_tx(|conn| {
+            let dead: Vec<String> = codes::table
+                .select(codes::digest)
+                .filter(codes::expires_at.lt(kept_since))
+                .limit(PURGE_BATCH)
+                .load(conn)?;
+            diesel::delete(codes::table.filter(codes::digest.eq_any(dead))).execute(conn)
+        })?;
+        let tokens = self.write_tx(|conn| {
+            let dead: Vec<String> = tokens::table
+                .select(tokens::id)
+                .filter(
+                    tokens::expires_at
+                        .lt(now_naive)
+                        .or(tokens::revoked_at.lt(kept_since)),
+                )
+                .limit(PURGE_BATCH)
+                .load(conn)?;
+            diesel::delete(tokens::table.filter(tokens::id.eq_any(dead))).execute(conn)
+        })?;
+        let sessions = self.write_tx(|conn| {
+            let dead: Vec<String> = sessions::table
+                .select(sessions::id)
+                .filter(sessions::expires_at.lt(now_naive))
+                .limit(PURGE_BATCH)
+                .load(conn)?;
+            diesel::delete(sessions::table.filter(sessions::id.eq_any(dead))).execute(conn)
+        })?;
+        Ok(Purged {
+            codes,
+            tokens,
+            sessions,
+        })
+    }
+
+    /// Counts the rows of the tables that grow (for tests and metrics):
+    /// codes, tokens, sessions.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn row_counts(&self) -> Result<Purged, StoreError> {
+        self.with_conn(|conn| {
+            let codes: i64 = codes::table.count().get_result(conn)?;
+            let tokens: i64 = tokens::table.count().get_result(conn)?;
+            let sessions: i64 = sessions::table.count().get_result(conn)?;
+            let size = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
+            Ok(Purged {
+                codes: size(codes),
+                tokens: size(tokens),
+                sessions: size(sessions),
+            })
+        })
+    }
+}
