@@ -174,7 +174,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(metadata::get)),
     )
     .service(web::resource("/api/me").route(web::get().to(api_me::get)))
-    .service(web::resource("/healthz").route(web::get().to(health::healthz)));
+    .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+    .service(web::resource("/readyz").route(web::get().to(health::readyz)));
 }
 
 /// Runs a blocking use case on the thread pool for blocking work, so that
