@@ -10,7 +10,6 @@ use anyhow::Context;
 use adapters::db::DieselStore;
 use adapters::http::{self, AppState, SessionSettings};
 use adapters::system::{BcryptHasher, OsRandom, SystemClock};
-use domain::client::ServerCapabilities;
 use domain::ports::SecureRandom;
 use domain::scope::Scope;
 use domain::service::{Policy, Ports, Services};
@@ -19,13 +18,38 @@ use domain::token::Lifetimes;
 
 use crate::config::Config;
 
-/// Opens the store (running migrations) and builds the use cases.
+/// Opens the store: with `migrate_on_start`, applies the pending
+/// migrations; without, refuses a schema with pending migrations.
+///
+/// # Errors
+/// An unreachable database, an unknown URL scheme, a failed migration or
+/// an outdated schema.
+pub fn open_store(config: &Config) -> anyhow::Result<DieselStore> {
+    let store = DieselStore::open(&config.database_url, config.pool_size)
+        .context("cannot open the database")?;
+    if config.migrate_on_start {
+        store.migrate().context("cannot migrate the database")?;
+    } else {
+        let pending = store
+            .pending_migrations()
+            .context("cannot read the database schema version")?;
+        if !pending.is_empty() {
+            anyhow::bail!(
+                "the database schema is not up to date ({} pending migrations) and \
+                 MIGRATE_ON_START is false: run `oauth2-server migrate` first",
+                pending.len()
+            );
+        }
+    }
+    Ok(store)
+}
+
+/// Opens the store (see [`open_store`]) and builds the use cases.
 ///
 /// # Errors
 /// An unreachable database, an unknown URL scheme or a bad setting.
 pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Services, DieselStore)> {
-    let store = DieselStore::connect(&config.database_url, config.pool_size)
-        .context("cannot open the database")?;
+    let store = open_store(config)?;
     let scopes =
         Scope::parse(&config.scopes).map_err(|e| anyhow::anyhow!("SCOPES: {}", e.description))?;
     let seconds = |name: &str, value: u32| {
@@ -40,7 +64,7 @@ pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Servic
             refresh_token: seconds("REFRESH_TOKEN_TTL", config.refresh_token_ttl)?,
             refresh_grace: seconds("REFRESH_GRACE", config.refresh_grace)?,
         },
-        capabilities: ServerCapabilities::all(scopes),
+        capabilities: config.capabilities(scopes),
     };
     let shared = Arc::new(store.clone());
     let ports = Ports {
@@ -68,6 +92,7 @@ impl Application {
     /// # Errors
     /// A bad configuration, an unreachable database or a taken port.
     pub fn build(config: &Config) -> anyhow::Result<Self> {
+        config.check_for_serving().map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;

@@ -4,19 +4,108 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 const BIN: &str = env!("CARGO_BIN_EXE_oauth2-server");
 
+/// Every environment variable the binary reads, so that the caller's
+/// environment does not leak into a test.
+const SETTINGS_ENV: &[&str] = &[
+    "CONFIG",
+    "DATABASE_URL",
+    "DATABASE_POOL_SIZE",
+    "BIND",
+    "ISSUER",
+    "SESSION_KEY",
+    "BCRYPT_COST",
+    "SCOPES",
+    "CODE_TTL",
+    "ACCESS_TOKEN_TTL",
+    "REFRESH_TOKEN_TTL",
+    "REFRESH_GRACE",
+    "DISABLE_GRANTS",
+    "CLEANUP_INTERVAL",
+    "LOG_FORMAT",
+    "LOG",
+    "MIGRATE_ON_START",
+];
+
+fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for name in SETTINGS_ENV {
+        command.env_remove(name);
+    }
+    command
+}
+
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
+    command().args(args).output().expect("the binary runs")
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    command()
         .args(args)
-        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs")
+}
+
+/// Runs with `input` on stdin.
+fn run_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = command()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Succeeded, or shows why not.
+#[track_caller]
+fn ok(output: &Output) -> &Output {
+    assert!(output.status.success(), "{}", stderr(output));
+    output
+}
+
+/// Failed with exit code 1 and a one-line message containing `needle`.
+#[track_caller]
+fn fails_with(output: &Output, needle: &str) {
+    let message = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(message.starts_with("error: "), "{message}");
+    assert!(message.contains(needle), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&ok(output).stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("oauth2.db").display())
 }
 
 fn free_port() -> u16 {
@@ -37,44 +126,82 @@ impl Drop for Server {
 }
 
 fn serve(database_url: &str, port: u16) -> Server {
-    let mut child = Command::new(BIN)
+    serve_with(database_url, port, &[]).0
+}
+
+/// Starts `serve` with extra arguments; returns it with its "listening" log
+/// line once it listens.
+fn serve_with(database_url: &str, port: u16, extra: &[&str]) -> (Server, String) {
+    let mut child = command()
         .args([
             "--database-url",
             database_url,
             "--bind",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut listening = None;
     while Instant::now() < deadline {
         match lines.next() {
-            Some(Ok(line)) if line.contains("listening") => break,
+            Some(Ok(line)) if line.contains("listening") => {
+                listening = Some(line);
+                break;
+            }
             Some(Ok(_)) => {}
             _ => panic!("the server exited before listening"),
         }
     }
+    let listening = listening.expect("the server listens within a minute");
     std::thread::spawn(move || for _ in lines {});
-    Server(child)
+    (Server(child), listening)
 }
 
 fn get(port: u16, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    request(port, "GET", path, &[], "")
+}
+
+/// One HTTP/1.1 request; the status and the body.
+fn request(port: u16, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for header in headers {
+        head.push_str(header);
+        head.push_str("\r\n");
+    }
+    write!(stream, "{head}\r\n{body}").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.get(9..12).unwrap().parse().unwrap();
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
+}
+
+const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
+
+/// A password grant with `client_secret_post`; the status and the body.
+fn password_grant(port: u16, client: &Value, secret: &str, password: &str) -> (u16, Value) {
+    let body = format!(
+        "grant_type=password&username=alice&password={}&scope=profile&client_id={}&client_secret={secret}",
+        password.replace(' ', "+"),
+        client["client_id"].as_str().unwrap(),
+    );
+    let (status, body) = request(port, "POST", "/oauth/token", &[FORM], &body);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn api_me(port: u16, access_token: &str) -> u16 {
+    let header = format!("Authorization: Bearer {access_token}");
+    request(port, "GET", "/api/me", &[&header], "").0
 }
 
 #[test]
@@ -114,6 +241,7 @@ fn user_and_client_creation_print_json() {
         &url,
         "--bcrypt-cost",
         "4",
+        "--json",
         "user",
         "create",
         "--username",
@@ -230,6 +358,9 @@ fn the_server_answers_healthz_and_keeps_its_data_across_restarts() {
     {
         let _server = serve(&url, port);
         assert_eq!(get(port, "/healthz").0, 200);
+        let (status, body) = get(port, "/readyz");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"database\":\"ok\""), "{body}");
         let created = run(&[
             "--database-url",
             &url,
@@ -262,4 +393,590 @@ fn the_server_answers_healthz_and_keeps_its_data_across_restarts() {
         !again.status.success(),
         "the user survived the restart, so the name is taken"
     );
+}
+
+#[test]
+fn flags_beat_the_environment_which_beats_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let file = dir.path().join("oauth2.toml");
+    std::fs::write(
+        &file,
+        format!("database_url = \"{url}\"\nbcrypt_cost = 3\n"),
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+
+    let file_only = run(&["--config", config, "migrate"]);
+    let env_over_file = run_env(&["--config", config, "migrate"], &[("BCRYPT_COST", "4")]);
+    let flag_over_env = run_env(
+        &["--config", config, "--bcrypt-cost", "4", "migrate"],
+        &[("BCRYPT_COST", "99")],
+    );
+    let env_file = run_env(&["migrate"], &[("CONFIG", config), ("BCRYPT_COST", "5")]);
+
+    let message = stderr(&file_only);
+    assert_eq!(file_only.status.code(), Some(2), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(
+        message.contains("BCRYPT_COST must be between 4 and 31 (got 3)"),
+        "{message}"
+    );
+    ok(&env_over_file);
+    ok(&flag_over_env);
+    ok(&env_file);
+    assert!(
+        dir.path().join("oauth2.db").exists(),
+        "the file's URL is used"
+    );
+}
+
+#[test]
+fn bad_settings_are_one_line_errors_that_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "pool_size = 4\nbcrypt_kost = 4\n").unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--config", file.to_str().unwrap()],
+            "line 2: unknown field `bcrypt_kost`",
+        ),
+        (
+            vec!["--config", "/nonexistent/oauth2.toml"],
+            "CONFIG: cannot read",
+        ),
+        (vec!["--code-ttl", "601"], "CODE_TTL"),
+        (vec!["--refresh-grace", "0"], "REFRESH_GRACE"),
+        (vec!["--issuer", "ftp://x.example"], "ISSUER"),
+        (vec!["--scopes", "a\"b"], "SCOPES"),
+        (vec!["--log", "[[["], "LOG"),
+        (vec!["--disable-grant", "none,implicit"], "DISABLE_GRANTS"),
+    ];
+
+    for (mut args, needle) in cases {
+        args.push("migrate");
+        let output = run(&args);
+
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert_eq!(message.trim().lines().count(), 1, "{args:?}: {message}");
+        assert!(message.starts_with("error: "), "{args:?}: {message}");
+        assert!(message.contains(needle), "{args:?}: {message}");
+    }
+
+    let key = "a-secret-that-is-too-short";
+    let short_key = run(&["--session-key", key, "migrate"]);
+    let message = stderr(&short_key);
+    assert!(
+        message.contains("SESSION_KEY must be at least 64 bytes"),
+        "{message}"
+    );
+    assert!(!message.contains(key), "the key is not echoed: {message}");
+
+    let unknown_grant = run(&["--disable-grant", "client_credentials", "migrate"]);
+    assert_eq!(unknown_grant.status.code(), Some(2));
+    assert!(stderr(&unknown_grant).contains("--disable-grant"));
+}
+
+#[test]
+fn an_https_issuer_without_a_session_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let bind = format!("127.0.0.1:{}", free_port());
+
+    let refused = run(&[
+        "--database-url",
+        &url,
+        "--bind",
+        &bind,
+        "--issuer",
+        "https://auth.example.com",
+        "serve",
+    ]);
+
+    fails_with(&refused, "SESSION_KEY");
+    assert!(stderr(&refused).contains("ISSUER"));
+}
+
+#[test]
+fn a_tls_postgres_url_names_the_pg_tls_feature() {
+    let output = run(&[
+        "--database-url",
+        "postgres://postgres@127.0.0.1/x?sslmode=require",
+        "migrate",
+    ]);
+
+    if cfg!(feature = "pg-tls") {
+        return; // a TLS build goes on to connect
+    }
+    fails_with(&output, "pg-tls");
+}
+
+#[test]
+fn migrate_runs_migrations_only_and_serve_can_be_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+
+    let refused = run(&[
+        "--database-url",
+        &url,
+        "--bind",
+        &bind,
+        "--migrate-on-start",
+        "false",
+        "serve",
+    ]);
+    fails_with(&refused, "oauth2-server migrate");
+
+    let first = ok(&run(&["--database-url", &url, "--json", "migrate"])).clone();
+    let second = ok(&run(&["--database-url", &url, "migrate"])).clone();
+    let applied = json_of(&first)["applied"].as_array().unwrap().len();
+    assert!(applied >= 1, "serve did not migrate: {}", stdout(&first));
+    assert!(
+        stdout(&second).contains("up to date"),
+        "{}",
+        stdout(&second)
+    );
+
+    let (_server, _) = serve_with(&url, port, &["--migrate-on-start", "false"]);
+    assert_eq!(get(port, "/readyz").0, 200);
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+
+    let (_server, listening) = serve_with(&sqlite_url(&dir), port, &["--log-format", "json"]);
+
+    let line: Value = serde_json::from_str(&listening).unwrap();
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["port"], port);
+}
+
+#[test]
+fn disabled_grants_leave_the_metadata_and_cannot_be_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let port = free_port();
+    let off = ["--disable-grant", "implicit", "--disable-grant", "password"];
+    let mut args = vec!["--database-url", url.as_str(), "--bcrypt-cost", "4"];
+    args.extend_from_slice(&off);
+    let (_server, _) = serve_with(&url, port, &off);
+
+    let (status, body) = get(port, "/.well-known/oauth-authorization-server");
+    let metadata: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        metadata["grant_types_supported"],
+        serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+    );
+    assert_eq!(
+        metadata["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+
+    let mut user = args.clone();
+    user.extend_from_slice(&[
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--password",
+        "correct horse",
+    ]);
+    ok(&run(&user));
+    let mut client = args.clone();
+    client.extend_from_slice(&[
+        "client",
+        "create",
+        "--owner",
+        "alice",
+        "--name",
+        "P",
+        "--grant-type",
+        "password",
+        "--scope",
+        "profile",
+    ]);
+    let refused = run(&client);
+    fails_with(&refused, "grant_types");
+}
+
+/// The admin CLI over users: create, list, set-password, delete.
+#[test]
+fn user_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let base = ["--database-url", url.as_str(), "--bcrypt-cost", "4"];
+    let cli = |args: &[&str]| run(&[&base[..], args].concat());
+
+    let created = cli(&[
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--password",
+        "correct horse",
+    ]);
+    let piped = run_stdin(
+        &[
+            &base[..],
+            &["user", "create", "--username", "bob", "--password-stdin"],
+        ]
+        .concat(),
+        "battery staple\n",
+    );
+    let text_list = cli(&["user", "list"]);
+    let json_list = cli(&["user", "list", "--json"]);
+
+    assert!(stdout(ok(&created)).starts_with("created user alice ("));
+    ok(&piped);
+    let text = stdout(ok(&text_list));
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines().next().unwrap().starts_with("alice\t"),
+        "{text}"
+    );
+    let users = json_of(&json_list);
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert_eq!(users[1]["username"], "bob");
+    assert!(users[0]["id"].as_str().unwrap().len() >= 32);
+
+    ok(&cli(&[
+        "user",
+        "set-password",
+        "--username",
+        "alice",
+        "--password",
+        "a new password",
+    ]));
+    fails_with(
+        &cli(&[
+            "user",
+            "set-password",
+            "--username",
+            "alice",
+            "--password",
+            "short",
+        ]),
+        "password",
+    );
+    fails_with(
+        &cli(&[
+            "user",
+            "set-password",
+            "--username",
+            "nobody",
+            "--password",
+            "long enough",
+        ]),
+        "no user named nobody",
+    );
+    fails_with(
+        &cli(&[
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--password",
+            "correct horse",
+        ]),
+        "taken",
+    );
+    let missing_password = cli(&["user", "create", "--username", "carol"]);
+    assert!(!missing_password.status.success());
+
+    let deleted = cli(&["--json", "user", "delete", "--username", "bob"]);
+    assert_eq!(json_of(&deleted)["deleted"], true);
+    fails_with(
+        &cli(&["user", "delete", "--username", "bob"]),
+        "no user named bob",
+    );
+    let left = json_of(&cli(&["user", "list", "--json"]));
+    assert_eq!(left.as_array().unwrap().len(), 1);
+}
+
+/// The admin CLI over clients: create, list, show, rotate-secret, delete.
+#[test]
+fn client_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let base = ["--database-url", url.as_str(), "--bcrypt-cost", "4"];
+    let cli = |args: &[&str]| run(&[&base[..], args].concat());
+    ok(&cli(&[
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--password",
+        "correct horse",
+    ]));
+    ok(&cli(&[
+        "user",
+        "create",
+        "--username",
+        "bob",
+        "--password",
+        "correct horse",
+    ]));
+    let create = |owner: &str, name: &str, method: &str| {
+        json_of(&cli(&[
+            "client",
+            "create",
+            "--owner",
+            owner,
+            "--name",
+            name,
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "profile",
+            "--auth-method",
+            method,
+        ]))
+    };
+    let confidential = create("alice", "Backend", "client_secret_basic");
+    let public = json_of(&cli(&[
+        "client",
+        "create",
+        "--owner",
+        "bob",
+        "--name",
+        "Public",
+        "--grant-type",
+        "authorization_code",
+        "--response-type",
+        "code",
+        "--redirect-uri",
+        "https://spa.example/cb",
+        "--scope",
+        "profile",
+        "--auth-method",
+        "none",
+    ]));
+    let id = confidential["client_id"].as_str().unwrap();
+    let public_id = public["client_id"].as_str().unwrap();
+
+    let all = json_of(&cli(&["client", "list", "--json"]));
+    let of_bob = json_of(&cli(&["client", "list", "--owner", "bob", "--json"]));
+    let text = stdout(ok(&cli(&["client", "list"])));
+    let shown = json_of(&cli(&["client", "show", id, "--json"]));
+    let shown_text = stdout(ok(&cli(&["client", "show", id])));
+
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(of_bob.as_array().unwrap().len(), 1);
+    assert_eq!(of_bob[0]["client_id"], public_id);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.contains(&format!("{id}\tBackend\talice\tclient_credentials")),
+        "{text}"
+    );
+    assert_eq!(shown["client_name"], "Backend");
+    assert_eq!(shown["owner"], "alice");
+    assert!(shown.get("client_secret").is_none(), "{shown}");
+    assert!(
+        shown_text.contains("client_name     Backend"),
+        "{shown_text}"
+    );
+    fails_with(
+        &cli(&["client", "list", "--owner", "nobody"]),
+        "no user named nobody",
+    );
+    fails_with(
+        &cli(&["client", "show", "no-such-client"]),
+        "no client with id no-such-client",
+    );
+
+    let rotated = json_of(&cli(&["client", "rotate-secret", id, "--json"]));
+    let rotated_text = stdout(ok(&cli(&["client", "rotate-secret", id])));
+    let secret = rotated["client_secret"].as_str().unwrap();
+    assert!(secret.len() >= 43);
+    assert_ne!(secret, confidential["client_secret"].as_str().unwrap());
+    assert!(
+        rotated_text.lines().nth(1).unwrap().len() >= 43,
+        "{rotated_text}"
+    );
+    fails_with(&cli(&["client", "rotate-secret", public_id]), "public");
+    fails_with(
+        &cli(&["client", "rotate-secret", "nope"]),
+        "no client with id nope",
+    );
+
+    let deleted = stdout(ok(&cli(&["client", "delete", id])));
+    assert!(
+        deleted.starts_with(&format!("deleted client {id}")),
+        "{deleted}"
+    );
+    fails_with(&cli(&["client", "delete", id]), "no client with id");
+    fails_with(&cli(&["client", "show", id]), "no client with id");
+}
+
+/// `set-password`, `rotate-secret` and `token revoke` as a running server
+/// sees them.
+#[test]
+fn admin_commands_take_effect_on_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let base = ["--database-url", url.as_str(), "--bcrypt-cost", "4"];
+    let cli = |args: &[&str]| run(&[&base[..], args].concat());
+    ok(&cli(&[
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--password",
+        "correct horse",
+    ]));
+    let client = json_of(&cli(&[
+        "client",
+        "create",
+        "--owner",
+        "alice",
+        "--name",
+        "App",
+        "--grant-type",
+        "password",
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "profile",
+        "--auth-method",
+        "client_secret_post",
+    ]));
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let id = client["client_id"].as_str().unwrap();
+    let port = free_port();
+    let (_server, _) = serve_with(&url, port, &["--bcrypt-cost", "4"]);
+
+    ok(&cli(&[
+        "user",
+        "set-password",
+        "--username",
+        "alice",
+        "--password",
+        "new password",
+    ]));
+    let (old, _) = password_grant(port, &client, &secret, "correct horse");
+    let (new, tokens) = password_grant(port, &client, &secret, "new password");
+    assert_eq!((old, new), (400, 200));
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api_me(port, &access), 200);
+
+    let by_user = json_of(&cli(&["token", "revoke", "--user", "alice", "--json"]));
+    assert_eq!(by_user["revoked"], 2, "{by_user}");
+    assert_eq!(api_me(port, &access), 401);
+
+    let (_, tokens) = password_grant(port, &client, &secret, "new password");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let by_client = stdout(ok(&cli(&["token", "revoke", "--client", id])));
+    assert!(
+        by_client.starts_with("revoked 2 tokens of client"),
+        "{by_client}"
+    );
+    assert_eq!(api_me(port, &access), 401);
+
+    let rotated = json_of(&cli(&["client", "rotate-secret", id, "--json"]));
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_eq!(
+        password_grant(port, &client, &secret, "new password").0,
+        401
+    );
+    assert_eq!(
+        password_grant(port, &client, new_secret, "new password").0,
+        200
+    );
+
+    fails_with(
+        &cli(&["token", "revoke", "--user", "nobody"]),
+        "no user named nobody",
+    );
+    fails_with(
+        &cli(&["token", "revoke", "--client", "nope"]),
+        "no client with id nope",
+    );
+    let neither = cli(&["token", "revoke"]);
+    assert_eq!(neither.status.code(), Some(2), "{}", stderr(&neither));
+}
+
+/// SIGTERM: the server stops accepting connections, answers the request in
+/// flight, and exits 0.
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    // A costly hash makes the password grant take about a second.
+    ok(&run(&[
+        "--database-url",
+        &url,
+        "--bcrypt-cost",
+        "14",
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--password",
+        "correct horse",
+    ]));
+    let client = json_of(&run(&[
+        "--database-url",
+        &url,
+        "--bcrypt-cost",
+        "4",
+        "client",
+        "create",
+        "--owner",
+        "alice",
+        "--name",
+        "App",
+        "--grant-type",
+        "password",
+        "--scope",
+        "profile",
+        "--auth-method",
+        "client_secret_post",
+    ]));
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let port = free_port();
+    let (mut server, _) = serve_with(&url, port, &["--bcrypt-cost", "4"]);
+
+    let started = Instant::now();
+    let in_flight = std::thread::spawn(move || {
+        let answer = password_grant(port, &client, &secret, "correct horse");
+        (answer, Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.0.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let signalled = Instant::now();
+    assert!(kill.success());
+
+    let mut refused = false;
+    while started.elapsed() < Duration::from_secs(10) {
+        if TcpStream::connect(("127.0.0.1", port)).is_err() {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ((status, body), answered) = in_flight.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = server.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert!(refused, "new connections are refused after SIGTERM");
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string(), "{body}");
+    assert!(
+        answered > signalled,
+        "the request was still running when the signal came"
+    );
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
 }

@@ -132,7 +132,12 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    settings: &["--issuer", "https://auth.example.com"];
+    settings: &[
+        "--issuer",
+        "https://auth.example.com",
+        "--session-key",
+        "a session key of at least sixty-four bytes, as an https issuer requires",
+    ];
 
     async fn an_https_issuer_makes_the_session_cookie_secure_and_host_only(app) {
         let visitor = WebUser::new(&app);
