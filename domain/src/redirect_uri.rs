@@ -72,8 +72,15 @@ impl RedirectUri {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(RedirectUriError::Userinfo);
         }
+        // `https:host/cb` and `https:/host/cb` parse like `https://host/cb`
+        // but are not what a browser or client library would compare against:
+        // web URIs must spell out the `//` authority.
+        let spelled_authority = value
+            .split_once(':')
+            .is_some_and(|(_, rest)| rest.starts_with("//") && !rest.starts_with("///"));
         // The parser lower-cases the scheme, so `JavaScript:` is caught too.
         match url.scheme() {
+            "https" | "http" if !spelled_authority => return Err(RedirectUriError::Malformed),
             "https" => {
                 if url.host().is_none() {
                     return Err(RedirectUriError::Malformed);
@@ -212,6 +219,13 @@ mod tests {
             ),
             ("/relative/cb", RedirectUriError::Malformed),
             ("//evil.example/cb", RedirectUriError::Malformed),
+            ("https:client.example.com/cb", RedirectUriError::Malformed),
+            ("https:/client.example.com/cb", RedirectUriError::Malformed),
+            (
+                "https:///client.example.com/cb",
+                RedirectUriError::Malformed,
+            ),
+            ("http:127.0.0.1/cb", RedirectUriError::Malformed),
         ];
         for (uri, expected) in cases {
             assert_eq!(RedirectUri::parse(uri), Err(expected), "{uri}");
@@ -276,6 +290,68 @@ mod tests {
             let uri = RedirectUri::parse("http://127.0.0.1/cb").unwrap();
             let presented = format!("http://127.0.0.1:{port}{path}");
             prop_assert_eq!(uri.matches(&presented), path == "/cb");
+        }
+    }
+
+    /// URI-like strings: schemes (in any case), hosts, userinfo, ports,
+    /// escapes, backslashes, fragments.
+    fn uri_like() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![
+                Just("https"),
+                Just("http"),
+                Just("HTTPS"),
+                Just("javascript"),
+                Just("JaVaScRiPt"),
+                Just("data"),
+                Just("DATA"),
+                Just("com.example.app"),
+                Just("ftp"),
+            ],
+            prop_oneof![Just("://"), Just(":"), Just(":/"), Just(":///")],
+            prop_oneof![
+                Just("client.example.com"),
+                Just("127.0.0.1"),
+                Just("[::1]"),
+                Just("localhost"),
+                Just("user:pw@client.example.com"),
+                Just("client.example.com.evil.example"),
+            ],
+            "(:[0-9]{0,6})?",
+            "[a-zA-Z0-9./%@;?&=#\\\\ ~-]{0,24}",
+        )
+            .prop_map(|(scheme, sep, host, port, rest)| format!("{scheme}{sep}{host}{port}{rest}"))
+    }
+
+    proptest! {
+        // What registration accepts is never dangerous or ambiguous.
+        #[test]
+        fn accepted_uris_are_safe(input in uri_like()) {
+            if let Ok(uri) = RedirectUri::parse(&input) {
+                let lower = input.to_ascii_lowercase();
+                prop_assert!(!lower.starts_with("javascript:") && !lower.starts_with("data:"));
+                prop_assert!(!input.contains('#') && !input.contains('\\') && !input.contains(' '));
+                prop_assert!(lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("com.example.app:"));
+                prop_assert!(uri.matches(&input));
+            }
+        }
+
+        // A web URI matches nothing but itself; a loopback URI nothing but
+        // itself with another port.
+        #[test]
+        fn matches_only_itself_or_a_loopback_port_change(registered in uri_like(), presented in uri_like()) {
+            if let Ok(uri) = RedirectUri::parse(&registered) {
+                if uri.matches(&presented) && presented != registered {
+                    let strip = |s: &str| -> Option<String> {
+                        let prefix = LOOPBACK_IP_PREFIXES.iter().find(|p| s.starts_with(*p))?;
+                        let rest = &s[prefix.len()..];
+                        let rest = rest.strip_prefix(':').map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
+                        Some(format!("{prefix}{rest}"))
+                    };
+                    prop_assert!(strip(&registered).is_some(), "{} matched {}", registered, presented);
+                    prop_assert_eq!(strip(&registered), strip(&presented));
+                }
+            }
         }
     }
 }
