@@ -286,4 +286,51 @@ mod tests {
             prop_assert_eq!(got_secret, secret);
         }
     }
+
+    proptest! {
+        // `Basic` + base64 of arbitrary bytes reaches the decoding paths.
+        #[test]
+        fn basic_of_arbitrary_bytes_parses_or_is_invalid_client(
+            scheme in prop_oneof![Just("Basic".to_owned()), Just("basic".to_owned()), Just("BASIC".to_owned()), Just("Bearer".to_owned()), "[A-Za-z]{0,8}"],
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let header = format!("{scheme} {}", STANDARD.encode(&bytes));
+            match parse_basic_authorization(&header) {
+                Ok((id, _)) => {
+                    prop_assert!(scheme.eq_ignore_ascii_case("basic"));
+                    prop_assert!(!id.is_empty());
+                }
+                Err(error) => prop_assert_eq!(error.code, ErrorCode::InvalidClient),
+            }
+        }
+
+        #[test]
+        fn oversized_headers_are_invalid_client(extra in 1usize..512) {
+            let header = format!("Basic {}", "A".repeat(MAX_AUTHORIZATION_LEN + extra));
+            prop_assert_eq!(parse_basic_authorization(&header).unwrap_err().code, ErrorCode::InvalidClient);
+        }
+    }
+
+    /// CA-08 (white-box): a presented secret is checked by comparing SHA-256
+    /// digests with `subtle::ConstantTimeEq`, and an unknown client does the
+    /// same work; no `==` on secrets.
+    #[test]
+    fn ca_08_secret_is_checked_by_constant_time_digest_comparison() {
+        let source = include_str!("client_auth.rs");
+        let start = source.find("pub fn authenticate(").unwrap();
+        let body = &source[start..];
+        let body = &body[..body.find("\n    }\n").unwrap()];
+        assert!(body.contains("digest.matches(secret)"), "{body}");
+        assert!(body.contains(".ct_eq(&UNKNOWN_DIGEST)"), "{body}");
+        assert!(!body.contains("secret =="), "{body}");
+        let secret_rs = include_str!("secret.rs");
+        assert!(secret_rs.contains("use subtle::ConstantTimeEq;"));
+        assert!(secret_rs.contains("self.ct_eq(&Self::of(secret))"));
+
+        // And the comparison itself behaves.
+        let digest = crate::secret::SecretDigest::of("s3cret");
+        assert!(digest.matches("s3cret"));
+        assert!(!digest.matches("s3creT"));
+        assert!(!digest.matches(""));
+    }
 }

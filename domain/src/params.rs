@@ -212,4 +212,41 @@ mod tests {
             prop_assert_eq!(params.get(&name).unwrap(), expected);
         }
     }
+
+    proptest! {
+        // Form-like input (escapes, separators, `+`) reaches the decoding
+        // paths that random bytes rarely do.
+        #[test]
+        fn form_like_input_parses_or_is_invalid_request(input in "[a-z=&%+0-9A-Fa-f\\x00\\xff ]{0,96}") {
+            match Params::parse_form(input.as_bytes()) {
+                Ok(params) => {
+                    for (name, value) in params.pairs() {
+                        prop_assert!(!name.contains('\0') && !value.contains('\0'));
+                        let _ = params.get(name);
+                    }
+                }
+                Err(error) => prop_assert_eq!(error.code, ErrorCode::InvalidRequest),
+            }
+        }
+
+        #[test]
+        fn input_without_escapes_always_parses(input in "[a-z=&+]{0,96}") {
+            let params = Params::parse_form(input.as_bytes()).unwrap();
+            let fields = input.split('&').filter(|f| !f.is_empty()).count();
+            prop_assert_eq!(params.pairs().len(), fields);
+        }
+
+        #[test]
+        fn a_bad_escape_anywhere_is_invalid_request(prefix in "[a-z=&]{0,20}", bad in "%([g-zG-Z][0-9a-f]|[0-9a-f][g-zG-Z]|[0-9a-f]?)", suffix in "[g-z=&]{0,20}") {
+            let input = format!("{prefix}{bad}{suffix}");
+            let error = Params::parse_form(input.as_bytes()).unwrap_err();
+            prop_assert_eq!(error.code, ErrorCode::InvalidRequest);
+        }
+
+        #[test]
+        fn oversized_input_is_always_invalid_request(extra in 1usize..4096, byte in any::<u8>()) {
+            let input = vec![byte; MAX_FORM_BYTES + extra];
+            prop_assert_eq!(Params::parse_form(&input).unwrap_err().code, ErrorCode::InvalidRequest);
+        }
+    }
 }

@@ -178,4 +178,56 @@ mod tests {
             let _ = CodeVerifier::parse(&verifier);
         }
     }
+
+    proptest! {
+        // The verifier rule of RFC 7636 §4.1 as a model.
+        #[test]
+        fn verifier_is_accepted_exactly_when_the_rfc_allows(value in "[A-Za-z0-9._~+/= -]{0,140}") {
+            let allowed = (43..=128).contains(&value.len()) && value.bytes().all(is_unreserved);
+            match CodeVerifier::parse(&value) {
+                Ok(_) => prop_assert!(allowed),
+                Err(error) => {
+                    prop_assert!(!allowed);
+                    prop_assert_eq!(error.code, ErrorCode::InvalidRequest);
+                }
+            }
+        }
+
+        // Only a 43-character base64url challenge with method `S256`.
+        #[test]
+        fn challenge_is_accepted_only_as_s256_base64url(
+            challenge in proptest::option::of("[A-Za-z0-9_+/=-]{40,46}"),
+            method in proptest::option::of(prop_oneof![Just("S256".to_owned()), Just("plain".to_owned()), "\\PC{0,8}"]),
+        ) {
+            match CodeChallenge::parse(challenge.as_deref(), method.as_deref()) {
+                Ok(parsed) => {
+                    prop_assert_eq!(method.as_deref(), Some("S256"));
+                    prop_assert_eq!(parsed.as_str().len(), 43);
+                    prop_assert!(parsed.as_str().bytes().all(is_base64url));
+                }
+                Err(error) => prop_assert_eq!(error.code, ErrorCode::InvalidRequest),
+            }
+        }
+
+        #[test]
+        fn verify_fails_only_with_invalid_request_or_invalid_grant(challenge in "[A-Za-z0-9_-]{43}", verifier in "\\PC{0,140}") {
+            let parsed = CodeChallenge::parse(Some(&challenge), Some("S256")).unwrap();
+            if let Err(error) = parsed.verify(&verifier) {
+                prop_assert!(matches!(error.code, ErrorCode::InvalidRequest | ErrorCode::InvalidGrant));
+            }
+        }
+    }
+
+    /// PK-11 (white-box): the computed challenge is compared with
+    /// `subtle::ConstantTimeEq`, never with `==`.
+    #[test]
+    fn pk_11_verifier_is_compared_in_constant_time() {
+        let source = include_str!("pkce.rs");
+        let start = source.find("pub fn verify(").unwrap();
+        let body = &source[start..];
+        let body = &body[..body.find("\n    }\n").unwrap()];
+
+        assert!(body.contains(".ct_eq("), "{body}");
+        assert!(!body.contains("=="), "{body}");
+    }
 }

@@ -193,4 +193,43 @@ mod tests {
             prop_assert!(Scope::resolve(Some(&wider), &allowed_scope).is_err());
         }
     }
+
+    proptest! {
+        // Any printable ASCII with spaces: accepted scopes are well-formed
+        // sets; refusals are always `invalid_scope`.
+        #[test]
+        fn accepted_scopes_are_valid_unique_tokens(input in "[ -~]{0,80}") {
+            match Scope::parse(&input) {
+                Ok(parsed) => {
+                    let tokens: Vec<&str> = parsed.tokens().collect();
+                    for (i, token) in tokens.iter().enumerate() {
+                        prop_assert!(!token.is_empty() && token.bytes().all(is_scope_char));
+                        prop_assert!(!tokens[..i].contains(token));
+                    }
+                    prop_assert_eq!(Scope::parse(&parsed.to_string()).unwrap(), parsed);
+                    prop_assert!(!input.contains('"') && !input.contains('\\'));
+                }
+                Err(error) => {
+                    prop_assert_eq!(error.code, ErrorCode::InvalidScope);
+                    prop_assert!(input.contains('"') || input.contains('\\'));
+                }
+            }
+        }
+
+        #[test]
+        fn oversized_scopes_are_invalid_scope(token in "[a-z]{1,8}", repeat in 200usize..400) {
+            let long = format!("{token} ").repeat(repeat);
+            prop_assume!(long.len() > MAX_SCOPE_LEN);
+            prop_assert_eq!(Scope::parse(&long).unwrap_err().code, ErrorCode::InvalidScope);
+        }
+
+        #[test]
+        fn resolve_fails_only_with_invalid_scope(requested in "\\PC{0,40}", allowed in "[a-z ]{0,20}") {
+            let allowed = scope(&allowed);
+            match Scope::resolve(Some(&requested), &allowed) {
+                Ok(granted) => prop_assert!(granted.is_subset_of(&allowed)),
+                Err(error) => prop_assert_eq!(error.code, ErrorCode::InvalidScope),
+            }
+        }
+    }
 }
