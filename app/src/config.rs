@@ -81,6 +81,13 @@ pub struct Config {
     /// `CLEANUP_INTERVAL`: seconds between two passes of the storage
     /// cleanup timer (dead codes, tokens and sessions).
     pub cleanup_interval: u32,
+    /// `MAX_FAILURES_PER_ACCOUNT`: failed password checks or client
+    /// authentications allowed per user name or client id in the window.
+    pub max_failures_per_account: u32,
+    /// `MAX_FAILURES_PER_ADDRESS`: failures allowed per client address.
+    pub max_failures_per_address: u32,
+    /// `FAILURE_WINDOW`: the sliding window of those limits, in seconds.
+    pub failure_window: u32,
     /// `LOG_FORMAT`: plain text or JSON log lines.
     pub log_format: LogFormat,
     /// `LOG`: the log filter (`tracing` `EnvFilter` syntax).
@@ -159,6 +166,9 @@ impl fmt::Debug for Config {
             .field("refresh_grace", &self.refresh_grace)
             .field("disabled_grants", &self.disabled_grants)
             .field("cleanup_interval", &self.cleanup_interval)
+            .field("max_failures_per_account", &self.max_failures_per_account)
+            .field("max_failures_per_address", &self.max_failures_per_address)
+            .field("failure_window", &self.failure_window)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
             .field("migrate_on_start", &self.migrate_on_start)
@@ -307,6 +317,19 @@ pub struct Flags {
     #[arg(long, env = "CLEANUP_INTERVAL", global = true)]
     pub cleanup_interval: Option<u32>,
 
+    /// Failed password checks or client authentications allowed per user
+    /// name or client id within the window; then 429 [default: 10].
+    #[arg(long, env = "MAX_FAILURES_PER_ACCOUNT", global = true)]
+    pub max_failures_per_account: Option<u32>,
+
+    /// Failures allowed per client address within the window [default: 100].
+    #[arg(long, env = "MAX_FAILURES_PER_ADDRESS", global = true)]
+    pub max_failures_per_address: Option<u32>,
+
+    /// Sliding window of the failure limits, in seconds [default: 900].
+    #[arg(long, env = "FAILURE_WINDOW", global = true)]
+    pub failure_window: Option<u32>,
+
     /// Log line format [default: text].
     #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
@@ -344,6 +367,9 @@ struct FileSettings {
     refresh_grace: Option<u32>,
     disable_grants: Option<Vec<GrantSwitch>>,
     cleanup_interval: Option<u32>,
+    max_failures_per_account: Option<u32>,
+    max_failures_per_address: Option<u32>,
+    failure_window: Option<u32>,
     log_format: Option<LogFormat>,
     log: Option<String>,
     migrate_on_start: Option<bool>,
@@ -506,6 +532,28 @@ impl Flags {
             1,
             86_400,
         )?;
+        let max_failures_per_account = in_range(
+            "MAX_FAILURES_PER_ACCOUNT",
+            self.max_failures_per_account
+                .or(file.max_failures_per_account)
+                .unwrap_or(10),
+            1,
+            1_000_000,
+        )?;
+        let max_failures_per_address = in_range(
+            "MAX_FAILURES_PER_ADDRESS",
+            self.max_failures_per_address
+                .or(file.max_failures_per_address)
+                .unwrap_or(100),
+            1,
+            1_000_000,
+        )?;
+        let failure_window = in_range(
+            "FAILURE_WINDOW",
+            self.failure_window.or(file.failure_window).unwrap_or(900),
+            1,
+            86_400,
+        )?;
         let log_format = self
             .log_format
             .or(file.log_format)
@@ -536,6 +584,9 @@ impl Flags {
             refresh_grace,
             disabled_grants,
             cleanup_interval,
+            max_failures_per_account,
+            max_failures_per_address,
+            failure_window,
             log_format,
             log_filter,
             migrate_on_start,
@@ -752,6 +803,9 @@ mod tests {
                 refresh_grace: None,
                 disable_grant: None,
                 cleanup_interval: None,
+                max_failures_per_account: None,
+                max_failures_per_address: None,
+                failure_window: None,
                 log_format: None,
                 log_filter: None,
                 migrate_on_start: None,

@@ -12,6 +12,7 @@ use adapters::http::{self, AppState, SessionSettings};
 use adapters::system::{BcryptHasher, OsRandom, SystemClock};
 use domain::ports::SecureRandom;
 use domain::scope::Scope;
+use domain::service::throttle::ThrottlePolicy;
 use domain::service::{Policy, Ports, Services};
 use domain::time::Lifetime;
 use domain::token::Lifetimes;
@@ -65,13 +66,19 @@ pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Servic
             refresh_grace: seconds("REFRESH_GRACE", config.refresh_grace)?,
         },
         capabilities: config.capabilities(scopes),
+        throttle: ThrottlePolicy {
+            per_account: config.max_failures_per_account,
+            per_address: config.max_failures_per_address,
+            window: seconds("FAILURE_WINDOW", config.failure_window)?,
+        },
     };
     let shared = Arc::new(store.clone());
     let ports = Ports {
         users: shared.clone(),
         clients: shared.clone(),
         codes: shared.clone(),
-        tokens: shared,
+        tokens: shared.clone(),
+        attempts: shared,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
@@ -84,6 +91,8 @@ pub struct Application {
     port: u16,
     issuer: String,
     server: Server,
+    store: DieselStore,
+    cleanup_interval: std::time::Duration,
 }
 
 impl Application {
@@ -125,6 +134,7 @@ impl Application {
             cookie_key: sessions.secret_cookie_key(),
             https,
             origin,
+            metrics: Arc::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -147,6 +157,8 @@ impl Application {
             port,
             issuer: state.services.policy.issuer.clone(),
             server,
+            store: state.store.clone(),
+            cleanup_interval: std::time::Duration::from_secs(u64::from(config.cleanup_interval)),
         })
     }
 
@@ -167,6 +179,9 @@ impl Application {
     /// # Errors
     /// An I/O error of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let cleanup = tokio::spawn(crate::housekeeping::run(self.store, self.cleanup_interval));
+        let outcome = self.server.await;
+        cleanup.abort();
+        outcome
     }
 }

@@ -87,6 +87,8 @@ pub struct OAuthError {
     pub code: ErrorCode,
     /// A human-readable description; never contains a secret.
     pub description: Cow<'static, str>,
+    /// For `slow_down`: seconds until the caller may try again.
+    pub retry_after: Option<i64>,
 }
 
 macro_rules! constructors {
@@ -106,6 +108,7 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -136,6 +139,18 @@ impl OAuthError {
         insufficient_scope => InsufficientScope;
         /// `unsupported_token_type`.
         unsupported_token_type => UnsupportedTokenType;
+    }
+
+    /// Too many failed attempts: try again in `seconds` (HTTP 429).
+    #[must_use]
+    pub fn slow_down(seconds: i64) -> Self {
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(
+                ErrorCode::SlowDown,
+                "too many failed attempts; try again later",
+            )
+        }
     }
 
     /// The error for a parameter sent more than once (RFC 6749 §3.1, §3.2).

@@ -292,3 +292,31 @@ pub trait TokenRepository: Send + Sync {
     /// Store failures only.
     fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError>;
 }
+
+/// Failed attempts (passwords, client secrets), counted per key so that
+/// brute force is limited across every instance sharing the store.
+pub trait AttemptRepository: Send + Sync {
+    /// Records one failure of `key` at `now`.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn record_failure(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// How many failures of `key` happened after `since` (counting at most
+    /// `limit`), and the oldest of them.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn failures_since(
+        &self,
+        key: &str,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<(u32, Option<Timestamp>), StoreError>;
+
+    /// Forgets the failures of `key` (after a success).
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+}

@@ -150,6 +150,7 @@ pub fn sample_user(name: &str, password: &str) -> User {
 
 #[derive(Debug, Default)]
 struct State {
+    failures: Vec<(String, Timestamp)>,
     users: Vec<User>,
     clients: Vec<Client>,
     codes: Vec<AuthorizationCode>,
@@ -443,5 +444,38 @@ impl TokenRepository for InMemoryStore {
             .cloned()
             .collect();
         Ok(GrantSummary::summarize(live))
+    }
+}
+
+impl crate::ports::AttemptRepository for InMemoryStore {
+    fn record_failure(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.state().failures.push((key.to_owned(), now));
+        Ok(())
+    }
+
+    fn failures_since(
+        &self,
+        key: &str,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<(u32, Option<Timestamp>), StoreError> {
+        let state = self.state();
+        let mut times: Vec<Timestamp> = state
+            .failures
+            .iter()
+            .filter(|(k, at)| k == key && *at > since)
+            .map(|(_, at)| *at)
+            .collect();
+        times.sort();
+        times.truncate(limit as usize);
+        Ok((
+            u32::try_from(times.len()).unwrap_or(u32::MAX),
+            times.first().copied(),
+        ))
+    }
+
+    fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        self.state().failures.retain(|(k, _)| k != key);
+        Ok(())
     }
 }

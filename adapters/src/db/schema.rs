@@ -78,3 +78,12 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    // No primary key in the table; Diesel needs one, and (key, at) is how
+    // rows are read and deleted.
+    failed_attempts (key, at) {
+        key -> Text,
+        at -> Timestamp,
+    }
+}

@@ -27,8 +27,22 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
             "id": grant.user.id.to_string(),
             "username": grant.user.username.as_str(),
         })),
-        Ok(Err(error)) => challenge(&error),
+        Ok(Err(error)) => {
+            if let Some(code) = bearer_error_code(&error) {
+                state.metrics.oauth_error("api_me", code);
+            }
+            challenge(&error)
+        }
         Err(error) => oauth_error_response(&error, false),
+    }
+}
+
+fn bearer_error_code(error: &BearerError) -> Option<&'static str> {
+    match error {
+        BearerError::Missing | BearerError::Store(_) => None,
+        BearerError::Malformed => Some("invalid_request"),
+        BearerError::InvalidToken => Some("invalid_token"),
+        BearerError::InsufficientScope(_) | BearerError::NoUser(_) => Some("insufficient_scope"),
     }
 }
 

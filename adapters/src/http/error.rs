@@ -51,14 +51,19 @@ pub fn oauth_error_response(error: &OAuthError, tried_basic: bool) -> HttpRespon
             HeaderValue::from_static("Basic realm=\"oauth2-server\", charset=\"UTF-8\""),
         );
     }
-    if matches!(
-        error.code,
-        ErrorCode::TemporarilyUnavailable | ErrorCode::SlowDown
-    ) {
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECONDS),
-        );
+    match (error.code, error.retry_after) {
+        (ErrorCode::SlowDown, Some(seconds)) => {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        (ErrorCode::TemporarilyUnavailable | ErrorCode::SlowDown, _) => {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        _ => {}
     }
     if error.code == ErrorCode::ServerError {
         tracing::error!(description = %error.description, "server error");

@@ -122,6 +122,14 @@ pub fn authorization(request: &HttpRequest) -> Result<Option<String>, OAuthError
         .map_err(|_| OAuthError::invalid_request("the Authorization header is malformed"))
 }
 
+/// The client's address, for brute-force limits: the peer of the TCP
+/// connection (a reverse proxy in front should be trusted to be the only
+/// peer; see docs/deployment.md).
+#[must_use]
+pub fn client_address(request: &HttpRequest) -> Option<String> {
+    request.peer_addr().map(|peer| peer.ip().to_string())
+}
+
 /// Whether the request tried HTTP Basic authentication.
 #[must_use]
 pub fn tried_basic(request: &HttpRequest) -> bool {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use domain::service::introspect::ActiveToken;
 
 use super::error::{json_no_store, oauth_error_response};
-use super::extract::{authorization, form_params, tried_basic};
+use super::extract::{authorization, client_address, form_params, tried_basic};
 use super::{blocking, AppState};
 
 /// The introspection body (RFC 7662 §2.2).
@@ -60,8 +60,10 @@ pub async fn post(
     let result = async {
         let params = form_params(&request, body)?;
         let auth = authorization(&request)?;
+        let address = client_address(&request);
         let services = state.services.clone();
-        blocking(move || services.introspect(auth.as_deref(), &params)).await?
+        blocking(move || services.introspect_from(address.as_deref(), auth.as_deref(), &params))
+            .await?
     }
     .await;
     match result {
@@ -69,6 +71,9 @@ pub async fn post(
             active: token.is_some(),
             token: token.as_ref().map(ActiveTokenBody::from),
         }),
-        Err(error) => oauth_error_response(&error, basic),
+        Err(error) => {
+            state.metrics.oauth_error("introspect", error.code.as_str());
+            oauth_error_response(&error, basic)
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One log line per request: method, path (never the query string, which
-//! may carry codes or tokens), status, latency and a request id.
+//! may carry codes or tokens), status, latency and a request id; and the
+//! request counters of `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -24,12 +25,25 @@ pub async fn request_log(
     let method = request.method().to_string();
     let path = request.path().to_owned();
     let response = next.call(request).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(state) = response
+        .request()
+        .app_data::<actix_web::web::Data<super::AppState>>()
+    {
+        state
+            .metrics
+            .request(&route, &method, response.status().as_u16(), elapsed);
+    }
     tracing::info!(
         request_id = id,
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = elapsed * 1000.0,
         "request"
     );
     Ok(response)

@@ -10,6 +10,7 @@ pub mod health;
 pub mod introspect;
 pub mod logging;
 pub mod metadata;
+pub mod metrics;
 pub mod pages;
 pub mod revoke;
 pub mod session;
@@ -44,6 +45,8 @@ pub struct AppState {
     /// The issuer's origin, e.g. `https://auth.example.com`, for the
     /// `Origin` check of forms.
     pub origin: String,
+    /// Request, token and error counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// How browser sessions are kept.
@@ -154,6 +157,7 @@ pub fn configure_pages(cfg: &mut web::ServiceConfig) {
 /// Registers the API routes (no session).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/static/style.css").route(web::get().to(stylesheet)));
+    cfg.service(web::resource("/metrics").route(web::get().to(metrics::get)));
     cfg.service(
         web::resource("/oauth/token")
             .route(web::post().to(token::post))

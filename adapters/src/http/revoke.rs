@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::error::{json_no_store, oauth_error_response};
-use super::extract::{authorization, form_params, tried_basic};
+use super::extract::{authorization, client_address, form_params, tried_basic};
 use super::{blocking, AppState};
 
 /// Handles a revocation request; 200 with an empty JSON object on success,
@@ -18,8 +18,9 @@ pub async fn post(
     let result = async {
         let params = form_params(&request, body)?;
         let auth = authorization(&request)?;
+        let address = client_address(&request);
         let services = state.services.clone();
-        blocking(move || services.revoke(auth.as_deref(), &params)).await?
+        blocking(move || services.revoke_from(address.as_deref(), auth.as_deref(), &params)).await?
     }
     .await;
     match result {
@@ -31,6 +32,9 @@ pub async fn post(
             );
             json_no_store(StatusCode::OK).json(serde_json::json!({}))
         }
-        Err(error) => oauth_error_response(&error, basic),
+        Err(error) => {
+            state.metrics.oauth_error("revoke", error.code.as_str());
+            oauth_error_response(&error, basic)
+        }
     }
 }

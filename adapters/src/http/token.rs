@@ -7,7 +7,7 @@ use serde::Serialize;
 use domain::service::token::TokenGrant;
 
 use super::error::{json_no_store, oauth_error_response};
-use super::extract::{authorization, form_params, tried_basic};
+use super::extract::{authorization, client_address, form_params, tried_basic};
 use super::{blocking, AppState};
 
 /// The success body (RFC 6749 §5.1).
@@ -48,14 +48,20 @@ pub async fn post(
     let result = async {
         let params = form_params(&request, body)?;
         let auth = authorization(&request)?;
+        let address = client_address(&request);
         let services = state.services.clone();
-        blocking(move || services.token(auth.as_deref(), &params)).await?
+        blocking(move || services.token_from(address.as_deref(), auth.as_deref(), &params)).await?
     }
     .await;
     match result {
         Ok(grant) => {
+            state.metrics.token_issued(grant.grant_type.as_str());
             tracing::info!(
-                event = "token_issued",
+                event = if grant.grant_type == domain::client::GrantType::RefreshToken {
+                    "token_refreshed"
+                } else {
+                    "token_issued"
+                },
                 grant_type = grant.grant_type.as_str(),
                 client_id = %grant.client_id,
                 user_id = grant.user_id.as_deref().unwrap_or("-"),
@@ -63,7 +69,15 @@ pub async fn post(
             json_no_store(StatusCode::OK).json(TokenResponseBody::from(&grant))
         }
         Err(error) => {
-            tracing::info!(event = "token_refused", error = error.code.as_str());
+            state.metrics.oauth_error("token", error.code.as_str());
+            if let Some(reuse) = domain::service::token::reuse_detected(&error) {
+                tracing::warn!(
+                    event = reuse,
+                    "replay detected; the tokens issued from it are revoked"
+                );
+            } else {
+                tracing::info!(event = "token_refused", error = error.code.as_str());
+            }
             oauth_error_response(&error, basic)
         }
     }

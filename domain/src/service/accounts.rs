@@ -1,6 +1,7 @@
 //! User accounts: sign-up, log-in, password changes.
 
-use crate::error::StoreError;
+use super::throttle::Attempt;
+use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::ids::UserId;
 use crate::user::{check_new_password, User, Username};
 
@@ -66,6 +67,30 @@ impl Services {
         Ok(user.filter(|_| verified))
     }
 
+    /// Logs in from `address` under the brute-force limits of
+    /// [`super::throttle`]: `Ok(None)` for a wrong name or password (counted
+    /// as a failure of that name and address).
+    ///
+    /// # Errors
+    /// `slow_down` while over the limit; a store failure.
+    pub fn log_in_from(
+        &self,
+        address: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, OAuthError> {
+        let attempt = Attempt::user(username, address);
+        let outcome = self.guarded(&attempt, || {
+            self.log_in(username, password)?
+                .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))
+        });
+        match outcome {
+            Ok(user) => Ok(Some(user)),
+            Err(error) if error.code == ErrorCode::InvalidGrant => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Sets a new password; false when there is no such user.
     ///
     /// # Errors
@@ -106,6 +131,31 @@ mod tests {
                 .map(|u| u.id),
             Some(bob.id)
         );
+    }
+
+    #[test]
+    fn ten_failed_logins_lock_the_name_until_the_window_passes() {
+        let w = world();
+        for _ in 0..10 {
+            assert!(w
+                .services
+                .log_in_from(Some("192.0.2.7"), "alice", "wrong")
+                .unwrap()
+                .is_none());
+        }
+
+        let locked = w
+            .services
+            .log_in_from(Some("192.0.2.8"), "alice", ALICE_PASSWORD)
+            .unwrap_err();
+        assert_eq!(locked.code, ErrorCode::SlowDown);
+
+        w.clock.set(crate::testing::t(15 * 60));
+        assert!(w
+            .services
+            .log_in_from(Some("192.0.2.8"), "alice", ALICE_PASSWORD)
+            .unwrap()
+            .is_some());
     }
 
     #[test]

@@ -40,7 +40,20 @@ impl Services {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<Option<ActiveToken>, OAuthError> {
-        let client = self.authenticate_client(authorization, params)?;
+        self.introspect_from(None, authorization, params)
+    }
+
+    /// The same, for a client at `address` (brute-force limits).
+    ///
+    /// # Errors
+    /// As above, or `slow_down`.
+    pub fn introspect_from(
+        &self,
+        address: Option<&str>,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<Option<ActiveToken>, OAuthError> {
+        let client = self.authenticate_client_from(address, authorization, params)?;
         if !client.is_confidential() {
             return Err(OAuthError::invalid_client(
                 "introspection needs a confidential client",

@@ -9,6 +9,7 @@ pub mod bearer;
 pub mod clients;
 pub mod introspect;
 pub mod revoke;
+pub mod throttle;
 pub mod token;
 
 use std::sync::Arc;
@@ -16,8 +17,8 @@ use std::sync::Arc;
 use crate::client::{Client, GrantType, ServerCapabilities};
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
-    ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom, TokenRepository,
-    UserRepository,
+    AttemptRepository, ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom,
+    TokenRepository, UserRepository,
 };
 use crate::scope::Scope;
 use crate::time::Timestamp;
@@ -40,6 +41,8 @@ pub struct Ports {
     pub random: Arc<dyn SecureRandom>,
     /// The password hasher.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Failed attempts, for brute-force limits.
+    pub attempts: Arc<dyn AttemptRepository>,
 }
 
 /// Server-wide settings the rules depend on.
@@ -51,6 +54,8 @@ pub struct Policy {
     pub lifetimes: Lifetimes,
     /// Enabled grant and response types, known scopes.
     pub capabilities: ServerCapabilities,
+    /// Brute-force limits.
+    pub throttle: throttle::ThrottlePolicy,
 }
 
 impl Policy {
@@ -176,11 +181,13 @@ pub(crate) mod fixtures {
             clock: clock.clone(),
             random: Arc::new(CountingRandom::default()),
             hasher: Arc::new(PlainHasher),
+            attempts: store.clone(),
         };
         let policy = Policy {
             issuer: "https://auth.example.com".to_owned(),
             lifetimes: Lifetimes::default(),
             capabilities: ServerCapabilities::all(Scope::parse("profile email").unwrap()),
+            throttle: super::throttle::ThrottlePolicy::default(),
         };
         let alice = sample_user("alice", ALICE_PASSWORD);
         store.insert_user(&alice).unwrap();

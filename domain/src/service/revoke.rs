@@ -34,7 +34,20 @@ impl Services {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<Revocation, OAuthError> {
-        let client = self.authenticate_client(authorization, params)?;
+        self.revoke_from(None, authorization, params)
+    }
+
+    /// The same, for a client at `address` (brute-force limits).
+    ///
+    /// # Errors
+    /// As above, or `slow_down`.
+    pub fn revoke_from(
+        &self,
+        address: Option<&str>,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<Revocation, OAuthError> {
+        let client = self.authenticate_client_from(address, authorization, params)?;
         let token = params.require("token")?;
         // Read for the repetition check only: the hint never limits the search.
         let _hint = params.get("token_type_hint")?;

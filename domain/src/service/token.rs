@@ -16,7 +16,28 @@ use crate::secret::SecretDigest;
 use crate::time::Timestamp;
 use crate::token::{IssuedTokens, TokenKind};
 
+use super::throttle::Attempt;
 use super::{Grantee, Services};
+
+/// Description of the error for a replayed authorization code.
+pub const CODE_REPLAYED: &str =
+    "the authorization code was already used; the tokens issued from it are revoked";
+/// Description of the error for a reused (rotated) refresh token.
+pub const REFRESH_REPLAYED: &str =
+    "the refresh token was already used; its whole family is revoked";
+
+/// The security event a token error stands for, when it reports a replay
+/// that revoked tokens: `code_reuse_detected` or `refresh_reuse_detected`.
+#[must_use]
+pub fn reuse_detected(error: &OAuthError) -> Option<&'static str> {
+    if error.description == CODE_REPLAYED {
+        Some("code_reuse_detected")
+    } else if error.description == REFRESH_REPLAYED {
+        Some("refresh_reuse_detected")
+    } else {
+        None
+    }
+}
 
 /// A token issued, with who it was issued to (for logs and metrics).
 #[derive(Debug)]
@@ -41,6 +62,20 @@ impl Services {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<TokenGrant, OAuthError> {
+        self.token_from(None, authorization, params)
+    }
+
+    /// Handles a token request from the client at `address` (for the
+    /// brute-force limits of [`super::throttle`]).
+    ///
+    /// # Errors
+    /// The RFC 6749 §5.2 error to return, or `slow_down`.
+    pub fn token_from(
+        &self,
+        address: Option<&str>,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<TokenGrant, OAuthError> {
         let grant_type = match params.get("grant_type")? {
             None => return Err(OAuthError::missing("grant_type")),
             Some(raw) => GrantType::parse(raw)
@@ -49,7 +84,7 @@ impl Services {
                     OAuthError::unsupported_grant_type("the grant type is not supported")
                 })?,
         };
-        let client = self.authenticate_client(authorization, params)?;
+        let client = self.authenticate_client_from(address, authorization, params)?;
         if !client.metadata.allows_grant(grant_type) {
             return Err(OAuthError::unauthorized_client(
                 "the client is not registered for this grant type",
@@ -58,7 +93,7 @@ impl Services {
         let now = self.ports.clock.now();
         let (user, tokens) = match grant_type {
             GrantType::AuthorizationCode => self.authorization_code(&client, params, now)?,
-            GrantType::Password => self.password(&client, params, now)?,
+            GrantType::Password => self.password(&client, params, now, address)?,
             GrantType::ClientCredentials => (None, self.client_credentials(&client, params, now)?),
             GrantType::RefreshToken => self.refresh_token(&client, params, now)?,
             GrantType::Implicit => {
@@ -84,12 +119,29 @@ impl Services {
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<Client, OAuthError> {
+        self.authenticate_client_from(None, authorization, params)
+    }
+
+    /// Authenticates the client of a request from `address`, under the
+    /// brute-force limits of [`super::throttle`].
+    ///
+    /// # Errors
+    /// `invalid_client`, `invalid_request` or `slow_down`.
+    pub fn authenticate_client_from(
+        &self,
+        address: Option<&str>,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<Client, OAuthError> {
         let credentials = PresentedCredentials::from_request(authorization, params)?;
-        let client = match credentials.parsed_client_id() {
-            Some(id) => self.ports.clients.find_client(&id)?,
-            None => None,
-        };
-        credentials.authenticate(client)
+        let attempt = Attempt::client(credentials.client_id(), address);
+        self.guarded(&attempt, || {
+            let client = match credentials.parsed_client_id() {
+                Some(id) => self.ports.clients.find_client(&id)?,
+                None => None,
+            };
+            credentials.authenticate(client)
+        })
     }
 
     fn refresh_expiry(&self, client: &Client, now: Timestamp) -> Option<Timestamp> {
@@ -112,11 +164,10 @@ impl Services {
         let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
         let code = self.ports.codes.find_code(&digest)?.ok_or_else(invalid)?;
         let replayed = || {
-            self.ports.tokens.revoke_family(&code.family, now).map(|_| {
-                OAuthError::invalid_grant(
-                    "the authorization code was already used; the tokens issued from it are revoked",
-                )
-            })
+            self.ports
+                .tokens
+                .revoke_family(&code.family, now)
+                .map(|_| OAuthError::invalid_grant(CODE_REPLAYED))
         };
         if code.used_at.is_some() {
             return Err(replayed()?);
@@ -148,18 +199,20 @@ impl Services {
         client: &Client,
         params: &Params,
         now: Timestamp,
+        address: Option<&str>,
     ) -> Result<(Option<crate::ids::UserId>, IssuedTokens), OAuthError> {
         let username = params.require("username")?;
         let password = params.require("password")?;
         let scope = Scope::resolve(params.get("scope")?, &client.metadata.scope)?;
-        let user = self.ports.users.find_user_by_name(username)?;
-        let verified = self
-            .ports
-            .hasher
-            .verify(password, user.as_ref().map(|u| &u.password_hash));
-        let user = user
-            .filter(|_| verified)
-            .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))?;
+        let user = self.guarded(&Attempt::user(username, address), || {
+            let user = self.ports.users.find_user_by_name(username)?;
+            let verified = self
+                .ports
+                .hasher
+                .verify(password, user.as_ref().map(|u| &u.password_hash));
+            user.filter(|_| verified)
+                .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))
+        })?;
         let grantee = Grantee {
             client,
             user: Some(user.id),
@@ -223,9 +276,7 @@ impl Services {
                 Ok(OAuthError::invalid_grant("the refresh token was just used"))
             } else {
                 self.ports.tokens.revoke_family(&old.family, now)?;
-                Ok(OAuthError::invalid_grant(
-                    "the refresh token was already used; its whole family is revoked",
-                ))
+                Ok(OAuthError::invalid_grant(REFRESH_REPLAYED))
             }
         };
         if let Some(rotated_at) = old.rotated_at {
@@ -504,6 +555,55 @@ mod tests {
         let grant = password_grant(&w, &client, &secret);
         assert!(grant.tokens.refresh_token.is_some());
         assert_eq!(grant.user_id, Some(w.alice.id.to_string()));
+    }
+
+    #[test]
+    fn failed_client_authentications_and_passwords_are_limited() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let wrong_secret = basic(&client, "wrong");
+        let cc = form(&[("grant_type", "client_credentials")]);
+        for _ in 0..10 {
+            let error = w
+                .services
+                .token_from(Some("192.0.2.9"), Some(&wrong_secret), &cc);
+            assert_eq!(error_of(error), ErrorCode::InvalidClient);
+        }
+        let limited =
+            w.services
+                .token_from(Some("192.0.2.10"), Some(&basic(&client, &secret)), &cc);
+        assert_eq!(error_of(limited), ErrorCode::SlowDown);
+
+        w.clock.set(t(15 * 60));
+        assert!(w
+            .services
+            .token(Some(&basic(&client, &secret)), &cc)
+            .is_ok());
+        let wrong_password = form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "nope"),
+        ]);
+        for _ in 0..10 {
+            let error =
+                w.services
+                    .token_from(None, Some(&basic(&client, &secret)), &wrong_password);
+            assert_eq!(error_of(error), ErrorCode::InvalidGrant);
+        }
+        let right = form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", ALICE_PASSWORD),
+        ]);
+        let error = w
+            .services
+            .token(Some(&basic(&client, &secret)), &right)
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(
+            (error.code, error.retry_after),
+            (ErrorCode::SlowDown, Some(900))
+        );
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct TestApp {
     pub services: Services,
     /// The database the server runs on.
     pub backend: Backend,
+    /// The URL of that database (`sqlite://PATH` or `postgres://…`).
+    pub database_url: String,
     _db: db::TestDatabase,
 }
 
@@ -112,6 +114,7 @@ pub async fn spawn_app_with(backend: Backend, settings: &[&str]) -> TestApp {
         http,
         services,
         backend,
+        database_url: database.url().to_owned(),
         _db: database,
     }
 }

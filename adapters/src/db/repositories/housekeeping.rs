@@ -5,7 +5,8 @@
 //! - tokens once expired, and a day after they were revoked (a rotated
 //!   refresh token lives until its family's absolute expiry, so reuse
 //!   detection keeps working while the family could be alive);
-//! - sessions once expired.
+//! - sessions once expired;
+//! - failed attempts a day old (the brute-force window is shorter).
 //!
 //! Each batch is one short transaction that picks at most [`PURGE_BATCH`]
 //! dead rows and deletes them by key, so several instances may run this at
@@ -15,7 +16,9 @@ use diesel::prelude::*;
 use domain::error::StoreError;
 use domain::time::{Lifetime, Timestamp};
 
-use crate::db::schema::{oauth2_authorization_codes as codes, oauth2_tokens as tokens, sessions};
+use crate::db::schema::{
+    failed_attempts, oauth2_authorization_codes as codes, oauth2_tokens as tokens, sessions,
+};
 use crate::db::DieselStore;
 
 /// How long dead codes and revoked tokens are kept: a day.
@@ -81,6 +84,22 @@ impl DieselStore {
                 .limit(PURGE_BATCH)
                 .load(conn)?;
             diesel::delete(sessions::table.filter(sessions::id.eq_any(dead))).execute(conn)
+        })?;
+        // Failed attempts a day old are outside any limit's window.
+        self.write_tx(|conn| {
+            let oldest: Vec<chrono::NaiveDateTime> = failed_attempts::table
+                .select(failed_attempts::at)
+                .filter(failed_attempts::at.lt(kept_since))
+                .order(failed_attempts::at.asc())
+                .limit(PURGE_BATCH)
+                .load(conn)?;
+            match oldest.last() {
+                Some(cutoff) => {
+                    diesel::delete(failed_attempts::table.filter(failed_attempts::at.le(*cutoff)))
+                        .execute(conn)
+                }
+                None => Ok(0),
+            }
         })?;
         Ok(Purged {
             codes,

@@ -1,5 +1,6 @@
 //! The repository ports implemented for [`super::DieselStore`], one file per port.
 
+mod attempts;
 mod client;
 mod code;
 mod housekeeping;

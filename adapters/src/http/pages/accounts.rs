@@ -108,7 +108,9 @@ pub async fn login(
         let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
         let services = state.services.clone();
         let name = username.clone();
-        let user = blocking(move || services.log_in(&name, &password)).await??;
+        let address = crate::http::extract::client_address(&request);
+        let user =
+            blocking(move || services.log_in_from(address.as_deref(), &name, &password)).await??;
         match user {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id);

@@ -59,6 +59,8 @@ pub enum PageError {
     NotFound,
     /// 503: the database is unavailable.
     Unavailable,
+    /// 429: too many failed attempts; retry after these seconds.
+    TooManyAttempts(i64),
     /// 500: something unexpected (logged, never shown).
     Internal(String),
 }
@@ -88,6 +90,9 @@ impl From<domain::error::OAuthError> for PageError {
     fn from(error: domain::error::OAuthError) -> Self {
         match error.code {
             domain::error::ErrorCode::TemporarilyUnavailable => Self::Unavailable,
+            domain::error::ErrorCode::SlowDown => {
+                Self::TooManyAttempts(error.retry_after.unwrap_or(60))
+            }
             domain::error::ErrorCode::ServerError => Self::Internal(error.description.to_string()),
             _ => Self::BadRequest(error.description.to_string()),
         }
@@ -266,6 +271,21 @@ pub fn error_page(state: &AppState, visitor: Option<&Visitor>, error: &PageError
             "Not found",
             "There is nothing here.".to_owned(),
         ),
+        PageError::TooManyAttempts(seconds) => {
+            let minutes = (seconds + 59) / 60;
+            let mut response = oauth_error_page(
+                state,
+                visitor,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed attempts",
+                &format!("For your safety, logging in to this account is paused. Try again in {minutes} minute(s)."),
+                None,
+            );
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         PageError::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Temporarily unavailable",

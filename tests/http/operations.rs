@@ -1,0 +1,30 @@
+//! What operators watch: `/metrics` in the Prometheus text format.
+
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn metrics_count_requests_tokens_and_errors(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
+        app.token(Some(&client), &[("grant_type", "urn:bogus")]).await;
+        app.me(Some("Bearer nope")).await;
+
+        let response = app.http.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = response.text().await.unwrap();
+
+        for expected in [
+            "http_requests_total{route=\"/oauth/token\",method=\"POST\",status=\"200\"} 1",
+            "http_requests_total{route=\"/oauth/token\",method=\"POST\",status=\"400\"} 1",
+            "http_request_duration_seconds_count{route=\"/oauth/token\"} 2",
+            "oauth_tokens_issued_total{grant_type=\"client_credentials\"} 1",
+            "oauth_errors_total{endpoint=\"token\",error=\"unsupported_grant_type\"} 1",
+            "oauth_errors_total{endpoint=\"api_me\",error=\"invalid_token\"} 1",
+            "db_pool_max_connections 4",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
+    }
+}
