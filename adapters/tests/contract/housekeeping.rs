@@ -1,6 +1,5 @@
 //! Bounded storage: `purge_dead_rows` deletes exactly what is dead.
 
-use domain::ports::{CodeRepository, TokenRepository};
 use domain::secret::SecretDigest;
 use domain::testing::t;
 use domain::token::{NewTokens, TokenKind};
