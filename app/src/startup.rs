@@ -147,6 +147,9 @@ impl Application {
                 .service(
                     web::scope("")
                         .wrap(sessions.middleware(store.clone()))
+                        .wrap(actix_web::middleware::from_fn(
+                            http::pages::session_failures,
+                        ))
                         .configure(http::configure_pages),
                 )
         })

@@ -111,7 +111,7 @@ impl Backend {
                 {
                     check_tls(url)?;
                     Ok(Self::Postgres {
-                        url: url.to_owned(),
+                        url: with_bounded_waits(url),
                     })
                 } else {
                     Err(ConnectError::UnsupportedScheme(
@@ -150,6 +150,36 @@ impl Backend {
             }
         }
     }
+}
+
+/// libpq settings that bound how long a request can hang on a database
+/// that went away: connecting gives up after 5 s, and a connection whose
+/// peer vanished (no answer, no reset) is dropped after 10 s. Settings
+/// already in the URL are kept.
+const BOUNDED_WAITS: [(&str, &str); 5] = [
+    ("connect_timeout", "5"),
+    ("tcp_user_timeout", "10000"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "10"),
+    ("keepalives_interval", "5"),
+];
+
+fn with_bounded_waits(url: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let present: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').map(|(k, _)| k))
+        .collect();
+    let mut out = url.to_owned();
+    for (key, value) in BOUNDED_WAITS {
+        if !present.contains(&key) {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+    out
 }
 
 /// libpq here is built without OpenSSL unless the `pg-tls` feature is on:
@@ -241,6 +271,19 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, ConnectError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn postgres_urls_get_bounded_waits_unless_they_set_them() {
+        assert_eq!(
+            super::with_bounded_waits("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=10000&keepalives=1&keepalives_idle=10&keepalives_interval=5"
+        );
+        let kept = super::with_bounded_waits("postgres://u@h/db?connect_timeout=2&sslmode=disable");
+        assert!(kept.starts_with(
+            "postgres://u@h/db?connect_timeout=2&sslmode=disable&tcp_user_timeout=10000"
+        ));
+        assert_eq!(kept.matches("connect_timeout").count(), 1);
+    }
+
     use super::*;
 
     #[test]

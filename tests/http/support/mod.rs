@@ -3,6 +3,7 @@
 //! PostgreSQL database created from `TEST_DATABASE_URL`), plus fixtures.
 
 pub mod browser;
+pub mod chaos;
 pub mod db;
 pub mod web;
 
@@ -86,11 +87,23 @@ impl Answer {
 
 /// Starts the server on `backend` with extra command-line settings.
 pub async fn spawn_app_with(backend: Backend, settings: &[&str]) -> TestApp {
+    spawn_app_reaching_database_at(backend, settings, |url| url.to_owned()).await
+}
+
+/// Starts the server on `backend`, reaching its database through the URL
+/// that `server_url` makes of the real one (e.g. through a proxy); the
+/// test's own services use the real URL.
+pub async fn spawn_app_reaching_database_at(
+    backend: Backend,
+    settings: &[&str],
+    server_url: impl FnOnce(&str) -> String,
+) -> TestApp {
     let database = db::TestDatabase::create(backend);
+    let server_database_url = server_url(database.url());
     let mut args = vec![
         "oauth2-server",
         "--database-url",
-        database.url(),
+        &server_database_url,
         "--bind",
         "127.0.0.1:0",
         "--bcrypt-cost",
@@ -102,8 +115,9 @@ pub async fn spawn_app_with(backend: Backend, settings: &[&str]) -> TestApp {
     let cli = Cli::try_parse_from(&args).expect("test settings parse");
     let application = Application::build(&cli.config).expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
-    let (services, _) =
-        build_services(&cli.config, application.issuer().to_owned()).expect("services");
+    let mut own = cli.config.clone();
+    own.database_url = database.url().to_owned();
+    let (services, _) = build_services(&own, application.issuer().to_owned()).expect("services");
     tokio::spawn(application.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -360,6 +360,33 @@ where
     }
 }
 
+/// Middleware for the pages scope, outside the session middleware: when
+/// the session store fails (the database is unreachable or locked), the
+/// session middleware returns an error; answer the readable 503 page.
+///
+/// # Errors
+/// None of its own.
+pub async fn session_failures(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> actix_web::Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>> {
+    let state = request
+        .app_data::<actix_web::web::Data<AppState>>()
+        .cloned();
+    match next.call(request).await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            tracing::warn!(event = "session_store_unavailable", error = %error, "answering 503");
+            let page = match &state {
+                Some(state) => error_page(state, None, &PageError::Unavailable),
+                None => HttpResponse::ServiceUnavailable().finish(),
+            };
+            // The error becomes this response when actix turns it into one.
+            Err(actix_web::error::InternalError::from_response(error.to_string(), page).into())
+        }
+    }
+}
+
 /// The login URL that comes back to `path_and_query`.
 #[must_use]
 pub fn login_url(path_and_query: &str) -> String {
