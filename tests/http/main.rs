@@ -11,6 +11,7 @@ mod browser_pages;
 mod browser_smoke;
 mod brute_force;
 mod code_grant;
+mod concurrency;
 mod faults;
 mod introspection;
 mod metadata;
