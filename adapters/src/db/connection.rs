@@ -315,7 +315,7 @@ mod tests {
             assert_eq!(
                 Backend::from_url(url).ok(),
                 Some(Backend::Postgres {
-                    url: url.to_owned()
+                    url: with_bounded_waits(url)
                 })
             );
         }
