@@ -6,9 +6,8 @@ use serde::Serialize;
 
 use domain::service::introspect::ActiveToken;
 
-use super::error::{json_no_store, oauth_error_response};
-use super::extract::{authorization, client_address, form_params, tried_basic};
-use super::{blocking, AppState};
+use super::error::json_no_store;
+use super::{client_endpoint, AppState};
 
 /// The introspection body (RFC 7662 §2.2).
 #[derive(Debug, Serialize)]
@@ -56,24 +55,19 @@ pub async fn post(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    let basic = tried_basic(&request);
-    let result = async {
-        let params = form_params(&request, body)?;
-        let auth = authorization(&request)?;
-        let address = client_address(&request);
-        let services = state.services.clone();
-        blocking(move || services.introspect_from(address.as_deref(), auth.as_deref(), &params))
-            .await?
-    }
+    let outcome = client_endpoint(
+        &state,
+        &request,
+        body,
+        "introspect",
+        |services, address, auth, params| services.introspect_from(address, auth, params),
+    )
     .await;
-    match result {
+    match outcome {
         Ok(token) => json_no_store(StatusCode::OK).json(IntrospectionResponseBody {
             active: token.is_some(),
             token: token.as_ref().map(ActiveTokenBody::from),
         }),
-        Err(error) => {
-            state.metrics.oauth_error("introspect", error.code.as_str());
-            oauth_error_response(&error, basic)
-        }
+        Err(response) => response,
     }
 }

@@ -182,6 +182,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/readyz").route(web::get().to(health::readyz)));
 }
 
+/// What the client endpoints (token, revocation, introspection) share: read
+/// the form, the `Authorization` header and the client's address, run the
+/// use case off the executor, and answer its error in the OAuth JSON format
+/// (counted under `endpoint` in the metrics).
+pub async fn client_endpoint<T, F>(
+    state: &AppState,
+    request: &actix_web::HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    endpoint: &'static str,
+    use_case: F,
+) -> Result<T, HttpResponse>
+where
+    F: FnOnce(
+            &Services,
+            Option<&str>,
+            Option<&str>,
+            &domain::params::Params,
+        ) -> Result<T, domain::error::OAuthError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let outcome = async {
+        let params = extract::form_params(request, body)?;
+        let auth = extract::authorization(request)?;
+        let address = extract::client_address(request);
+        let services = state.services.clone();
+        blocking(move || use_case(&services, address.as_deref(), auth.as_deref(), &params)).await?
+    }
+    .await;
+    outcome.map_err(|error| {
+        state.metrics.oauth_error(endpoint, error.code.as_str());
+        if let Some(reuse) = domain::service::token::reuse_detected(&error) {
+            tracing::warn!(
+                event = reuse,
+                "replay detected; the tokens issued from it are revoked"
+            );
+        } else {
+            let event = match endpoint {
+                "token" => "token_refused",
+                "revoke" => "revocation_refused",
+                _ => "introspection_refused",
+            };
+            tracing::info!(event, error = error.code.as_str());
+        }
+        error::oauth_error_response(&error, extract::tried_basic(request))
+    })
+}
+
 /// Runs a blocking use case on the thread pool for blocking work, so that
 /// Diesel and bcrypt never stall the async executor.
 ///

@@ -3,9 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::error::{json_no_store, oauth_error_response};
-use super::extract::{authorization, client_address, form_params, tried_basic};
-use super::{blocking, AppState};
+use super::error::json_no_store;
+use super::{client_endpoint, AppState};
 
 /// Handles a revocation request; 200 with an empty JSON object on success,
 /// also for unknown tokens (RFC 7009 §2.2).
@@ -14,16 +13,15 @@ pub async fn post(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    let basic = tried_basic(&request);
-    let result = async {
-        let params = form_params(&request, body)?;
-        let auth = authorization(&request)?;
-        let address = client_address(&request);
-        let services = state.services.clone();
-        blocking(move || services.revoke_from(address.as_deref(), auth.as_deref(), &params)).await?
-    }
+    let outcome = client_endpoint(
+        &state,
+        &request,
+        body,
+        "revoke",
+        |services, address, auth, params| services.revoke_from(address, auth, params),
+    )
     .await;
-    match result {
+    match outcome {
         Ok(revocation) => {
             tracing::info!(
                 event = "token_revoked",
@@ -32,9 +30,6 @@ pub async fn post(
             );
             json_no_store(StatusCode::OK).json(serde_json::json!({}))
         }
-        Err(error) => {
-            state.metrics.oauth_error("revoke", error.code.as_str());
-            oauth_error_response(&error, basic)
-        }
+        Err(response) => response,
     }
 }

@@ -6,9 +6,8 @@ use serde::Serialize;
 
 use domain::service::token::TokenGrant;
 
-use super::error::{json_no_store, oauth_error_response};
-use super::extract::{authorization, client_address, form_params, tried_basic};
-use super::{blocking, AppState};
+use super::error::json_no_store;
+use super::{client_endpoint, AppState};
 
 /// The success body (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -44,16 +43,15 @@ pub async fn post(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    let basic = tried_basic(&request);
-    let result = async {
-        let params = form_params(&request, body)?;
-        let auth = authorization(&request)?;
-        let address = client_address(&request);
-        let services = state.services.clone();
-        blocking(move || services.token_from(address.as_deref(), auth.as_deref(), &params)).await?
-    }
+    let outcome = client_endpoint(
+        &state,
+        &request,
+        body,
+        "token",
+        |services, address, auth, params| services.token_from(address, auth, params),
+    )
     .await;
-    match result {
+    match outcome {
         Ok(grant) => {
             state.metrics.token_issued(grant.grant_type.as_str());
             tracing::info!(
@@ -68,17 +66,6 @@ pub async fn post(
             );
             json_no_store(StatusCode::OK).json(TokenResponseBody::from(&grant))
         }
-        Err(error) => {
-            state.metrics.oauth_error("token", error.code.as_str());
-            if let Some(reuse) = domain::service::token::reuse_detected(&error) {
-                tracing::warn!(
-                    event = reuse,
-                    "replay detected; the tokens issued from it are revoked"
-                );
-            } else {
-                tracing::info!(event = "token_refused", error = error.code.as_str());
-            }
-            oauth_error_response(&error, basic)
-        }
+        Err(response) => response,
     }
 }
