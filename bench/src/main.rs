@@ -1,0 +1,1052 @@
+//! The load benchmark: `cargo run --release -p bench -- [OPTIONS]`.
+//!
+//! It builds and starts the release server on a fresh database (a SQLite
+//! file in a temporary directory, or a new PostgreSQL database made from
+//! `--database-url`/`DATABASE_URL`), creates its user and client with the
+//! admin CLI, starts the two ceiling servers (this binary's `ceiling` mode:
+//! no database, and one indexed SQLite lookup per request), then drives
+//! every scenario with `wrk` and the Lua scripts of `bench/lua`, at each
+//! connection count, `--runs` times, interleaving server and ceilings. It
+//! prints one Markdown table (medians) with the ratios to the ceilings and
+//! to the bcrypt bound, and writes it to `target/bench/`.
+
+mod ceiling;
+mod client;
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const USERNAME: &str = "bench";
+const PASSWORD: &str = "bench-password-0123";
+const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
+const CODE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const INVALID_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+#[derive(Debug, Parser)]
+#[command(name = "bench", about = "Load benchmark of oauth2-server (wrk)")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Serve the ceiling (started by the benchmark itself).
+    #[command(hide = true)]
+    Ceiling {
+        #[arg(long)]
+        port: u16,
+        /// JSON file of the canned responses.
+        #[arg(long)]
+        canned: PathBuf,
+        /// Make one indexed lookup per request in this SQLite file.
+        #[arg(long)]
+        sqlite: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// A PostgreSQL server URL (a fresh database is created on it and
+    /// dropped afterwards); default: a SQLite file in a temporary directory.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Measurements per scenario and connection count (the median is shown).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Connection counts.
+    #[arg(long, value_delimiter = ',', default_value = "16,64")]
+    connections: Vec<u32>,
+    /// bcrypt cost of the benchmark user's password.
+    #[arg(long, default_value_t = 10)]
+    bcrypt_cost: u32,
+    /// Only these scenarios (comma-separated): client_credentials, password,
+    /// refresh_token, me_valid, me_invalid, introspect, code_flow.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Do not run `cargo build --release -p oauth2-server` first.
+    #[arg(long)]
+    no_build: bool,
+    /// Extra argument for the server (repeat), e.g. `--server-arg=--pool-size=4`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// The server's log filter (its default is `info`: one line per request).
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.mode {
+        Some(Mode::Ceiling {
+            port,
+            canned,
+            sqlite,
+        }) => run_ceiling(port, &canned, sqlite.as_deref()),
+        None => run(&cli.run),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_ceiling(port: u16, canned: &Path, sqlite: Option<&str>) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(canned)?;
+    let canned = ceiling::Canned::from_json(&serde_json::from_str(&text)?)?;
+    ceiling::serve(SocketAddr::from(([127, 0, 0, 1], port)), canned, sqlite)
+}
+
+/// One scenario: its Lua script, and what its figures are compared with.
+struct Scenario {
+    name: &'static str,
+    /// Runs against the ceilings too (not the password grant: its bound is
+    /// bcrypt).
+    ceilings: bool,
+    /// Its rate is flows per second (a flow is two requests).
+    flows: bool,
+}
+
+const SCENARIOS: [Scenario; 7] = [
+    Scenario {
+        name: "client_credentials",
+        ceilings: true,
+        flows: false,
+    },
+    Scenario {
+        name: "password",
+        ceilings: false,
+        flows: false,
+    },
+    Scenario {
+        name: "refresh_token",
+        ceilings: true,
+        flows: false,
+    },
+    Scenario {
+        name: "me_valid",
+        ceilings: true,
+        flows: false,
+    },
+    Scenario {
+        name: "me_invalid",
+        ceilings: true,
+        flows: false,
+    },
+    Scenario {
+        name: "introspect",
+        ceilings: true,
+        flows: false,
+    },
+    Scenario {
+        name: "code_flow",
+        ceilings: true,
+        flows: true,
+    },
+];
+
+/// Kills and reaps its child process when dropped.
+struct Process {
+    child: Child,
+    name: &'static str,
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Drops the PostgreSQL database made for the run.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Removes the temporary directory when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn check_wrk() -> anyhow::Result<()> {
+    match Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(_) => Ok(()),
+        Err(_) => bail!(
+            "wrk is not installed: this benchmark drives the server with wrk \
+             (Debian: apt-get install -y wrk)"
+        ),
+    }
+}
+
+fn server_binary(root: &Path, build: bool) -> anyhow::Result<PathBuf> {
+    let binary = root.join("target/release/oauth2-server");
+    if build {
+        eprintln!("building the release server: cargo build --release -p oauth2-server");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .args(["build", "--release", "-p", "oauth2-server"])
+            .current_dir(root)
+            .status()
+            .context("cannot run cargo")?;
+        if !status.success() {
+            bail!("cargo build --release -p oauth2-server failed");
+        }
+    }
+    if !binary.exists() {
+        bail!(
+            "{} is missing: run `cargo build --release -p oauth2-server`",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let host_start = base.find("://").map_or(0, |at| at + 3);
+    let base = match base[host_start..].find('/') {
+        Some(slash) => &base[..host_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// bcrypt verifications per second at `cost`, one thread per core, for
+/// about `seconds`.
+fn bcrypt_bound(cost: u32, seconds: u64) -> anyhow::Result<(f64, usize)> {
+    let hash = bcrypt::hash(PASSWORD, cost)?;
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let mut count = 0u64;
+                while Instant::now() < deadline {
+                    if bcrypt::verify(PASSWORD, &hash).unwrap_or(false) {
+                        count += 1;
+                    }
+                }
+                count
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for handle in handles {
+        total += handle.join().unwrap_or(0);
+    }
+    Ok((total as f64 / started.elapsed().as_secs_f64(), threads))
+}
+
+fn admin(server: &Path, database_url: &str, cost: u32, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(server)
+        .env_remove("CONFIG")
+        .args(["--database-url", database_url, "--log", "warn"])
+        .args(["--bcrypt-cost", &cost.to_string()])
+        .args(args)
+        .output()
+        .context("cannot run the admin CLI")?;
+    if !output.status.success() {
+        bail!(
+            "oauth2-server {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn wait_healthy(address: SocketAddr, process: &mut Process) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = process.child.try_wait() {
+            bail!("{} exited at start: {status}", process.name);
+        }
+        if client::request(address, "GET", "/healthz", &[], "").is_ok_and(|r| r.status == 200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{} did not answer /healthz within 30 s", process.name)
+}
+
+/// What a run needs to know about the server under test.
+struct Setup {
+    address: SocketAddr,
+    basic: String,
+    access_token: String,
+    authorize_path: String,
+    sessions: Vec<(String, String)>,
+}
+
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn json_field(body: &str, name: &str) -> anyhow::Result<String> {
+    let value: Value = serde_json::from_str(body).with_context(|| format!("not JSON: {body}"))?;
+    value
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("no `{name}` in {body}"))
+}
+
+impl Setup {
+    const FORM: (&'static str, &'static str) =
+        ("Content-Type", "application/x-www-form-urlencoded");
+
+    /// Logs in once and reads the consent page: a session cookie and its
+    /// CSRF token.
+    fn session(&self) -> anyhow::Result<(String, String)> {
+        let form = client::request(self.address, "GET", "/login", &[], "")?;
+        let cookie = form
+            .cookie("session")
+            .context("no session cookie at /login")?;
+        let csrf = client::csrf_token(&form.body).context("no CSRF token at /login")?;
+        let body = format!(
+            "username={USERNAME}&password={}&csrf_token={}",
+            form_encode(PASSWORD),
+            form_encode(&csrf)
+        );
+        let login = client::request(
+            self.address,
+            "POST",
+            "/login",
+            &[("Cookie", &cookie), Self::FORM],
+            &body,
+        )?;
+        if login.status != 303 {
+            bail!("login answered {}: {}", login.status, login.body);
+        }
+        let cookie = login.cookie("session").unwrap_or(cookie);
+        let consent = client::request(
+            self.address,
+            "GET",
+            &self.authorize_path,
+            &[("Cookie", &cookie)],
+            "",
+        )?;
+        if consent.status != 200 {
+            bail!("the consent page answered {}", consent.status);
+        }
+        let cookie = consent.cookie("session").unwrap_or(cookie);
+        let csrf =
+            client::csrf_token(&consent.body).context("no CSRF token on the consent page")?;
+        Ok((cookie, csrf))
+    }
+
+    /// One authorization-code flow: returns the refresh token.
+    fn code_flow(&self, session: &(String, String)) -> anyhow::Result<String> {
+        let approve = client::request(
+            self.address,
+            "POST",
+            &self.authorize_path,
+            &[("Cookie", &session.0), Self::FORM],
+            &format!("confirm=yes&csrf_token={}", form_encode(&session.1)),
+        )?;
+        let location = approve
+            .header("location")
+            .with_context(|| format!("authorize answered {}", approve.status))?;
+        let code = location
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("code="))
+            .context("no code in the redirect")?;
+        let token = client::request(
+            self.address,
+            "POST",
+            "/oauth/token",
+            &[("Authorization", &self.basic), Self::FORM],
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={CODE_VERIFIER}",
+                form_encode(REDIRECT_URI)
+            ),
+        )?;
+        if token.status != 200 {
+            bail!("code exchange answered {}: {}", token.status, token.body);
+        }
+        json_field(&token.body, "refresh_token")
+    }
+}
+
+/// The figures of one wrk run.
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    /// Requests per second (flows per second for the code flow).
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    requests: u64,
+    /// Server CPU, percent of one core, over the run.
+    cpu: f64,
+    /// Server peak RSS during the run, KiB.
+    rss_kib: u64,
+    bytes_per_response: f64,
+}
+
+fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+struct Runner {
+    lua_dir: PathBuf,
+    tmp: PathBuf,
+    duration: u64,
+    ticks_per_second: f64,
+}
+
+impl Runner {
+    /// Runs wrk once against `address` with the scenario's script and
+    /// `params`, watching the server `pid`.
+    fn wrk(
+        &self,
+        scenario: &Scenario,
+        connections: u32,
+        address: SocketAddr,
+        pid: u32,
+        params: &str,
+    ) -> anyhow::Result<Sample> {
+        let params_path = self.tmp.join("params.txt");
+        std::fs::write(&params_path, params)?;
+        let hwm_reset = std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok();
+        let cpu_before = proc_cpu_ticks(pid).unwrap_or(0);
+        let threads = connections.min(2);
+        let mut child = Command::new("wrk")
+            .arg(format!("-t{threads}"))
+            .arg(format!("-c{connections}"))
+            .arg(format!("-d{}s", self.duration))
+            .args(["--timeout", "30s", "-s"])
+            .arg(self.lua_dir.join(format!("{}.lua", scenario.name)))
+            .arg(format!("http://{address}"))
+            .env("BENCH_LUA_DIR", &self.lua_dir)
+            .env("BENCH_PARAMS", &params_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start wrk")?;
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(self.duration + 60);
+        let mut rss_peak = 0;
+        loop {
+            if child.try_wait()?.is_some() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("wrk did not finish in time");
+            }
+            rss_peak = rss_peak.max(proc_status_kib(pid, "VmRSS:").unwrap_or(0));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu_after = proc_cpu_ticks(pid).unwrap_or(cpu_before);
+        if hwm_reset {
+            rss_peak = rss_peak.max(proc_status_kib(pid, "VmHWM:").unwrap_or(0));
+        }
+        let output = child.wait_with_output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("BENCH_RESULT "))
+            .with_context(|| {
+                format!(
+                    "wrk printed no result: {stdout} {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })?;
+        let r: Value = serde_json::from_str(line)?;
+        let n = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let seconds = n("duration_us") as f64 / 1e6;
+        let requests = n("requests");
+        let checked = r.get("checked").and_then(Value::as_bool).unwrap_or(false);
+        let socket_errors = n("connect") + n("read") + n("write") + n("timeout");
+        let errors = socket_errors + if checked { n("bad") } else { n("status") };
+        let count = if scenario.flows { n("flows") } else { requests };
+        Ok(Sample {
+            rate: count as f64 / seconds.max(1e-9),
+            p50_ms: n("p50_us") as f64 / 1000.0,
+            p99_ms: n("p99_us") as f64 / 1000.0,
+            errors,
+            requests,
+            cpu: (cpu_after - cpu_before) as f64 / self.ticks_per_second / elapsed * 100.0,
+            rss_kib: rss_peak,
+            bytes_per_response: n("bytes") as f64 / (requests.max(1)) as f64,
+        })
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Medians of each figure over the runs; errors are summed.
+fn summarize(samples: &[Sample]) -> Sample {
+    let pick = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+    Sample {
+        rate: pick(|s| s.rate),
+        p50_ms: pick(|s| s.p50_ms),
+        p99_ms: pick(|s| s.p99_ms),
+        errors: samples.iter().map(|s| s.errors).sum(),
+        requests: samples.iter().map(|s| s.requests).sum(),
+        cpu: pick(|s| s.cpu),
+        rss_kib: samples.iter().map(|s| s.rss_kib).max().unwrap_or(0),
+        bytes_per_response: pick(|s| s.bytes_per_response),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Server,
+    NoDb,
+    Lookup,
+}
+
+struct Row {
+    scenario: &'static str,
+    flows: bool,
+    connections: u32,
+    server: Sample,
+    nodb: Option<Sample>,
+    lookup: Option<Sample>,
+}
+
+#[allow(clippy::too_many_lines)]
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    check_wrk()?;
+    let root = workspace_root();
+    let server_bin = server_binary(&root, !args.no_build)?;
+    let tmp_path = std::env::temp_dir().join(format!("oauth2-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp_path)?;
+    let tmp = TempDir(tmp_path.clone());
+    let scenarios: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|s| args.scenarios.is_empty() || args.scenarios.iter().any(|n| n == s.name))
+        .collect();
+    if scenarios.is_empty() {
+        bail!("no such scenario: {}", args.scenarios.join(", "));
+    }
+    let max_connections = args.connections.iter().copied().max().unwrap_or(16);
+
+    eprintln!(
+        "measuring the bcrypt bound (cost {}, 5 s)…",
+        args.bcrypt_cost
+    );
+    let (bcrypt_per_second, bcrypt_threads) = bcrypt_bound(args.bcrypt_cost, 5)?;
+    eprintln!("bcrypt: {bcrypt_per_second:.1} verifications/s on {bcrypt_threads} threads");
+
+    // The database.
+    let mut _pg_guard = None;
+    let (database_url, backend) = match &args.database_url {
+        Some(url) if url.starts_with("postgres") => {
+            let name = format!("bench_{}", std::process::id());
+            let mut conn = diesel::PgConnection::establish(url)
+                .context("cannot connect to the PostgreSQL server of --database-url")?;
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .context("cannot create the benchmark database")?;
+            _pg_guard = Some(PgDatabase {
+                admin_url: url.clone(),
+                name: name.clone(),
+            });
+            (with_database(url, &name), "PostgreSQL")
+        }
+        Some(url) => {
+            bail!("--database-url must be a postgres:// URL (SQLite is the default): {url}")
+        }
+        None => (
+            format!("sqlite://{}", tmp.0.join("bench.db").display()),
+            "SQLite",
+        ),
+    };
+
+    // The user and the client, through the admin CLI.
+    admin(
+        &server_bin,
+        &database_url,
+        args.bcrypt_cost,
+        &[
+            "user",
+            "create",
+            "--username",
+            USERNAME,
+            "--password",
+            PASSWORD,
+        ],
+    )?;
+    let created = admin(
+        &server_bin,
+        &database_url,
+        args.bcrypt_cost,
+        &[
+            "client",
+            "create",
+            "--owner",
+            USERNAME,
+            "--name",
+            "Bench",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "password",
+            "--grant-type",
+            "client_credentials",
+            "--grant-type",
+            "refresh_token",
+            "--response-type",
+            "code",
+            "--scope",
+            "profile",
+        ],
+    )?;
+    let client_id = json_field(&created, "client_id")?;
+    let client_secret = json_field(&created, "client_secret")?;
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            form_encode(&client_id),
+            form_encode(&client_secret)
+        ))
+    );
+
+    // The server.
+    let port = free_port()?;
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let log = std::fs::File::create(tmp.0.join("server.log"))?;
+    let mut server = Process {
+        child: Command::new(&server_bin)
+            .env_remove("CONFIG")
+            .args(["serve", "--database-url", &database_url])
+            .args(["--bind", &address.to_string()])
+            .args(["--bcrypt-cost", &args.bcrypt_cost.to_string()])
+            .args(["--log", &args.log])
+            .args(&args.server_args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("cannot start the server")?,
+        name: "oauth2-server",
+    };
+    wait_healthy(address, &mut server)?;
+
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(CODE_VERIFIER.as_bytes()));
+    let authorize_path = format!(
+        "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=profile&state=bench&code_challenge={challenge}&code_challenge_method=S256",
+        form_encode(&client_id),
+        form_encode(REDIRECT_URI)
+    );
+    let mut setup = Setup {
+        address,
+        basic,
+        access_token: String::new(),
+        authorize_path,
+        sessions: Vec::new(),
+    };
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let grant = client::request(
+        address,
+        "POST",
+        "/oauth/token",
+        &[("Authorization", &setup.basic), form],
+        &format!(
+            "grant_type=password&scope=profile&username={USERNAME}&password={}",
+            form_encode(PASSWORD)
+        ),
+    )?;
+    if grant.status != 200 {
+        bail!(
+            "the password grant answered {}: {}",
+            grant.status,
+            grant.body
+        );
+    }
+    setup.access_token = json_field(&grant.body, "access_token")?;
+    let bearer = format!("Bearer {}", setup.access_token);
+    let me = client::request(address, "GET", "/api/me", &[("Authorization", &bearer)], "")?;
+    let invalid_bearer = format!("Bearer {INVALID_TOKEN}");
+    let me_invalid = client::request(
+        address,
+        "GET",
+        "/api/me",
+        &[("Authorization", &invalid_bearer)],
+        "",
+    )?;
+    let introspection = client::request(
+        address,
+        "POST",
+        "/oauth/introspect",
+        &[("Authorization", &setup.basic), form],
+        &format!("token={}", setup.access_token),
+    )?;
+    if me.status != 200 || me_invalid.status != 401 || introspection.status != 200 {
+        bail!(
+            "unexpected answers: /api/me {}, /api/me (invalid) {}, introspection {}",
+            me.status,
+            me_invalid.status,
+            introspection.status
+        );
+    }
+    eprintln!("logging in {max_connections} sessions…");
+    for _ in 0..max_connections {
+        let session = setup.session()?;
+        setup.sessions.push(session);
+    }
+    let first = setup.sessions.first().context("no session")?.clone();
+    setup.code_flow(&first)?;
+
+    // The ceilings.
+    let canned = ceiling::Canned {
+        access_token: setup.access_token.clone(),
+        client_id: client_id.clone(),
+        me: me.body.clone(),
+        me_invalid: me_invalid.body.clone(),
+        me_invalid_challenge: me_invalid
+            .header("www-authenticate")
+            .unwrap_or("")
+            .to_owned(),
+        introspect: introspection.body.clone(),
+        issuer: format!("http://{address}"),
+    };
+    let canned_path = tmp.0.join("canned.json");
+    std::fs::write(&canned_path, canned.to_json().to_string())?;
+    let self_exe = std::env::current_exe()?;
+    let start_ceiling =
+        |sqlite: Option<PathBuf>, name: &'static str| -> anyhow::Result<(Process, SocketAddr)> {
+            let port = free_port()?;
+            let mut command = Command::new(&self_exe);
+            command
+                .args(["ceiling", "--port", &port.to_string(), "--canned"])
+                .arg(&canned_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some(path) = &sqlite {
+                command.arg("--sqlite").arg(path);
+            }
+            let mut process = Process {
+                child: command.spawn()?,
+                name,
+            };
+            let address = SocketAddr::from(([127, 0, 0, 1], port));
+            wait_healthy(address, &mut process)?;
+            Ok((process, address))
+        };
+    let (nodb, nodb_address) = start_ceiling(None, "ceiling (no database)")?;
+    let (lookup, lookup_address) = start_ceiling(
+        Some(tmp.0.join("ceiling.db")),
+        "ceiling (one SQLite lookup)",
+    )?;
+
+    let runner = Runner {
+        lua_dir: root.join("bench/lua"),
+        tmp: tmp.0.clone(),
+        duration: args.duration,
+        ticks_per_second: clock_ticks(),
+    };
+    let base_params = |threads: u32| {
+        let mut p = String::new();
+        let _ = writeln!(p, "basic={}", setup.basic);
+        let _ = writeln!(p, "username={USERNAME}");
+        let _ = writeln!(p, "password={}", form_encode(PASSWORD));
+        let _ = writeln!(p, "access_token={}", setup.access_token);
+        let _ = writeln!(p, "invalid_token={INVALID_TOKEN}");
+        let _ = writeln!(p, "threads={threads}");
+        let _ = writeln!(p, "redirect_uri={}", form_encode(REDIRECT_URI));
+        let _ = writeln!(p, "code_verifier={CODE_VERIFIER}");
+        let _ = writeln!(p, "authorize_path={}", setup.authorize_path);
+        for (cookie, csrf) in &setup.sessions {
+            let _ = writeln!(p, "cookie={cookie}");
+            let _ = writeln!(p, "csrf={}", form_encode(csrf));
+        }
+        p
+    };
+
+    let total = scenarios
+        .iter()
+        .map(|s| if s.ceilings { 3 } else { 1 })
+        .sum::<usize>()
+        * args.connections.len()
+        * args.runs;
+    eprintln!(
+        "{total} measurements of {} s on {backend} (about {} min)…",
+        args.duration,
+        (total as u64 * (args.duration + 1)).div_ceil(60)
+    );
+    let mut rows = Vec::new();
+    for scenario in &scenarios {
+        for &connections in &args.connections {
+            let mut samples: Vec<(Target, Sample)> = Vec::new();
+            for run in 0..args.runs {
+                let targets: &[Target] = if scenario.ceilings {
+                    &[Target::Server, Target::NoDb, Target::Lookup]
+                } else {
+                    &[Target::Server]
+                };
+                for &target in targets {
+                    let threads = connections.min(2);
+                    let mut params = base_params(threads);
+                    let seeds = connections as usize + 8;
+                    if scenario.name == "refresh_token" {
+                        for i in 0..seeds {
+                            let token = match target {
+                                Target::Server => {
+                                    setup.code_flow(&setup.sessions[i % setup.sessions.len()])?
+                                }
+                                _ => format!("seed{i}"),
+                            };
+                            let _ = writeln!(params, "refresh_token={token}");
+                        }
+                    }
+                    let (address, pid) = match target {
+                        Target::Server => (address, server.pid()),
+                        Target::NoDb => (nodb_address, nodb.pid()),
+                        Target::Lookup => (lookup_address, lookup.pid()),
+                    };
+                    let sample = runner.wrk(scenario, connections, address, pid, &params)?;
+                    eprintln!(
+                        "  {:<18} c={connections:<3} run {} {:<7} {:>9.0}/s p50 {:>6.2} ms p99 {:>7.2} ms errors {} cpu {:.0}% rss {} MiB",
+                        scenario.name,
+                        run + 1,
+                        match target {
+                            Target::Server => "server",
+                            Target::NoDb => "ceiling",
+                            Target::Lookup => "lookup",
+                        },
+                        sample.rate,
+                        sample.p50_ms,
+                        sample.p99_ms,
+                        sample.errors,
+                        sample.cpu,
+                        sample.rss_kib / 1024
+                    );
+                    samples.push((target, sample));
+                }
+            }
+            let of = |t: Target| -> Vec<Sample> {
+                samples
+                    .iter()
+                    .filter(|(target, _)| *target == t)
+                    .map(|(_, s)| s.clone())
+                    .collect()
+            };
+            let nodb_samples = of(Target::NoDb);
+            let lookup_samples = of(Target::Lookup);
+            rows.push(Row {
+                scenario: scenario.name,
+                flows: scenario.flows,
+                connections,
+                server: summarize(&of(Target::Server)),
+                nodb: (!nodb_samples.is_empty()).then(|| summarize(&nodb_samples)),
+                lookup: (!lookup_samples.is_empty()).then(|| summarize(&lookup_samples)),
+            });
+        }
+    }
+    drop(server);
+    drop(nodb);
+    drop(lookup);
+
+    let report = report(args, backend, &rows, bcrypt_per_second, bcrypt_threads);
+    println!("{report}");
+    let out_dir = root.join("target/bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let out = out_dir.join(format!("{}-{stamp}.md", backend.to_ascii_lowercase()));
+    std::fs::write(&out, &report)?;
+    eprintln!("written to {}", out.display());
+    Ok(())
+}
+
+fn ratio(value: f64, bound: f64) -> String {
+    if bound > 0.0 {
+        format!("{:.0} %", value / bound * 100.0)
+    } else {
+        "–".to_owned()
+    }
+}
+
+fn report(
+    args: &RunArgs,
+    backend: &str,
+    rows: &[Row],
+    bcrypt_per_second: f64,
+    bcrypt_threads: usize,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### {backend}: {} s per measurement, median of {} runs, wrk -t2, bcrypt cost {}\n",
+        args.duration, args.runs, args.bcrypt_cost
+    );
+    let _ = writeln!(
+        out,
+        "bcrypt bound: {bcrypt_per_second:.1} verifications/s ({bcrypt_threads} threads)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | conns | rate | p50 ms | p99 ms | errors | peak RSS MiB | CPU % | ceiling | % of ceiling | lookup ceiling | % of lookup |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in rows {
+        let unit = if row.flows { "flows/s" } else { "req/s" };
+        let (ceiling, of_ceiling) = match (&row.nodb, row.scenario) {
+            (Some(c), _) => (format!("{:.0}", c.rate), ratio(row.server.rate, c.rate)),
+            (None, "password") => (
+                format!("bcrypt {bcrypt_per_second:.1}"),
+                ratio(row.server.rate, bcrypt_per_second),
+            ),
+            (None, _) => ("–".to_owned(), "–".to_owned()),
+        };
+        let (lookup, of_lookup) = match &row.lookup {
+            Some(c) => (format!("{:.0}", c.rate), ratio(row.server.rate, c.rate)),
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} {unit} | {:.2} | {:.2} | {}{} | {:.1} | {:.0} | {ceiling} | {of_ceiling} | {lookup} | {of_lookup} |",
+            row.scenario,
+            row.connections,
+            row.server.rate,
+            row.server.p50_ms,
+            row.server.p99_ms,
+            row.server.errors,
+            if row.server.errors > 0 { " (errors!)" } else { "" },
+            row.server.rss_kib as f64 / 1024.0,
+            row.server.cpu,
+        );
+    }
+    let _ = writeln!(out, "\nCeilings (same runs):\n");
+    let _ = writeln!(
+        out,
+        "| scenario | conns | ceiling | rate | p50 ms | p99 ms | errors | peak RSS MiB | CPU % | bytes/resp (server) | bytes/resp (ceiling) |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in rows {
+        for (name, sample) in [("no database", &row.nodb), ("one lookup", &row.lookup)] {
+            if let Some(c) = sample {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {name} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.0} | {:.0} |",
+                    row.scenario,
+                    row.connections,
+                    c.rate,
+                    c.p50_ms,
+                    c.p99_ms,
+                    c.errors,
+                    c.rss_kib as f64 / 1024.0,
+                    c.cpu,
+                    row.server.bytes_per_response,
+                    c.bytes_per_response,
+                );
+            }
+        }
+    }
+    out
+}
