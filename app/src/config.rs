@@ -88,6 +88,9 @@ pub struct Config {
     pub max_failures_per_address: u32,
     /// `FAILURE_WINDOW`: the sliding window of those limits, in seconds.
     pub failure_window: u32,
+    /// `TRUSTED_PROXIES`: addresses of reverse proxies whose
+    /// `X-Forwarded-For` names the real client (for the per-address limit).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `LOG_FORMAT`: plain text or JSON log lines.
     pub log_format: LogFormat,
     /// `LOG`: the log filter (`tracing` `EnvFilter` syntax).
@@ -169,6 +172,7 @@ impl fmt::Debug for Config {
             .field("max_failures_per_account", &self.max_failures_per_account)
             .field("max_failures_per_address", &self.max_failures_per_address)
             .field("failure_window", &self.failure_window)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
             .field("migrate_on_start", &self.migrate_on_start)
@@ -330,6 +334,12 @@ pub struct Flags {
     #[arg(long, env = "FAILURE_WINDOW", global = true)]
     pub failure_window: Option<u32>,
 
+    /// IP addresses of reverse proxies in front of the server, comma-separated:
+    /// for requests from them the client address is taken from
+    /// `X-Forwarded-For` [default: none].
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+
     /// Log line format [default: text].
     #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
@@ -370,6 +380,7 @@ struct FileSettings {
     max_failures_per_account: Option<u32>,
     max_failures_per_address: Option<u32>,
     failure_window: Option<u32>,
+    trusted_proxies: Option<Vec<std::net::IpAddr>>,
     log_format: Option<LogFormat>,
     log: Option<String>,
     migrate_on_start: Option<bool>,
@@ -554,6 +565,10 @@ impl Flags {
             1,
             86_400,
         )?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .or(file.trusted_proxies)
+            .unwrap_or_default();
         let log_format = self
             .log_format
             .or(file.log_format)
@@ -587,6 +602,7 @@ impl Flags {
             max_failures_per_account,
             max_failures_per_address,
             failure_window,
+            trusted_proxies,
             log_format,
             log_filter,
             migrate_on_start,
@@ -806,6 +822,7 @@ mod tests {
                 max_failures_per_account: None,
                 max_failures_per_address: None,
                 failure_window: None,
+                trusted_proxies: None,
                 log_format: None,
                 log_filter: None,
                 migrate_on_start: None,

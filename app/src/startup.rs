@@ -135,6 +135,7 @@ impl Application {
             https,
             origin,
             metrics: Arc::default(),
+            trusted_proxies: config.trusted_proxies.clone().into(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

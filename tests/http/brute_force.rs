@@ -93,3 +93,47 @@ on_both_backends! {
         assert_eq!((limited.status, limited.error()), (429, "slow_down"));
     }
 }
+
+async fn guess_from(app: &crate::support::TestApp, client: &TestClient, forwarded_for: &str, username: &str) -> u16 {
+    app.http
+        .post(app.url("/oauth/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("grant_type", "password"), ("username", username), ("password", "guess")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+on_both_backends! {
+    settings: &["--max-failures-per-address", "3", "--trusted-proxies", "127.0.0.1"];
+
+    async fn behind_a_trusted_proxy_the_forwarded_address_is_limited(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        for name in ["b1", "b2", "b3"] {
+            assert_eq!(guess_from(&app, &client, "203.0.113.9, 198.51.100.1", name).await, 400);
+        }
+
+        // The same client, even claiming another origin further left: limited.
+        assert_eq!(guess_from(&app, &client, "192.0.2.77, 198.51.100.1", "b4").await, 429);
+        // Another client behind the same proxy: not limited.
+        assert_eq!(guess_from(&app, &client, "198.51.100.2", "b5").await, 400);
+    }
+}
+
+on_both_backends! {
+    settings: &["--max-failures-per-address", "3"];
+
+    async fn without_a_trusted_proxy_forwarded_for_is_ignored(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        for (name, forwarded) in [("c1", "198.51.100.1"), ("c2", "198.51.100.2"), ("c3", "198.51.100.3")] {
+            assert_eq!(guess_from(&app, &client, forwarded, name).await, 400);
+        }
+
+        assert_eq!(guess_from(&app, &client, "198.51.100.4", "c4").await, 429);
+    }
+}

@@ -2,6 +2,8 @@
 //! decoding and the size limit live in the domain), and the `Authorization`
 //! header as text.
 
+use std::net::IpAddr;
+
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
@@ -122,12 +124,30 @@ pub fn authorization(request: &HttpRequest) -> Result<Option<String>, OAuthError
         .map_err(|_| OAuthError::invalid_request("the Authorization header is malformed"))
 }
 
-/// The client's address, for brute-force limits: the peer of the TCP
-/// connection (a reverse proxy in front should be trusted to be the only
-/// peer; see docs/deployment.md).
+/// The client's address, for brute-force limits: the TCP peer, or, when
+/// the peer is one of `trusted_proxies`, the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (the one the nearest
+/// trusted proxy saw; anything further left could be forged by the client).
 #[must_use]
-pub fn client_address(request: &HttpRequest) -> Option<String> {
-    request.peer_addr().map(|peer| peer.ip().to_string())
+pub fn client_address(request: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<String> {
+    let peer = request.peer_addr()?.ip();
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer.to_string());
+    }
+    let forwarded: Vec<IpAddr> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    let client = forwarded
+        .iter()
+        .rev()
+        .find(|a| !trusted_proxies.contains(a))
+        .copied()
+        .unwrap_or(peer);
+    Some(client.to_string())
 }
 
 /// Whether the request tried HTTP Basic authentication.

@@ -47,6 +47,8 @@ pub struct AppState {
     pub origin: String,
     /// Request, token and error counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 /// How browser sessions are kept.
@@ -207,7 +209,7 @@ where
     let outcome = async {
         let params = extract::form_params(request, body)?;
         let auth = extract::authorization(request)?;
-        let address = extract::client_address(request);
+        let address = extract::client_address(request, &state.trusted_proxies);
         let services = state.services.clone();
         blocking(move || use_case(&services, address.as_deref(), auth.as_deref(), &params)).await?
     }

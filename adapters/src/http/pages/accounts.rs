@@ -108,7 +108,7 @@ pub async fn login(
         let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
         let services = state.services.clone();
         let name = username.clone();
-        let address = crate::http::extract::client_address(&request);
+        let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
         let user =
             blocking(move || services.log_in_from(address.as_deref(), &name, &password)).await??;
         match user {
