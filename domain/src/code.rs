@@ -45,6 +45,8 @@ pub struct Redemption<'a> {
     pub client_id: &'a ClientId,
     /// The `redirect_uri` of the token request.
     pub redirect_uri: Option<&'a str>,
+    /// The client's registered redirect URIs.
+    pub registered_redirect_uris: &'a [crate::redirect_uri::RedirectUri],
     /// The `code_verifier` of the token request.
     pub code_verifier: Option<&'a str>,
 }
@@ -69,7 +71,19 @@ impl AuthorizationCode {
         if now >= self.expires_at {
             return Err(OAuthError::invalid_grant("the code has expired"));
         }
-        if self.redirect_uri.as_deref() != request.redirect_uri {
+        // RFC 6749 §4.1.3: if the authorization request had a redirect_uri,
+        // the token request must repeat it exactly. If it had none (the
+        // client's only URI was used), a redirect_uri sent anyway must be
+        // that registered URI.
+        let redirect_ok = match (&self.redirect_uri, request.redirect_uri) {
+            (Some(authorized), presented) => presented == Some(authorized.as_str()),
+            (None, None) => true,
+            (None, Some(presented)) => request
+                .registered_redirect_uris
+                .iter()
+                .any(|r| r.as_str() == presented),
+        };
+        if !redirect_ok {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri must be identical to the one of the authorization request",
             ));

@@ -296,27 +296,26 @@ pub trait TokenRepository: Send + Sync {
 /// Failed attempts (passwords, client secrets), counted per key so that
 /// brute force is limited across every instance sharing the store.
 pub trait AttemptRepository: Send + Sync {
-    /// Records one failure of `key` at `now`.
+    /// Records one failure at `now` under each of `keys`.
     ///
     /// # Errors
     /// Store failures only.
-    fn record_failure(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
+    fn record_failure(&self, keys: &[&str], now: Timestamp) -> Result<(), StoreError>;
 
-    /// How many failures of `key` happened after `since` (counting at most
-    /// `limit`), and the oldest of them.
+    /// For each of `keys`, in order: how many failures happened after
+    /// `since`, and the oldest of them. MUST be one read of the store.
     ///
     /// # Errors
     /// Store failures only.
     fn failures_since(
         &self,
-        key: &str,
+        keys: &[&str],
         since: Timestamp,
-        limit: u32,
-    ) -> Result<(u32, Option<Timestamp>), StoreError>;
+    ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError>;
 
-    /// Forgets the failures of `key` (after a success).
+    /// Forgets the failures of `keys` (after a success).
     ///
     /// # Errors
     /// Store failures only.
-    fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+    fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError>;
 }

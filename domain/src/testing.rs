@@ -448,34 +448,41 @@ impl TokenRepository for InMemoryStore {
 }
 
 impl crate::ports::AttemptRepository for InMemoryStore {
-    fn record_failure(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.state().failures.push((key.to_owned(), now));
+    fn record_failure(&self, keys: &[&str], now: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for key in keys {
+            state.failures.push(((*key).to_owned(), now));
+        }
         Ok(())
     }
 
     fn failures_since(
         &self,
-        key: &str,
+        keys: &[&str],
         since: Timestamp,
-        limit: u32,
-    ) -> Result<(u32, Option<Timestamp>), StoreError> {
+    ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError> {
         let state = self.state();
-        let mut times: Vec<Timestamp> = state
-            .failures
+        Ok(keys
             .iter()
-            .filter(|(k, at)| k == key && *at > since)
-            .map(|(_, at)| *at)
-            .collect();
-        times.sort();
-        times.truncate(limit as usize);
-        Ok((
-            u32::try_from(times.len()).unwrap_or(u32::MAX),
-            times.first().copied(),
-        ))
+            .map(|key| {
+                let times: Vec<Timestamp> = state
+                    .failures
+                    .iter()
+                    .filter(|(k, at)| k == key && *at > since)
+                    .map(|(_, at)| *at)
+                    .collect();
+                (
+                    u32::try_from(times.len()).unwrap_or(u32::MAX),
+                    times.iter().min().copied(),
+                )
+            })
+            .collect())
     }
 
-    fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        self.state().failures.retain(|(k, _)| k != key);
+    fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError> {
+        self.state()
+            .failures
+            .retain(|(k, _)| !keys.contains(&k.as_str()));
         Ok(())
     }
 }

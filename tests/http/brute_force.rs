@@ -94,12 +94,21 @@ on_both_backends! {
     }
 }
 
-async fn guess_from(app: &crate::support::TestApp, client: &TestClient, forwarded_for: &str, username: &str) -> u16 {
+async fn guess_from(
+    app: &crate::support::TestApp,
+    client: &TestClient,
+    forwarded_for: &str,
+    username: &str,
+) -> u16 {
     app.http
         .post(app.url("/oauth/token"))
         .basic_auth(&client.id, Some(&client.secret))
         .header("X-Forwarded-For", forwarded_for)
-        .form(&[("grant_type", "password"), ("username", username), ("password", "guess")])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", "guess"),
+        ])
         .send()
         .await
         .unwrap()

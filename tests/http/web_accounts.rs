@@ -22,6 +22,21 @@ on_both_backends! {
         assert!(!replay.contains("id=\"logged-in-as\""), "a copy of the old cookie still works");
     }
 
+    async fn anonymous_page_views_store_no_session(app) {
+        let store = adapters::db::DieselStore::connect(&app.database_url, 1).unwrap();
+        for _ in 0..5 {
+            let visitor = WebUser::new(&app);
+            for path in ["/", "/login", "/signup"] {
+                assert_eq!(visitor.get(path).await.status, 200);
+            }
+        }
+
+        assert_eq!(store.row_counts().unwrap().sessions, 0);
+        let visitor = WebUser::new(&app);
+        visitor.sign_up("alice").await;
+        assert_eq!(store.row_counts().unwrap().sessions, 1);
+    }
+
     async fn wrong_password_and_unknown_user_get_the_same_answer(app) {
         app.user("alice");
         let visitor = WebUser::new(&app);
@@ -140,11 +155,26 @@ on_both_backends! {
     ];
 
     async fn an_https_issuer_makes_the_session_cookie_secure_and_host_only(app) {
-        let visitor = WebUser::new(&app);
+        // Over plain HTTP a client does not send Secure cookies back, so
+        // carry the anonymous CSRF cookie by hand.
+        let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let form_page = plain.get(app.url("/signup")).send().await.unwrap();
+        let csrf_cookie = form_page.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(csrf_cookie.starts_with("__Host-csrf="), "{csrf_cookie}");
+        assert!(csrf_cookie.contains("Secure") && csrf_cookie.contains("HttpOnly"), "{csrf_cookie}");
+        let body = form_page.text().await.unwrap();
+        let token = crate::support::web::Page { status: 200, headers: Default::default(), body }.csrf_token();
 
-        let page = visitor.get("/login").await;
+        let signed_up = plain
+            .post(app.url("/signup"))
+            .header("Cookie", csrf_cookie.split(';').next().unwrap())
+            .form(&[("csrf_token", token.as_str()), ("username", "alice"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
 
-        let cookie = page.header("set-cookie");
+        assert_eq!(signed_up.status().as_u16(), 303);
+        let cookie = signed_up.headers()["set-cookie"].to_str().unwrap();
         assert!(cookie.starts_with("__Host-session="), "{cookie}");
         assert!(cookie.contains("Secure"), "{cookie}");
     }

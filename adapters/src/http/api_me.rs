@@ -33,7 +33,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
             }
             challenge(&error)
         }
-        Err(error) => oauth_error_response(&error, false),
+        Err(error) => oauth_error_response(&error),
     }
 }
 
@@ -85,7 +85,7 @@ fn challenge(error: &BearerError) -> HttpResponse {
                     "the server met an unexpected condition",
                 ),
             };
-            return oauth_error_response(&error, false);
+            return oauth_error_response(&error);
         }
     };
     let mut value = format!("Bearer realm=\"{REALM}\"");

@@ -92,7 +92,7 @@ pub async fn get(
     session: Session,
     request: HttpRequest,
 ) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let authorization = match validated(&state, &visitor, &request).await? {
             Ok(authorization) => authorization,
             Err(response) => return Ok(response),
@@ -129,7 +129,7 @@ pub async fn post(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let form = checked_form(&state, &request, &session, body)?;
         let authorization = match validated(&state, &visitor, &request).await? {
             Ok(authorization) => authorization,

@@ -36,16 +36,17 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// An error response of the token, revocation or introspection endpoint.
-/// `tried_basic` adds `WWW-Authenticate: Basic` to `invalid_client`
-/// (RFC 6749 §5.2).
+/// `invalid_client` is 401 with `WWW-Authenticate: Basic` (RFC 6749 §5.2).
 #[must_use]
-pub fn oauth_error_response(error: &OAuthError, tried_basic: bool) -> HttpResponse {
+pub fn oauth_error_response(error: &OAuthError) -> HttpResponse {
     let mut response = json_no_store(status_of(error.code)).json(ErrorBody {
         error: error.code.as_str(),
         error_description: &error.description,
     });
     let headers = response.headers_mut();
-    if error.code == ErrorCode::InvalidClient && tried_basic {
+    // RFC 6749 §5.2 (and RFC 7235 §3.1 for any 401): a Basic challenge,
+    // whichever way the client tried to authenticate.
+    if error.code == ErrorCode::InvalidClient {
         headers.insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"oauth2-server\", charset=\"UTF-8\""),
@@ -89,10 +90,9 @@ pub async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
     } else {
         "POST"
     };
-    let mut response = oauth_error_response(
-        &OAuthError::invalid_request("this endpoint only accepts POST"),
-        false,
-    );
+    let mut response = oauth_error_response(&OAuthError::invalid_request(
+        "this endpoint only accepts POST",
+    ));
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
         .headers_mut()

@@ -150,16 +150,6 @@ pub fn client_address(request: &HttpRequest, trusted_proxies: &[IpAddr]) -> Opti
     Some(client.to_string())
 }
 
-/// Whether the request tried HTTP Basic authentication.
-#[must_use]
-pub fn tried_basic(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().get(..6))
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,8 +43,13 @@ impl Metrics {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a finished request.
+    /// Counts a finished request. Methods outside the usual set count as
+    /// `OTHER`, so that made-up methods cannot grow the label set.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let method = match method {
+            "GET" | "POST" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "PATCH" => method,
+            _ => "OTHER",
+        };
         let mut counters = self.counters();
         *counters
             .requests

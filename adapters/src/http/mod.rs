@@ -229,7 +229,7 @@ where
             };
             tracing::info!(event, error = error.code.as_str());
         }
-        error::oauth_error_response(&error, extract::tried_basic(request))
+        error::oauth_error_response(&error)
     })
 }
 

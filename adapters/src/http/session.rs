@@ -103,9 +103,13 @@ impl SessionStore for DbSessionStore {
         if updated {
             Ok(session_key)
         } else {
-            // The session ended meanwhile (logout elsewhere): never bring it
-            // back under the old key.
-            self.save(session_state, ttl).await.map_err(|e| match e {
+            // The session ended meanwhile (a logout, possibly elsewhere, while
+            // this request was in flight): never bring it back. What this
+            // request changed is kept in a new, anonymous session: without
+            // the user, so a copied cookie cannot revive a logged-out login.
+            let mut anonymous = session_state;
+            anonymous.remove(crate::http::pages::USER_KEY);
+            self.save(anonymous, ttl).await.map_err(|e| match e {
                 SaveError::Serialization(e) => UpdateError::Serialization(e),
                 SaveError::Other(e) => UpdateError::Other(e),
             })
@@ -124,5 +128,56 @@ impl SessionStore for DbSessionStore {
         let store = self.store.clone();
         let id = digest(session_key);
         blocking(move || store.delete_session(&id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, DbSessionStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        (
+            dir,
+            DbSessionStore::new(DieselStore::connect(&url, 2).unwrap()),
+        )
+    }
+
+    #[actix_web::test]
+    async fn an_update_after_the_session_ended_never_revives_the_login() {
+        let (_dir, sessions) = store();
+        let ttl = Duration::hours(1);
+        let mut state = HashMap::new();
+        state.insert(
+            crate::http::pages::USER_KEY.to_owned(),
+            "\"some-user\"".to_owned(),
+        );
+        state.insert("flash".to_owned(), "\"hi\"".to_owned());
+        let key = sessions.save(state.clone(), &ttl).await.unwrap();
+        let copy = SessionKey::try_from(key.as_ref().to_owned()).unwrap();
+
+        // Logged out (deleted) while another request still holds the state.
+        sessions.delete(&key).await.unwrap();
+        let new_key = sessions.update(copy, state, &ttl).await.unwrap();
+
+        let revived = sessions.load(&new_key).await.unwrap().unwrap();
+        assert!(!revived.contains_key(crate::http::pages::USER_KEY));
+        assert_eq!(revived.get("flash").map(String::as_str), Some("\"hi\""));
+    }
+
+    #[actix_web::test]
+    async fn a_live_session_is_updated_in_place() {
+        let (_dir, sessions) = store();
+        let ttl = Duration::hours(1);
+        let key = sessions.save(HashMap::new(), &ttl).await.unwrap();
+        let same = SessionKey::try_from(key.as_ref().to_owned()).unwrap();
+        let mut state = HashMap::new();
+        state.insert("a".to_owned(), "1".to_owned());
+
+        let updated = sessions.update(same, state, &ttl).await.unwrap();
+
+        assert_eq!(updated.as_ref(), key.as_ref());
+        assert_eq!(sessions.load(&key).await.unwrap().unwrap()["a"], "1");
     }
 }

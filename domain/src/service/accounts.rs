@@ -146,14 +146,20 @@ mod tests {
 
         let locked = w
             .services
-            .log_in_from(Some("192.0.2.8"), "alice", ALICE_PASSWORD)
+            .log_in_from(Some("192.0.2.7"), "alice", ALICE_PASSWORD)
             .unwrap_err();
         assert_eq!(locked.code, ErrorCode::SlowDown);
+        // The owner, elsewhere, is not locked out by someone else's guesses.
+        assert!(w
+            .services
+            .log_in_from(Some("192.0.2.8"), "alice", ALICE_PASSWORD)
+            .unwrap()
+            .is_some());
 
         w.clock.set(crate::testing::t(15 * 60));
         assert!(w
             .services
-            .log_in_from(Some("192.0.2.8"), "alice", ALICE_PASSWORD)
+            .log_in_from(Some("192.0.2.7"), "alice", ALICE_PASSWORD)
             .unwrap()
             .is_some());
     }

@@ -1,6 +1,7 @@
-//! Token introspection (RFC 7662), for authenticated confidential clients
-//! (resource servers). The hint never limits the search (§2.1); unknown,
-//! expired, revoked or rotated tokens are simply inactive (§2.2).
+//! Token introspection (RFC 7662), for authenticated confidential clients,
+//! about their own tokens. The hint never limits the search (§2.1); unknown,
+//! expired, revoked or rotated tokens, and tokens of other clients, are
+//! simply inactive (§2.2).
 
 use crate::error::OAuthError;
 use crate::params::Params;
@@ -66,7 +67,10 @@ impl Services {
             .ports
             .tokens
             .find_token(&SecretDigest::of(token))?
-            .filter(|t| t.is_active(now))
+            // Only the client a token was issued to may learn about it: with
+            // open client registration, anyone could otherwise read who a
+            // stolen token belongs to (RFC 7662 §4).
+            .filter(|t| t.is_active(now) && t.client_id == client.id)
         else {
             return Ok(None);
         };
@@ -141,6 +145,38 @@ mod tests {
         assert_eq!(ask("unknown", "access_token").unwrap(), None);
         w.clock.set(t(3600));
         assert_eq!(ask(&access, "access_token").unwrap(), None);
+    }
+
+    #[test]
+    fn another_clients_token_is_inactive() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretPost);
+        let (other, other_secret) = w.client_with_id(AuthMethod::ClientSecretPost, "other");
+        let grant = w
+            .services
+            .token(
+                None,
+                &Params::from_pairs([
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", &secret),
+                ]),
+            )
+            .unwrap();
+
+        let seen = w
+            .services
+            .introspect(
+                None,
+                &Params::from_pairs([
+                    ("client_id", other.id.as_str()),
+                    ("client_secret", &other_secret),
+                    ("token", grant.tokens.access_token.expose()),
+                ]),
+            )
+            .unwrap();
+
+        assert_eq!(seen, None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! success clears the account's count.
 
 use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::secret::SecretDigest;
 use crate::time::{Lifetime, Timestamp};
 
 use super::Services;
@@ -32,47 +33,86 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// Who is trying: an account key (`user:NAME` or `client:ID`) and the
-/// client's address, either of which may be unknown.
+/// Who is trying, as the keys failures are counted under: the account
+/// alone, the account from this address, and the address alone. Keys are
+/// SHA-256 digests, so a long or odd name never reaches an index as is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attempt {
-    /// The account key.
-    pub account: Option<String>,
-    /// The address key.
-    pub address: Option<String>,
+    /// The account (`user:NAME` or `client:ID`), hashed.
+    account: Option<String>,
+    /// The account from this address, hashed.
+    pair: Option<String>,
+    /// The address, hashed.
+    address: Option<String>,
+}
+
+/// How much larger the limit of an account from every address together is
+/// than its limit from one address: guessing from one place is stopped
+/// early, while locking a user out takes failures from many places.
+const ACCOUNT_CEILING_FACTOR: u32 = 10;
+
+#[derive(Clone, Copy)]
+enum KeyKind {
+    Pair,
+    Account,
+    Address,
+}
+
+fn hashed(raw: &str) -> String {
+    SecretDigest::of(raw).as_hex().to_owned()
 }
 
 impl Attempt {
+    fn new(account: String, address: Option<&str>) -> Self {
+        Self {
+            pair: address.map(|a| hashed(&format!("{account}|addr:{a}"))),
+            address: address.map(|a| hashed(&format!("addr:{a}"))),
+            account: Some(hashed(&account)),
+        }
+    }
+
     /// An attempt on user `name` from `address`.
     #[must_use]
     pub fn user(name: &str, address: Option<&str>) -> Self {
-        Self {
-            account: Some(format!("user:{name}")),
-            address: address.map(|a| format!("addr:{a}")),
-        }
+        Self::new(format!("user:{name}"), address)
     }
 
     /// An attempt to authenticate as client `id` from `address`.
     #[must_use]
     pub fn client(id: &str, address: Option<&str>) -> Self {
+        Self::new(format!("client:{id}"), address)
+    }
+
+    /// Something counted per address only (e.g. sign-ups).
+    #[must_use]
+    pub fn from_address(what: &str, address: Option<&str>) -> Self {
         Self {
-            account: Some(format!("client:{id}")),
-            address: address.map(|a| format!("addr:{a}")),
+            account: None,
+            pair: None,
+            address: address.map(|a| hashed(&format!("{what}|addr:{a}"))),
         }
     }
 
-    fn keys(&self) -> impl Iterator<Item = (&str, bool)> {
-        self.account
-            .iter()
-            .map(|k| (k.as_str(), true))
-            .chain(self.address.iter().map(|k| (k.as_str(), false)))
+    fn keys(&self) -> Vec<(&str, KeyKind)> {
+        let mut keys = Vec::with_capacity(3);
+        if let Some(k) = &self.pair {
+            keys.push((k.as_str(), KeyKind::Pair));
+        }
+        if let Some(k) = &self.account {
+            keys.push((k.as_str(), KeyKind::Account));
+        }
+        if let Some(k) = &self.address {
+            keys.push((k.as_str(), KeyKind::Address));
+        }
+        keys
     }
 }
 
 impl Services {
-    /// Refuses the attempt while its account or address is over the limit;
-    /// otherwise returns how many failures the account has (so that a
-    /// success clears them only when there are some).
+    /// Refuses the attempt while any of its keys is over its limit (one
+    /// store read for all of them); otherwise returns how many failures the
+    /// account has from this address (so that a success clears them only
+    /// when there are some).
     ///
     /// # Errors
     /// `slow_down` with the seconds to wait; store failures.
@@ -81,17 +121,24 @@ impl Services {
         let now = self.ports.clock.now();
         let since = Timestamp::from_unix_seconds(now.unix_seconds() - policy.window.seconds())
             .unwrap_or(now);
+        let keys = attempt.keys();
+        let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+        let counts = self.ports.attempts.failures_since(&names, since)?;
         let mut wait = 0;
-        let mut account_failures = 0;
-        for (key, is_account) in attempt.keys() {
-            let limit = if is_account {
-                policy.per_account
-            } else {
-                policy.per_address
+        let mut own_failures = 0;
+        for ((_, kind), (failures, oldest)) in keys.iter().zip(counts) {
+            let limit = match kind {
+                KeyKind::Pair => policy.per_account,
+                // Without an address there is no pair: the account alone
+                // carries the per-account limit.
+                KeyKind::Account if attempt.pair.is_none() => policy.per_account,
+                KeyKind::Account => policy.per_account.saturating_mul(ACCOUNT_CEILING_FACTOR),
+                KeyKind::Address => policy.per_address,
             };
-            let (failures, oldest) = self.ports.attempts.failures_since(key, since, limit)?;
-            if is_account {
-                account_failures = failures;
+            if matches!(kind, KeyKind::Pair)
+                || (attempt.pair.is_none() && matches!(kind, KeyKind::Account))
+            {
+                own_failures = failures;
             }
             if failures >= limit {
                 let free_at = oldest.unwrap_or(now).plus(policy.window);
@@ -101,20 +148,18 @@ impl Services {
         if wait > 0 {
             Err(OAuthError::slow_down(wait))
         } else {
-            Ok(account_failures)
+            Ok(own_failures)
         }
     }
 
-    /// Counts a failed attempt against its account and address.
+    /// Counts a failed attempt against each of its keys.
     ///
     /// # Errors
     /// Store failures only.
     pub fn record_failure(&self, attempt: &Attempt) -> Result<(), StoreError> {
         let now = self.ports.clock.now();
-        for (key, _) in attempt.keys() {
-            self.ports.attempts.record_failure(key, now)?;
-        }
-        Ok(())
+        let keys: Vec<&str> = attempt.keys().into_iter().map(|(k, _)| k).collect();
+        self.ports.attempts.record_failure(&keys, now)
     }
 
     /// Forgets the account's failures after a success (the address keeps
@@ -123,10 +168,16 @@ impl Services {
     /// # Errors
     /// Store failures only.
     pub fn record_success(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        match &attempt.account {
-            Some(key) => self.ports.attempts.clear_failures(key),
-            None => Ok(()),
+        let keys: Vec<&str> = attempt
+            .pair
+            .iter()
+            .chain(&attempt.account)
+            .map(String::as_str)
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
         }
+        self.ports.attempts.clear_failures(&keys)
     }
 
     /// Runs `check` (a password or secret check) under the limits of
@@ -188,6 +239,47 @@ mod tests {
         );
         w.clock.set(t(900));
         assert!(w.services.check_attempt(&attempt).is_ok());
+    }
+
+    #[test]
+    fn failures_from_one_address_do_not_lock_the_account_out_elsewhere() {
+        let w = world();
+        let attacker = Attempt::user("alice", Some("203.0.113.66"));
+        let owner = Attempt::user("alice", Some("192.0.2.1"));
+        for _ in 0..10 {
+            w.services.record_failure(&attacker).unwrap();
+        }
+
+        assert_eq!(
+            w.services.check_attempt(&attacker).unwrap_err().code,
+            ErrorCode::SlowDown
+        );
+        assert!(w.services.check_attempt(&owner).is_ok());
+    }
+
+    #[test]
+    fn failures_from_many_addresses_reach_the_account_ceiling() {
+        let w = world();
+        for n in 0..100 {
+            let address = format!("198.51.100.{n}");
+            w.services
+                .record_failure(&Attempt::user("alice", Some(&address)))
+                .unwrap();
+        }
+
+        let anywhere = Attempt::user("alice", Some("192.0.2.1"));
+        assert_eq!(
+            w.services.check_attempt(&anywhere).unwrap_err().code,
+            ErrorCode::SlowDown
+        );
+    }
+
+    #[test]
+    fn keys_are_digests_whatever_the_name() {
+        let long = "x".repeat(10_000);
+        let attempt = Attempt::client(&long, Some("192.0.2.1"));
+
+        assert!(attempt.keys().iter().all(|(k, _)| k.len() == 64));
     }
 
     #[test]

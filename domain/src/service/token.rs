@@ -176,6 +176,7 @@ impl Services {
             &Redemption {
                 client_id: &client.id,
                 redirect_uri,
+                registered_redirect_uris: &client.metadata.redirect_uris,
                 code_verifier,
             },
             now,
@@ -569,10 +570,14 @@ mod tests {
                 .token_from(Some("192.0.2.9"), Some(&wrong_secret), &cc);
             assert_eq!(error_of(error), ErrorCode::InvalidClient);
         }
-        let limited =
+        let limited = w
+            .services
+            .token_from(Some("192.0.2.9"), Some(&basic(&client, &secret)), &cc);
+        assert_eq!(error_of(limited), ErrorCode::SlowDown);
+        let elsewhere =
             w.services
                 .token_from(Some("192.0.2.10"), Some(&basic(&client, &secret)), &cc);
-        assert_eq!(error_of(limited), ErrorCode::SlowDown);
+        assert!(elsewhere.is_ok(), "another address is not locked out");
 
         w.clock.set(t(15 * 60));
         assert!(w
@@ -603,6 +608,40 @@ mod tests {
         assert_eq!(
             (error.code, error.retry_after),
             (ErrorCode::SlowDown, Some(900))
+        );
+    }
+
+    #[test]
+    fn without_redirect_uri_at_authorization_only_the_registered_one_may_be_repeated() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let redeem_with = |code: &str, redirect: Option<&str>| {
+            issue_code(&w, &client, code);
+            let mut stored = w.store.find_code(&SecretDigest::of(code)).unwrap().unwrap();
+            stored.redirect_uri = None;
+            stored.digest = SecretDigest::of(&format!("{code}-without"));
+            w.store.insert_code(&stored).unwrap();
+            let code = format!("{code}-without");
+            let mut pairs = vec![
+                ("grant_type", "authorization_code"),
+                ("code_verifier", VERIFIER),
+                ("code", code.as_str()),
+            ];
+            if let Some(r) = redirect {
+                pairs.push(("redirect_uri", r));
+            }
+            w.services
+                .token(Some(&basic(&client, &secret)), &form(&pairs))
+                .map(|_| ())
+        };
+
+        assert!(redeem_with("a", None).is_ok());
+        assert!(redeem_with("b", Some(REDIRECT)).is_ok());
+        assert_eq!(
+            redeem_with("c", Some("https://client.example.com/other"))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidGrant
         );
     }
 

@@ -1,5 +1,7 @@
-//! Failed attempts for the brute-force limits.
+//! Failed attempts for the brute-force limits. Keys are digests made by the
+//! domain, so they are short whatever the name that was tried.
 
+use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
 use domain::error::StoreError;
 use domain::ports::AttemptRepository;
@@ -9,40 +11,54 @@ use crate::db::schema::failed_attempts;
 use crate::db::DieselStore;
 
 impl AttemptRepository for DieselStore {
-    fn record_failure(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+    fn record_failure(&self, keys: &[&str], now: Timestamp) -> Result<(), StoreError> {
+        let at = now.as_naive_utc();
+        let rows: Vec<_> = keys
+            .iter()
+            .map(|key| (failed_attempts::key.eq(*key), failed_attempts::at.eq(at)))
+            .collect();
         self.write_tx(|conn| {
-            diesel::insert_into(failed_attempts::table)
-                .values((
-                    failed_attempts::key.eq(key),
-                    failed_attempts::at.eq(now.as_naive_utc()),
-                ))
-                .execute(conn)
-        })?;
-        Ok(())
+            for row in &rows {
+                diesel::insert_into(failed_attempts::table)
+                    .values(row.clone())
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
     }
 
     fn failures_since(
         &self,
-        key: &str,
+        keys: &[&str],
         since: Timestamp,
-        limit: u32,
-    ) -> Result<(u32, Option<Timestamp>), StoreError> {
-        let times: Vec<chrono::NaiveDateTime> = self.with_conn(|conn| {
+    ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError> {
+        let found: Vec<(String, i64, Option<chrono::NaiveDateTime>)> = self.with_conn(|conn| {
             failed_attempts::table
-                .select(failed_attempts::at)
-                .filter(failed_attempts::key.eq(key))
+                .filter(failed_attempts::key.eq_any(keys))
                 .filter(failed_attempts::at.gt(since.as_naive_utc()))
-                .order(failed_attempts::at.asc())
-                .limit(i64::from(limit))
+                .group_by(failed_attempts::key)
+                .select((failed_attempts::key, count_star(), min(failed_attempts::at)))
                 .load(conn)
         })?;
-        let count = u32::try_from(times.len()).unwrap_or(u32::MAX);
-        Ok((count, times.first().copied().map(Timestamp::from_naive_utc)))
+        Ok(keys
+            .iter()
+            .map(|key| {
+                found
+                    .iter()
+                    .find(|(k, _, _)| k == key)
+                    .map_or((0, None), |(_, n, oldest)| {
+                        (
+                            u32::try_from(*n).unwrap_or(u32::MAX),
+                            oldest.map(Timestamp::from_naive_utc),
+                        )
+                    })
+            })
+            .collect())
     }
 
-    fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+    fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError> {
         self.write_tx(|conn| {
-            diesel::delete(failed_attempts::table.filter(failed_attempts::key.eq(key)))
+            diesel::delete(failed_attempts::table.filter(failed_attempts::key.eq_any(keys)))
                 .execute(conn)
         })?;
         Ok(())

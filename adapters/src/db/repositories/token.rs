@@ -22,6 +22,10 @@ pub(super) fn insert_token_rows(conn: &mut AnyConnection, new: &NewTokens) -> Qu
     Ok(())
 }
 
+/// Most passes of the family revocation (each pass catches the tokens of
+/// one rotation that raced the previous one).
+const REVOKE_PASSES: usize = 8;
+
 impl TokenRepository for DieselStore {
     fn insert_tokens(&self, new: &NewTokens) -> Result<(), StoreError> {
         self.write_tx(|conn| insert_token_rows(conn, new))
@@ -76,15 +80,30 @@ impl TokenRepository for DieselStore {
     }
 
     fn revoke_family(&self, family: &FamilyId, now: Timestamp) -> Result<usize, StoreError> {
-        self.write_tx(|conn| {
-            diesel::update(
-                tokens::table
-                    .filter(tokens::family_id.eq(family.to_string()))
-                    .filter(tokens::revoked_at.is_null()),
-            )
-            .set(tokens::revoked_at.eq(now.as_naive_utc()))
-            .execute(conn)
-        })
+        // On PostgreSQL (READ COMMITTED) one UPDATE can miss the tokens that a
+        // rotation of this family is inserting right now: it waits on the
+        // rotated row, then does not see rows committed after it started.
+        // Each statement takes a new snapshot, so repeating it until nothing
+        // is left catches them; a rotation that starts later finds its old
+        // token revoked and stores nothing. (SQLite serialises writers, so
+        // the second pass finds nothing.)
+        let mut revoked = 0;
+        for _ in 0..REVOKE_PASSES {
+            let n = self.write_tx(|conn| {
+                diesel::update(
+                    tokens::table
+                        .filter(tokens::family_id.eq(family.to_string()))
+                        .filter(tokens::revoked_at.is_null()),
+                )
+                .set(tokens::revoked_at.eq(now.as_naive_utc()))
+                .execute(conn)
+            })?;
+            revoked += n;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(revoked)
     }
 
     fn revoke_token(&self, id: &TokenId, now: Timestamp) -> Result<bool, StoreError> {

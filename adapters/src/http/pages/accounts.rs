@@ -46,8 +46,12 @@ fn login_page(
 }
 
 /// `GET /`: the user's clients, or the login form.
-pub async fn home(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+pub async fn home(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+) -> HttpResponse {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let Some(user) = &visitor.user else {
             return login_page(&state, &visitor, None, "", None);
         };
@@ -84,7 +88,7 @@ pub async fn login_form(
     request: HttpRequest,
 ) -> HttpResponse {
     let next = next_of(&request);
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         if visitor.user.is_some() {
             return Ok(see_other(next.as_deref().unwrap_or("/")));
         }
@@ -102,7 +106,7 @@ pub async fn login(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let next = next_of(&request);
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let form = checked_form(&state, &request, &session, body)?;
         let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
         let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
@@ -164,7 +168,7 @@ pub async fn signup_form(
     request: HttpRequest,
 ) -> HttpResponse {
     let next = next_of(&request);
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         signup_page(&state, &visitor, next.as_deref(), "", Vec::new())
     })
     .await
@@ -178,7 +182,7 @@ pub async fn signup(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let next = next_of(&request);
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let form = checked_form(&state, &request, &session, body)?;
         let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
         let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
@@ -224,7 +228,7 @@ pub async fn logout(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         checked_form(&state, &request, &session, body)?;
         if let Some(user) = &visitor.user {
             tracing::info!(event = "logout", user_id = %user.id);

@@ -9,8 +9,12 @@ use crate::http::{blocking, AppState};
 use crate::render::{AppView, AppsPage};
 
 /// `GET /account/apps`.
-pub async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+pub async fn list(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+) -> HttpResponse {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
             return Ok(see_other(&login_url("/account/apps")));
         };
@@ -50,7 +54,7 @@ pub async fn revoke(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let client_id = path.into_inner();
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
         checked_form(&state, &request, &session, body)?;
         let services = state.services.clone();

@@ -52,8 +52,12 @@ fn form_page(
 }
 
 /// `GET /create_client`.
-pub async fn new_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+pub async fn new_form(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+) -> HttpResponse {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         if visitor.user.is_none() {
             return Ok(see_other(&login_url("/create_client")));
         }
@@ -87,7 +91,7 @@ pub async fn create(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
             return Ok(see_other(&login_url("/create_client")));
         };
@@ -192,7 +196,7 @@ pub async fn show(
     path: web::Path<String>,
 ) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
             return Ok(see_other(&login_url(request.path())));
         };
@@ -252,7 +256,7 @@ pub async fn rotate_secret(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
         checked_form(&state, &request, &session, body)?;
         let services = state.services.clone();
@@ -275,7 +279,7 @@ pub async fn delete(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, async |visitor: Visitor| {
+    respond(&state, &session, &request, async |visitor: Visitor| {
         let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
         checked_form(&state, &request, &session, body)?;
         let services = state.services.clone();

@@ -20,7 +20,8 @@ use domain::user::User;
 use super::AppState;
 use crate::render::{render, ErrorPage, Layout, UserView};
 
-const USER_KEY: &str = "uid";
+/// The session key holding the logged-in user id.
+pub const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 
@@ -32,6 +33,8 @@ pub struct Visitor {
     pub csrf_token: String,
     /// A one-time message taken from the session.
     pub flash: Option<String>,
+    /// A CSRF token made for an anonymous visitor, to set as a cookie.
+    pub new_anonymous_token: Option<String>,
 }
 
 impl Visitor {
@@ -104,14 +107,25 @@ impl From<domain::error::OAuthError> for PageError {
 ///
 /// # Errors
 /// Session or store failures.
-pub async fn visitor(state: &AppState, session: &Session) -> Result<Visitor, PageError> {
+pub async fn visitor(
+    state: &AppState,
+    session: &Session,
+    request: &HttpRequest,
+) -> Result<Visitor, PageError> {
+    // A session (in the database) exists only once someone logs in; before
+    // that the CSRF token lives in an encrypted cookie, so that anonymous
+    // page views cost no write.
+    let mut new_anonymous_token = None;
     let csrf_token = match session.get::<String>(CSRF_KEY)? {
         Some(token) => token,
-        None => {
-            let token = state.services.ports.random.secret().expose().to_owned();
-            session.insert(CSRF_KEY, &token)?;
-            token
-        }
+        None => match anonymous_csrf_token(state, request) {
+            Some(token) => token,
+            None => {
+                let token = state.services.ports.random.secret().expose().to_owned();
+                new_anonymous_token = Some(token.clone());
+                token
+            }
+        },
     };
     // Only touch the flash when there is one: a removal marks the session
     // changed, which costs a write.
@@ -139,7 +153,42 @@ pub async fn visitor(state: &AppState, session: &Session) -> Result<Visitor, Pag
         user,
         csrf_token,
         flash,
+        new_anonymous_token,
     })
+}
+
+/// The anonymous CSRF cookie's name (host-only behind TLS).
+fn anonymous_csrf_cookie(state: &AppState) -> &'static str {
+    if state.https {
+        "__Host-csrf"
+    } else {
+        "csrf"
+    }
+}
+
+/// The CSRF token of an anonymous visitor, from its encrypted cookie.
+fn anonymous_csrf_token(state: &AppState, request: &HttpRequest) -> Option<String> {
+    let name = anonymous_csrf_cookie(state);
+    let cookie = request.cookie(name)?;
+    let mut jar = actix_web::cookie::CookieJar::new();
+    jar.add_original(cookie);
+    let token = jar.private(&state.cookie_key).get(name)?;
+    Some(token.value().to_owned())
+}
+
+/// Sets the anonymous CSRF cookie on `response`.
+fn set_anonymous_csrf_cookie(state: &AppState, response: &mut HttpResponse, token: &str) {
+    let mut jar = actix_web::cookie::CookieJar::new();
+    let cookie = actix_web::cookie::Cookie::build(anonymous_csrf_cookie(state), token.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(state.https)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .finish();
+    jar.private_mut(&state.cookie_key).add(cookie);
+    for cookie in jar.delta() {
+        let _ = response.add_cookie(cookie);
+    }
 }
 
 /// Starts an authenticated session for `user`: a new session key (no
@@ -182,9 +231,10 @@ pub fn checked_form(
     if !same_origin(state, request) {
         return Err(PageError::Forbidden);
     }
-    let expected = session
-        .get::<String>(CSRF_KEY)?
-        .ok_or(PageError::Forbidden)?;
+    let expected = match session.get::<String>(CSRF_KEY)? {
+        Some(token) => token,
+        None => anonymous_csrf_token(state, request).ok_or(PageError::Forbidden)?,
+    };
     let presented = params
         .get("csrf_token")
         .ok()
@@ -340,21 +390,32 @@ pub fn oauth_error_page(
 }
 
 /// Runs a page handler body and turns its error into an error page.
-pub async fn respond<F>(state: &AppState, session: &Session, body: F) -> HttpResponse
+pub async fn respond<F>(
+    state: &AppState,
+    session: &Session,
+    request: &HttpRequest,
+    body: F,
+) -> HttpResponse
 where
     F: AsyncFnOnce(Visitor) -> Result<HttpResponse, PageError>,
 {
-    match visitor(state, session).await {
+    match visitor(state, session, request).await {
         Ok(visitor) => {
             let layout_visitor = Visitor {
                 user: visitor.user.clone(),
                 csrf_token: visitor.csrf_token.clone(),
                 flash: None,
+                new_anonymous_token: None,
             };
-            match body(visitor).await {
+            let new_token = visitor.new_anonymous_token.clone();
+            let mut response = match body(visitor).await {
                 Ok(response) => response,
                 Err(error) => error_page(state, Some(&layout_visitor), &error),
+            };
+            if let Some(token) = new_token {
+                set_anonymous_csrf_cookie(state, &mut response, &token);
             }
+            response
         }
         Err(error) => error_page(state, None, &error),
     }
