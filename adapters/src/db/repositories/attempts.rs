@@ -20,7 +20,7 @@ impl AttemptRepository for DieselStore {
         self.write_tx(|conn| {
             for row in &rows {
                 diesel::insert_into(failed_attempts::table)
-                    .values(row.clone())
+                    .values(*row)
                     .execute(conn)?;
             }
             Ok(())
