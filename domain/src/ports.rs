@@ -291,6 +291,13 @@ pub trait TokenRepository: Send + Sync {
     /// # Errors
     /// Store failures only.
     fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError>;
+
+    /// When the newest refresh token of `family` was issued (whatever its
+    /// state), `None` when the family has none.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn newest_refresh_issued_at(&self, family: &FamilyId) -> Result<Option<Timestamp>, StoreError>;
 }
 
 /// Failed attempts (passwords, client secrets), counted per key so that

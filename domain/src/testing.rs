@@ -435,6 +435,16 @@ impl TokenRepository for InMemoryStore {
         Ok(n)
     }
 
+    fn newest_refresh_issued_at(&self, family: &FamilyId) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .state()
+            .tokens
+            .iter()
+            .filter(|t| &t.family == family && t.kind == TokenKind::Refresh)
+            .map(|t| t.issued_at)
+            .max())
+    }
+
     fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError> {
         let live: Vec<TokenRecord> = self
             .state()

@@ -25,6 +25,21 @@ on_both_backends! {
         assert_eq!(app.refresh(&client, &rt2).await.status, 200);
     }
 
+    async fn replaying_an_older_refresh_token_revokes_the_family_even_inside_the_window(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let rt1 = app.password_tokens(&client, "alice", None).await.str("refresh_token").to_owned();
+        let rt2 = app.refresh(&client, &rt1).await.str("refresh_token").to_owned();
+        let third = app.refresh(&client, &rt2).await;
+        assert_eq!(third.status, 200);
+
+        let replay = app.refresh(&client, &rt1).await;
+
+        assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+        assert_eq!(app.refresh(&client, third.str("refresh_token")).await.error(), "invalid_grant");
+        assert_eq!(app.me_status(third.str("access_token")).await, 401);
+    }
+
     async fn scope_can_narrow_but_not_widen(app) {
         let alice = app.user("alice");
         let client = app.full_client(&alice);

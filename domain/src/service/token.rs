@@ -271,9 +271,16 @@ impl Services {
             return Err(invalid());
         }
         let reused = |rotated_at: Timestamp| -> Result<OAuthError, OAuthError> {
-            if rotated_at.seconds_until(now) < self.policy.lifetimes.refresh_grace.seconds() {
-                // A concurrent duplicate of a legitimate refresh: refuse it,
-                // but do not punish the client that won the race.
+            // A duplicate of the refresh that just happened (the token it
+            // issued, the family's newest, was issued at this rotation) is
+            // refused without punishing the client that won the race. Any
+            // older token, or any token after the window, revokes the family
+            // (RFC 9700 §4.14.2: the grace covers only the previous token).
+            let in_window =
+                rotated_at.seconds_until(now) < self.policy.lifetimes.refresh_grace.seconds();
+            let just_previous = in_window
+                && self.ports.tokens.newest_refresh_issued_at(&old.family)? == Some(rotated_at);
+            if just_previous {
                 Ok(OAuthError::invalid_grant("the refresh token was just used"))
             } else {
                 self.ports.tokens.revoke_family(&old.family, now)?;
@@ -763,6 +770,29 @@ mod tests {
 
         assert!(is_live(&w, second.tokens.refresh_token.unwrap().expose()));
         assert!(is_live(&w, second.tokens.access_token.expose()));
+    }
+
+    #[test]
+    fn reuse_of_an_older_token_inside_the_window_revokes_the_whole_family() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let rt1 = password_grant(&w, &client, &secret)
+            .tokens
+            .refresh_token
+            .unwrap()
+            .expose()
+            .to_owned();
+        w.clock.set(t(1));
+        let second = refresh(&w, &client, &secret, &rt1).unwrap();
+        let rt2 = second.tokens.refresh_token.unwrap().expose().to_owned();
+        w.clock.set(t(2));
+        let third = refresh(&w, &client, &secret, &rt2).unwrap();
+
+        w.clock.set(t(3));
+        let reuse = refresh(&w, &client, &secret, &rt1).map(|_| ()).unwrap_err();
+
+        assert_eq!(reuse_detected(&reuse), Some("refresh_reuse_detected"));
+        assert!(!is_live(&w, third.tokens.refresh_token.unwrap().expose()));
     }
 
     #[test]

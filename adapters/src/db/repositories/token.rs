@@ -4,7 +4,7 @@ use domain::ids::{ClientId, FamilyId, TokenId, UserId};
 use domain::ports::{GrantSummary, Rotation, TokenRepository};
 use domain::secret::SecretDigest;
 use domain::time::Timestamp;
-use domain::token::{NewTokens, TokenRecord};
+use domain::token::{NewTokens, TokenKind, TokenRecord};
 
 use super::{convert, convert_one};
 use crate::db::rows::{NewTokenRow, TokenRow};
@@ -144,6 +144,17 @@ impl TokenRepository for DieselStore {
             .set(tokens::revoked_at.eq(now))
             .execute(conn),
         })
+    }
+
+    fn newest_refresh_issued_at(&self, family: &FamilyId) -> Result<Option<Timestamp>, StoreError> {
+        let newest: Option<chrono::NaiveDateTime> = self.with_conn(|conn| {
+            tokens::table
+                .filter(tokens::family_id.eq(family.to_string()))
+                .filter(tokens::kind.eq(TokenKind::Refresh.as_str()))
+                .select(diesel::dsl::max(tokens::issued_at))
+                .first(conn)
+        })?;
+        Ok(newest.map(Timestamp::from_naive_utc))
     }
 
     fn grants_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<GrantSummary>, StoreError> {
