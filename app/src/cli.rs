@@ -291,6 +291,7 @@ fn user_command(services: &Services, command: UserCommand) -> anyhow::Result<Out
                         .map(|(field, message)| format!("{field} {message}"))
                         .collect::<Vec<_>>()
                         .join("; ")),
+                    SignUpError::Throttled(e) => anyhow::Error::new(e),
                     SignUpError::Store(e) => anyhow::Error::new(e),
                 })?;
             Ok(Output {

@@ -138,10 +138,10 @@ impl Config {
     /// # Errors
     /// A one-line message naming the settings.
     pub fn check_for_serving(&self) -> Result<(), String> {
-        let https = self
-            .issuer
-            .as_deref()
-            .is_some_and(|i| i.starts_with("https://"));
+        let https = self.issuer.as_deref().is_some_and(|i| {
+            i.get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        });
         if https && self.session_key.is_none() {
             return Err(format!(
                 "ISSUER is an https URL but SESSION_KEY is not set: configure a session key of \

@@ -24,8 +24,7 @@ pub async fn run(store: DieselStore, interval: Duration) {
             for _ in 0..MAX_BATCHES_PER_TICK {
                 let purged = store.purge_dead_rows(SystemClock.now())?;
                 removed += purged.total();
-                let full = adapters::db::PURGE_BATCH as usize;
-                if purged.codes < full && purged.tokens < full && purged.sessions < full {
+                if !purged.any_full_batch() {
                     break;
                 }
             }

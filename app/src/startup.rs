@@ -111,7 +111,9 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let (services, store) = build_services(config, issuer.clone())?;
-        let https = issuer.starts_with("https://");
+        let https = issuer
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         let key_bytes = match &config.session_key {
             Some(key) => key.0.clone(),
             None => {

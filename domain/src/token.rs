@@ -84,7 +84,8 @@ pub struct Lifetimes {
     pub code: Lifetime,
     /// Access tokens (default 1 h).
     pub access_token: Lifetime,
-    /// Refresh tokens, absolute from the start of the family's latest rotation (default 30 days).
+    /// Refresh tokens, absolute from the start of the family: rotation never
+    /// extends it (default 30 days).
     pub refresh_token: Lifetime,
     /// How long after a rotation a duplicate of the old refresh token is
     /// refused without revoking the family (default 10 s).

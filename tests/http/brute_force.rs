@@ -64,7 +64,7 @@ on_both_backends! {
         let limited = visitor.log_in("alice", PASSWORD).await;
         assert_eq!(limited.status, 429);
         assert!(!limited.header("retry-after").is_empty());
-        assert!(limited.body.contains("Too many failed attempts"));
+        assert!(limited.body.contains("Too many attempts"));
         assert!(!visitor.is_logged_in().await);
 
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;

@@ -39,15 +39,23 @@ async fn assert_unavailable(
     assert!(!token.header("retry-after").is_empty());
     assert_eq!(token.header("cache-control"), "no-store");
 
-    let (page, _) = timed(app.http.get(app.url("/login")).send()).await;
-    let page = page.unwrap();
-    assert_eq!(page.status().as_u16(), 503);
-    assert!(page.headers().contains_key("retry-after"));
-    assert!(page
-        .text()
-        .await
-        .unwrap()
-        .contains("Temporarily unavailable"));
+    // Anonymous pages need no database; a login does (it reads the user
+    // and, on a wrong password, writes the failure).
+    let visitor = crate::support::web::WebUser::new(app);
+    let form = visitor.get("/login").await;
+    assert_eq!(form.status, 200);
+    let (page, _) = timed(visitor.post(
+        "/login",
+        &[
+            ("csrf_token", &form.csrf_token()),
+            ("username", "alice"),
+            ("password", "wrong password"),
+        ],
+    ))
+    .await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(!page.header("retry-after").is_empty());
+    assert!(page.body.contains("Temporarily unavailable"));
 
     if expect_readyz_down {
         let (ready, _) = timed(app.http.get(app.url("/readyz")).send()).await;

@@ -35,13 +35,19 @@ pub fn store_error(error: DieselError) -> StoreError {
         DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
             StoreError::Unavailable(Box::new(error))
         }
-        _ => StoreError::Other(Box::new(error)),
+        _ => {
+            // The cause of a 500 must be findable; driver messages name
+            // tables and constraints, never a secret (only digests are stored).
+            tracing::error!(error = %error, "database error");
+            StoreError::Other(Box::new(error))
+        }
     }
 }
 
 /// A pool that gave no connection in time: the database is down or saturated.
 #[must_use]
 pub fn pool_error(error: r2d2::Error) -> StoreError {
+    tracing::warn!(error = %error, "no database connection");
     StoreError::Unavailable(Box::new(error))
 }
 

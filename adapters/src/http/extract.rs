@@ -132,7 +132,7 @@ pub fn authorization(request: &HttpRequest) -> Result<Option<String>, OAuthError
 pub fn client_address(request: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<String> {
     let peer = request.peer_addr()?.ip();
     if !trusted_proxies.contains(&peer) {
-        return Some(peer.to_string());
+        return Some(address_key(peer));
     }
     let forwarded: Vec<IpAddr> = request
         .headers()
@@ -147,12 +147,38 @@ pub fn client_address(request: &HttpRequest, trusted_proxies: &[IpAddr]) -> Opti
         .find(|a| !trusted_proxies.contains(a))
         .copied()
         .unwrap_or(peer);
-    Some(client.to_string())
+    Some(address_key(client))
+}
+
+/// The address as the limits count it: IPv4 as is, IPv6 by its /64 prefix
+/// (one subscriber usually holds a whole /64).
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+
+        assert_eq!(address_key(a), address_key(b));
+        assert_eq!(address_key(a), "2001:db8:1:2::/64");
+        assert_eq!(address_key(mapped), "192.0.2.1");
+    }
 
     #[test]
     fn multipart_text_fields_are_read_like_a_form() {

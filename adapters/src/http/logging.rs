@@ -24,7 +24,23 @@ pub async fn request_log(
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let method = request.method().to_string();
     let path = request.path().to_owned();
-    let response = next.call(request).await?;
+    let response = match next.call(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            // Turned into a response by actix later (e.g. the 503 page of a
+            // failed session store); log it here all the same.
+            let status = error.as_response_error().status_code().as_u16();
+            tracing::info!(
+                request_id = id,
+                method = %method,
+                path = %path,
+                status,
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "request"
+            );
+            return Err(error);
+        }
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let route = response
         .request()

@@ -14,6 +14,8 @@ pub enum SignUpError {
     Invalid(Vec<(&'static str, &'static str)>),
     /// The username is taken.
     Taken,
+    /// Too many sign-ups from this address (`slow_down`).
+    Throttled(OAuthError),
     /// The store failed.
     Store(StoreError),
 }
@@ -65,6 +67,24 @@ impl Services {
             .hasher
             .verify(password, user.as_ref().map(|u| &u.password_hash));
         Ok(user.filter(|_| verified))
+    }
+
+    /// Creates an account for a visitor at `address`: at most the
+    /// per-account limit of sign-ups per address within the window.
+    ///
+    /// # Errors
+    /// A [`SignUpError`]; `Throttled` over the limit.
+    pub fn sign_up_from(
+        &self,
+        address: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Result<User, SignUpError> {
+        let attempt = Attempt::sign_up(address);
+        self.check_attempt(&attempt)
+            .map_err(SignUpError::Throttled)?;
+        self.record_failure(&attempt)?;
+        self.sign_up(username, password)
     }
 
     /// Logs in from `address` under the brute-force limits of
@@ -162,6 +182,27 @@ mod tests {
             .log_in_from(Some("192.0.2.7"), "alice", ALICE_PASSWORD)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn sign_ups_from_one_address_are_limited() {
+        let w = world();
+        for n in 0..10 {
+            assert!(w
+                .services
+                .sign_up_from(Some("192.0.2.5"), &format!("user{n}"), "long enough")
+                .is_ok());
+        }
+
+        assert!(matches!(
+            w.services
+                .sign_up_from(Some("192.0.2.5"), "user10", "long enough"),
+            Err(SignUpError::Throttled(_))
+        ));
+        assert!(w
+            .services
+            .sign_up_from(Some("192.0.2.6"), "user11", "long enough")
+            .is_ok());
     }
 
     #[test]

@@ -83,13 +83,14 @@ impl Attempt {
         Self::new(format!("client:{id}"), address)
     }
 
-    /// Something counted per address only (e.g. sign-ups).
+    /// A sign-up from `address`: every sign-up counts, under the
+    /// per-account limit (each one costs a password hash and a row).
     #[must_use]
-    pub fn from_address(what: &str, address: Option<&str>) -> Self {
+    pub fn sign_up(address: Option<&str>) -> Self {
         Self {
             account: None,
-            pair: None,
-            address: address.map(|a| hashed(&format!("{what}|addr:{a}"))),
+            pair: address.map(|a| hashed(&format!("sign-up|addr:{a}"))),
+            address: None,
         }
     }
 

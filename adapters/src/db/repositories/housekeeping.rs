@@ -36,13 +36,24 @@ pub struct Purged {
     pub tokens: usize,
     /// Browser sessions.
     pub sessions: usize,
+    /// Failed-attempt records.
+    pub attempts: usize,
 }
 
 impl Purged {
     /// Rows removed in all.
     #[must_use]
     pub fn total(self) -> usize {
-        self.codes + self.tokens + self.sessions
+        self.codes + self.tokens + self.sessions + self.attempts
+    }
+
+    /// Whether some kind filled a whole batch (so there may be more).
+    #[must_use]
+    pub fn any_full_batch(self) -> bool {
+        let full = usize::try_from(PURGE_BATCH).unwrap_or(usize::MAX);
+        [self.codes, self.tokens, self.sessions, self.attempts]
+            .iter()
+            .any(|n| *n >= full)
     }
 }
 
@@ -86,7 +97,7 @@ impl DieselStore {
             diesel::delete(sessions::table.filter(sessions::id.eq_any(dead))).execute(conn)
         })?;
         // Failed attempts a day old are outside any limit's window.
-        self.write_tx(|conn| {
+        let attempts = self.write_tx(|conn| {
             let oldest: Vec<chrono::NaiveDateTime> = failed_attempts::table
                 .select(failed_attempts::at)
                 .filter(failed_attempts::at.lt(kept_since))
@@ -105,11 +116,12 @@ impl DieselStore {
             codes,
             tokens,
             sessions,
+            attempts,
         })
     }
 
     /// Counts the rows of the tables that grow (for tests and metrics):
-    /// codes, tokens, sessions.
+    /// codes, tokens, sessions, failed attempts.
     ///
     /// # Errors
     /// Store failures only.
@@ -119,10 +131,12 @@ impl DieselStore {
             let tokens: i64 = tokens::table.count().get_result(conn)?;
             let sessions: i64 = sessions::table.count().get_result(conn)?;
             let size = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
+            let attempts: i64 = failed_attempts::table.count().get_result(conn)?;
             Ok(Purged {
                 codes: size(codes),
                 tokens: size(tokens),
                 sessions: size(sessions),
+                attempts: size(attempts),
             })
         })
     }

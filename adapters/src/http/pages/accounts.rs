@@ -188,7 +188,8 @@ pub async fn signup(
         let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
         let services = state.services.clone();
         let name = username.clone();
-        match blocking(move || services.sign_up(&name, &password)).await? {
+        let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
+        match blocking(move || services.sign_up_from(address.as_deref(), &name, &password)).await? {
             Ok(user) => {
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
                 log_in(&state, &session, &user)?;
@@ -215,6 +216,7 @@ pub async fn signup(
                     message: "is already taken".to_owned(),
                 }],
             ),
+            Err(SignUpError::Throttled(error)) => Err(error.into()),
             Err(SignUpError::Store(error)) => Err(error.into()),
         }
     })

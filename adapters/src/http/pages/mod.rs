@@ -327,8 +327,8 @@ pub fn error_page(state: &AppState, visitor: Option<&Visitor>, error: &PageError
                 state,
                 visitor,
                 StatusCode::TOO_MANY_REQUESTS,
-                "Too many failed attempts",
-                &format!("For your safety, logging in to this account is paused. Try again in {minutes} minute(s)."),
+                "Too many attempts",
+                &format!("For your safety, this is paused for a while. Try again in {minutes} minute(s)."),
                 None,
             );
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
