@@ -86,6 +86,13 @@ pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Servic
     Ok((Services::new(ports, policy), store))
 }
 
+/// Blocking threads per worker: the pool's connections shared among the
+/// workers (actix starts one worker per core), at least 2.
+fn blocking_threads(pool_size: u32) -> usize {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    (pool_size as usize).div_ceil(workers).max(2)
+}
+
 /// A server bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -156,6 +163,11 @@ impl Application {
                         .configure(http::configure_pages),
                 )
         })
+        // Blocking work (Diesel, bcrypt) runs on each worker's blocking
+        // threads; more of them than pooled connections only adds threads
+        // that queue for a connection (or for SQLite's one writer), and
+        // under load the context switches cost more than the work.
+        .worker_max_blocking_threads(blocking_threads(config.pool_size))
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
