@@ -27,15 +27,19 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The value of cookie `name` set by this response, as `name=value`.
-    pub fn cookie(&self, name: &str) -> Option<String> {
-        let prefix = format!("{name}=");
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == "set-cookie")
-            .filter_map(|(_, v)| v.split(';').next())
-            .find(|c| c.starts_with(&prefix) && c.len() > prefix.len())
-            .map(str::to_owned)
+    /// Every cookie this response sets, as `name=value`, into `jar`
+    /// (replacing those of the same name).
+    pub fn merge_cookies(&self, jar: &mut Vec<String>) {
+        for (_, value) in self.headers.iter().filter(|(n, _)| n == "set-cookie") {
+            let Some(pair) = value.split(';').next() else {
+                continue;
+            };
+            let name = pair.split('=').next().unwrap_or("");
+            jar.retain(|c| c.split('=').next() != Some(name));
+            if pair.len() > name.len() + 1 {
+                jar.push(pair.to_owned());
+            }
+        }
     }
 }
 

@@ -369,10 +369,9 @@ impl Setup {
     /// Logs in once and reads the consent page: a session cookie and its
     /// CSRF token.
     fn session(&self) -> anyhow::Result<(String, String)> {
+        let mut jar = Vec::new();
         let form = client::request(self.address, "GET", "/login", &[], "")?;
-        let cookie = form
-            .cookie("session")
-            .context("no session cookie at /login")?;
+        form.merge_cookies(&mut jar);
         let csrf = client::csrf_token(&form.body).context("no CSRF token at /login")?;
         let body = format!(
             "username={USERNAME}&password={}&csrf_token={}",
@@ -383,27 +382,27 @@ impl Setup {
             self.address,
             "POST",
             "/login",
-            &[("Cookie", &cookie), Self::FORM],
+            &[("Cookie", &jar.join("; ")), Self::FORM],
             &body,
         )?;
         if login.status != 303 {
             bail!("login answered {}: {}", login.status, login.body);
         }
-        let cookie = login.cookie("session").unwrap_or(cookie);
+        login.merge_cookies(&mut jar);
         let consent = client::request(
             self.address,
             "GET",
             &self.authorize_path,
-            &[("Cookie", &cookie)],
+            &[("Cookie", &jar.join("; "))],
             "",
         )?;
         if consent.status != 200 {
             bail!("the consent page answered {}", consent.status);
         }
-        let cookie = consent.cookie("session").unwrap_or(cookie);
+        consent.merge_cookies(&mut jar);
         let csrf =
             client::csrf_token(&consent.body).context("no CSRF token on the consent page")?;
-        Ok((cookie, csrf))
+        Ok((jar.join("; "), csrf))
     }
 
     /// One authorization-code flow: returns the refresh token.
