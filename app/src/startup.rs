@@ -137,7 +137,7 @@ impl Application {
             .with_context(|| format!("the issuer {issuer} is not a URL"))?;
         let templates = adapters::render::templates().context("the page templates do not parse")?;
         let state = web::Data::new(AppState {
-            services,
+            services: Arc::new(services),
             store: store.clone(),
             templates: Arc::new(templates),
             cookie_key: sessions.secret_cookie_key(),

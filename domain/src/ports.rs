@@ -247,6 +247,16 @@ pub trait TokenRepository: Send + Sync {
     /// Store failures only.
     fn find_token(&self, digest: &SecretDigest) -> Result<Option<TokenRecord>, StoreError>;
 
+    /// The token with this digest and its user (when it has one that still
+    /// exists), in one read: what every bearer request needs.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_token_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<(TokenRecord, Option<User>)>, StoreError>;
+
     /// Marks the refresh token `old` rotated at `now` and stores `tokens`, in
     /// one transaction, only if `old` is neither rotated nor revoked. Of any
     /// number of concurrent calls for one token, at most one MUST return

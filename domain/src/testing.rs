@@ -363,6 +363,19 @@ impl TokenRepository for InMemoryStore {
             .cloned())
     }
 
+    fn find_token_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<(TokenRecord, Option<User>)>, StoreError> {
+        let state = self.state();
+        Ok(state.tokens.iter().find(|t| &t.digest == digest).map(|t| {
+            let user = t
+                .user_id
+                .and_then(|id| state.users.iter().find(|u| u.id == id).cloned());
+            (t.clone(), user)
+        }))
+    }
+
     fn rotate_refresh(
         &self,
         old: &TokenId,

@@ -260,11 +260,16 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, ConnectError> {
     let backend = Backend::from_url(url)?;
     drop(backend.connect()?);
     let max_size = max_size.max(1);
+    // A SQLite connection is a file handle that cannot go stale: checking it
+    // with `SELECT 1` on every checkout would double the round trips of a
+    // one-query request. A PostgreSQL connection can die with the server or
+    // the network, so it is checked.
+    let check_on_checkout = matches!(backend, Backend::Postgres { .. });
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
         .connection_timeout(CONNECTION_TIMEOUT)
-        .test_on_check_out(true)
+        .test_on_check_out(check_on_checkout)
         .build(AnyManager::new(backend))?;
     Ok(pool)
 }

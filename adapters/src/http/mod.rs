@@ -33,7 +33,8 @@ use session::DbSessionStore;
 #[derive(Clone)]
 pub struct AppState {
     /// The use cases.
-    pub services: Services,
+    /// (Behind an `Arc`: handlers hand it to the blocking pool per request.)
+    pub services: Arc<Services>,
     /// The store, for health checks and sessions.
     pub store: DieselStore,
     /// The page templates.

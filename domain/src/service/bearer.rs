@@ -84,21 +84,19 @@ impl Services {
     ) -> Result<BearerGrant, BearerError> {
         let token = parse_bearer_header(authorization)?;
         let now = self.ports.clock.now();
-        let record = self
+        let (record, user) = self
             .ports
             .tokens
-            .find_token(&SecretDigest::of(token))?
-            .filter(|t| t.kind == TokenKind::Access && t.is_active(now))
+            .find_token_with_user(&SecretDigest::of(token))?
+            .filter(|(t, _)| t.kind == TokenKind::Access && t.is_active(now))
             .ok_or(BearerError::InvalidToken)?;
         if !record.scope.contains(required_scope) {
             return Err(BearerError::InsufficientScope(required_scope));
         }
-        let user_id = record.user_id.ok_or(BearerError::NoUser(required_scope))?;
-        let user = self
-            .ports
-            .users
-            .find_user(&user_id)?
-            .ok_or(BearerError::InvalidToken)?;
+        if record.user_id.is_none() {
+            return Err(BearerError::NoUser(required_scope));
+        }
+        let user = user.ok_or(BearerError::InvalidToken)?;
         Ok(BearerGrant {
             token: record,
             user,

@@ -5,10 +5,12 @@ use domain::ports::{GrantSummary, Rotation, TokenRepository};
 use domain::secret::SecretDigest;
 use domain::time::Timestamp;
 use domain::token::{NewTokens, TokenKind, TokenRecord};
+use domain::user::User;
 
 use super::{convert, convert_one};
-use crate::db::rows::{NewTokenRow, TokenRow};
+use crate::db::rows::{NewTokenRow, TokenRow, UserRow};
 use crate::db::schema::oauth2_tokens as tokens;
+use crate::db::schema::users;
 use crate::db::{AnyConnection, DieselStore};
 
 /// Inserts the access token and the refresh token, if any, one row at a time
@@ -39,6 +41,28 @@ impl TokenRepository for DieselStore {
                 .first(conn)
                 .optional()?;
             convert_one(row)
+        })
+    }
+
+    fn find_token_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<(TokenRecord, Option<User>)>, StoreError> {
+        self.with_conn(|conn| {
+            let row: Option<(TokenRow, Option<UserRow>)> = tokens::table
+                .left_join(users::table)
+                .filter(tokens::digest.eq(digest.as_hex()))
+                .select((TokenRow::as_select(), Option::<UserRow>::as_select()))
+                .first(conn)
+                .optional()?;
+            match row {
+                None => Ok(None),
+                Some((token, user)) => {
+                    let token = TokenRecord::try_from(token)?;
+                    let user = user.map(User::try_from).transpose()?;
+                    Ok(Some((token, user)))
+                }
+            }
         })
     }
 
