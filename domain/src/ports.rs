@@ -175,6 +175,13 @@ pub trait CodeRepository: Send + Sync {
         now: Timestamp,
         tokens: &NewTokens,
     ) -> Result<CodeRedemption, StoreError>;
+
+    /// Deletes the unused codes `client` holds for `user` (when the user
+    /// revokes the app); returns how many.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn delete_unused_codes(&self, user: &UserId, client: &ClientId) -> Result<usize, StoreError>;
 }
 
 /// The outcome of [`TokenRepository::rotate_refresh`].

@@ -347,6 +347,15 @@ impl CodeRepository for InMemoryStore {
         }
         Ok(CodeRedemption::Redeemed)
     }
+
+    fn delete_unused_codes(&self, user: &UserId, client: &ClientId) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let before = state.codes.len();
+        state
+            .codes
+            .retain(|c| !(c.used_at.is_none() && &c.user_id == user && &c.client_id == client));
+        Ok(before - state.codes.len())
+    }
 }
 
 impl TokenRepository for InMemoryStore {

@@ -111,7 +111,8 @@ impl Services {
         }
     }
 
-    /// Sets a new password; false when there is no such user.
+    /// Sets a new password and revokes the user's tokens; false when there
+    /// is no such user.
     ///
     /// # Errors
     /// `Err(Ok(message))` when the password breaks the rules, `Err(Err(_))`
@@ -123,7 +124,16 @@ impl Services {
     ) -> Result<bool, Result<&'static str, StoreError>> {
         check_new_password(password).map_err(Ok)?;
         let hash = self.ports.hasher.hash(password).map_err(Err)?;
-        self.ports.users.set_password(id, &hash).map_err(Err)
+        let changed = self.ports.users.set_password(id, &hash).map_err(Err)?;
+        if changed {
+            // A new password ends what the old one let anyone obtain.
+            let now = self.ports.clock.now();
+            self.ports
+                .tokens
+                .revoke_tokens_of(Some(id), None, now)
+                .map_err(Err)?;
+        }
+        Ok(changed)
     }
 }
 
@@ -216,5 +226,39 @@ mod tests {
             .log_in("alice", ALICE_PASSWORD)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn a_new_password_revokes_the_users_tokens() {
+        use crate::client::AuthMethod;
+        use crate::params::Params;
+        use crate::ports::TokenRepository;
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretPost);
+        let grant = w
+            .services
+            .token(
+                None,
+                &Params::from_pairs([
+                    ("grant_type", "password"),
+                    ("username", "alice"),
+                    ("password", ALICE_PASSWORD),
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", &secret),
+                ]),
+            )
+            .unwrap();
+
+        assert!(w
+            .services
+            .set_password(&w.alice.id, "another long one")
+            .unwrap());
+
+        let token = w
+            .store
+            .find_token(&grant.tokens.access_token.digest())
+            .unwrap()
+            .unwrap();
+        assert!(token.revoked_at.is_some());
     }
 }

@@ -33,7 +33,8 @@ impl Services {
         Ok(apps)
     }
 
-    /// Revokes every token `client_id` holds for `user`; returns how many.
+    /// Revokes every token `client_id` holds for `user`, and deletes its
+    /// unused codes; returns how many tokens were revoked.
     ///
     /// # Errors
     /// Store failures only.
@@ -42,6 +43,8 @@ impl Services {
             return Ok(0);
         };
         let now = self.ports.clock.now();
+        // A code approved a moment ago must not outlive the revocation.
+        self.ports.codes.delete_unused_codes(user, &client_id)?;
         self.ports
             .tokens
             .revoke_tokens_of(Some(user), Some(&client_id), now)
@@ -87,5 +90,37 @@ mod tests {
 
         assert_eq!(w.services.revoke_app(&w.alice.id, id).unwrap(), 4);
         assert!(w.services.connected_apps(&w.alice.id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn revoking_an_app_also_deletes_its_unused_codes() {
+        use crate::params::Params;
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretPost);
+        let request = w
+            .services
+            .validate_authorization(&Params::from_pairs([
+                ("response_type", "code"),
+                ("client_id", client.id.as_str()),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+            ]))
+            .unwrap();
+        let response = w
+            .services
+            .approve_authorization(&request, &w.alice.id)
+            .unwrap();
+        let code = crate::secret::SecretDigest::of(response.param("code").unwrap());
+
+        w.services
+            .revoke_app(&w.alice.id, client.id.as_str())
+            .unwrap();
+
+        assert!(crate::ports::CodeRepository::find_code(&*w.store, &code)
+            .unwrap()
+            .is_none());
     }
 }

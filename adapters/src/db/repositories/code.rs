@@ -1,6 +1,7 @@
 use diesel::prelude::*;
 use domain::code::AuthorizationCode;
 use domain::error::StoreError;
+use domain::ids::{ClientId, UserId};
 use domain::ports::{CodeRedemption, CodeRepository};
 use domain::secret::SecretDigest;
 use domain::time::Timestamp;
@@ -51,6 +52,18 @@ impl CodeRepository for DieselStore {
             }
             insert_token_rows(conn, tokens)?;
             Ok(CodeRedemption::Redeemed)
+        })
+    }
+
+    fn delete_unused_codes(&self, user: &UserId, client: &ClientId) -> Result<usize, StoreError> {
+        self.write_tx(|conn| {
+            diesel::delete(
+                codes::table
+                    .filter(codes::user_id.eq(user.to_string()))
+                    .filter(codes::client_id.eq(client.as_str()))
+                    .filter(codes::used_at.is_null()),
+            )
+            .execute(conn)
         })
     }
 }
