@@ -60,7 +60,7 @@ pub async fn post(
         &request,
         body,
         "introspect",
-        |services, address, auth, params| services.introspect_from(address, auth, params),
+        |services, address, auth, params| services.introspect(address, auth, params),
     )
     .await;
     match outcome {

@@ -18,7 +18,7 @@ pub async fn post(
         &request,
         body,
         "revoke",
-        |services, address, auth, params| services.revoke_from(address, auth, params),
+        |services, address, auth, params| services.revoke(address, auth, params),
     )
     .await;
     match outcome {

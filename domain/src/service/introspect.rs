@@ -32,29 +32,19 @@ pub struct ActiveToken {
 }
 
 impl Services {
-    /// Handles an introspection request; `None` means `{"active": false}`.
+    /// Handles an introspection request from the client at `address`;
+    /// `None` means `{"active": false}`.
     ///
     /// # Errors
-    /// `invalid_client` (also for public clients), `invalid_request`.
+    /// `invalid_client` (also for public clients), `invalid_request`,
+    /// `slow_down`.
     pub fn introspect(
-        &self,
-        authorization: Option<&str>,
-        params: &Params,
-    ) -> Result<Option<ActiveToken>, OAuthError> {
-        self.introspect_from(None, authorization, params)
-    }
-
-    /// The same, for a client at `address` (brute-force limits).
-    ///
-    /// # Errors
-    /// As above, or `slow_down`.
-    pub fn introspect_from(
         &self,
         address: Option<&str>,
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<Option<ActiveToken>, OAuthError> {
-        let client = self.authenticate_client_from(address, authorization, params)?;
+        let client = self.authenticate_client(address, authorization, params)?;
         if !client.is_confidential() {
             return Err(OAuthError::invalid_client(
                 "introspection needs a confidential client",
@@ -127,6 +117,7 @@ mod tests {
         let ask = |token: &str, hint: &str| {
             w.services.introspect(
                 None,
+                None,
                 &Params::from_pairs([
                     ("client_id", id),
                     ("client_secret", &secret),
@@ -168,6 +159,7 @@ mod tests {
             .services
             .introspect(
                 None,
+                None,
                 &Params::from_pairs([
                     ("client_id", other.id.as_str()),
                     ("client_secret", &other_secret),
@@ -187,6 +179,7 @@ mod tests {
         let error = w
             .services
             .introspect(
+                None,
                 None,
                 &Params::from_pairs([("client_id", client.id.as_str()), ("token", "x")]),
             )

@@ -24,30 +24,19 @@ pub struct Revocation {
 }
 
 impl Services {
-    /// Handles a revocation request.
+    /// Handles a revocation request from the client at `address` (for the
+    /// brute-force limits).
     ///
     /// # Errors
     /// `invalid_client`, `invalid_request` (no `token`), or `invalid_grant`
     /// for a token issued to another client.
     pub fn revoke(
         &self,
-        authorization: Option<&str>,
-        params: &Params,
-    ) -> Result<Revocation, OAuthError> {
-        self.revoke_from(None, authorization, params)
-    }
-
-    /// The same, for a client at `address` (brute-force limits).
-    ///
-    /// # Errors
-    /// As above, or `slow_down`.
-    pub fn revoke_from(
-        &self,
         address: Option<&str>,
         authorization: Option<&str>,
         params: &Params,
     ) -> Result<Revocation, OAuthError> {
-        let client = self.authenticate_client_from(address, authorization, params)?;
+        let client = self.authenticate_client(address, authorization, params)?;
         let token = params.require("token")?;
         // Read for the repetition check only: the hint never limits the search.
         let _hint = params.get("token_type_hint")?;
@@ -120,7 +109,7 @@ mod tests {
     ) -> Result<super::Revocation, crate::error::OAuthError> {
         let mut pairs = vec![("client_id", client_id), ("client_secret", secret)];
         pairs.extend_from_slice(extra);
-        w.services.revoke(None, &Params::from_pairs(pairs))
+        w.services.revoke(None, None, &Params::from_pairs(pairs))
     }
 
     fn live(w: &World, token: &str) -> bool {
@@ -198,7 +187,7 @@ mod tests {
         );
         let anonymous = w
             .services
-            .revoke(None, &Params::from_pairs([("token", "x")]))
+            .revoke(None, None, &Params::from_pairs([("token", "x")]))
             .unwrap_err();
         assert_eq!(anonymous.code, ErrorCode::InvalidClient);
     }

@@ -84,7 +84,7 @@ impl Services {
                     OAuthError::unsupported_grant_type("the grant type is not supported")
                 })?,
         };
-        let client = self.authenticate_client_from(address, authorization, params)?;
+        let client = self.authenticate_client(address, authorization, params)?;
         if !client.metadata.allows_grant(grant_type) {
             return Err(OAuthError::unauthorized_client(
                 "the client is not registered for this grant type",
@@ -110,24 +110,12 @@ impl Services {
         })
     }
 
-    /// Authenticates the client of a request by its registered method.
-    ///
-    /// # Errors
-    /// `invalid_client` (or `invalid_request` for conflicting credentials).
-    pub fn authenticate_client(
-        &self,
-        authorization: Option<&str>,
-        params: &Params,
-    ) -> Result<Client, OAuthError> {
-        self.authenticate_client_from(None, authorization, params)
-    }
-
     /// Authenticates the client of a request from `address`, under the
     /// brute-force limits of [`super::throttle`].
     ///
     /// # Errors
     /// `invalid_client`, `invalid_request` or `slow_down`.
-    pub fn authenticate_client_from(
+    pub fn authenticate_client(
         &self,
         address: Option<&str>,
         authorization: Option<&str>,
