@@ -9,8 +9,8 @@ use domain::params::Params;
 use domain::service::accounts::SignUpError;
 
 use super::{
-    checked_form, encode, flash, local_path, log_in, log_out, page, respond, see_other, PageError,
-    Visitor,
+    checked_form, encode, flash, form_field, local_path, log_in, log_out, page, respond, see_other,
+    PageError, Visitor,
 };
 use crate::http::{blocking, AppState};
 use crate::render::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
@@ -108,8 +108,8 @@ pub async fn login(
     let next = next_of(&request);
     respond(&state, &session, &request, async |visitor: Visitor| {
         let form = checked_form(&state, &request, &session, body)?;
-        let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
-        let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
+        let username = form_field(&form, "username");
+        let password = form_field(&form, "password");
         let services = state.services.clone();
         let name = username.clone();
         let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
@@ -184,8 +184,8 @@ pub async fn signup(
     let next = next_of(&request);
     respond(&state, &session, &request, async |visitor: Visitor| {
         let form = checked_form(&state, &request, &session, body)?;
-        let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
-        let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
+        let username = form_field(&form, "username");
+        let password = form_field(&form, "password");
         let services = state.services.clone();
         let name = username.clone();
         let address = crate::http::extract::client_address(&request, &state.trusted_proxies);

@@ -4,7 +4,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{checked_form, flash, login_url, page, respond, see_other, PageError, Visitor};
+use super::{flash, login_url, page, respond, see_other, user_action, Visitor};
 use crate::http::{blocking, AppState};
 use crate::render::{AppView, AppsPage};
 
@@ -55,12 +55,12 @@ pub async fn revoke(
 ) -> HttpResponse {
     let client_id = path.into_inner();
     respond(&state, &session, &request, async |visitor: Visitor| {
-        let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
-        checked_form(&state, &request, &session, body)?;
-        let services = state.services.clone();
         let id = client_id.clone();
-        let revoked = blocking(move || services.revoke_app(&user.id, &id)).await??;
-        tracing::info!(event = "app_revoked", client_id = %client_id, user_id = %user.id, tokens = revoked);
+        let (user, revoked) = user_action(&state, &request, &session, &visitor, body, move |services, user| {
+            services.revoke_app(&user, &id)
+        })
+        .await?;
+        tracing::info!(event = "app_revoked", client_id = %client_id, user_id = %user, tokens = revoked);
         flash(&session, "Access revoked.");
         Ok(see_other("/account/apps"))
     })

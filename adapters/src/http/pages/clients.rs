@@ -10,10 +10,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use domain::client::{AuthMethod, Client, GrantType, RegistrationInput};
-use domain::params::Params;
 use domain::service::clients::{ClientWithSecret, RegistrationError};
 
-use super::{checked_form, flash, login_url, page, respond, see_other, PageError, Visitor};
+use super::{
+    checked_form, flash, form_field, login_url, page, respond, see_other, user_action, PageError,
+    Visitor,
+};
 use crate::http::{blocking, AppState};
 use crate::render::{ClientForm, ClientPage, ClientView, CreateClientPage, Example, FieldMessage};
 
@@ -79,10 +81,6 @@ fn lines(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn field(params: &Params, name: &str) -> String {
-    params.get(name).ok().flatten().unwrap_or("").to_owned()
-}
-
 /// `POST /create_client`: registers the client, or shows the form again
 /// with the values kept and a message per field.
 pub async fn create(
@@ -97,13 +95,13 @@ pub async fn create(
         };
         let params = checked_form(&state, &request, &session, body)?;
         let form = ClientForm {
-            client_name: field(&params, "client_name"),
-            client_uri: field(&params, "client_uri"),
-            scope: field(&params, "scope"),
-            redirect_uri: field(&params, "redirect_uri"),
-            grant_type: field(&params, "grant_type"),
-            response_type: field(&params, "response_type"),
-            token_endpoint_auth_method: field(&params, "token_endpoint_auth_method"),
+            client_name: form_field(&params, "client_name"),
+            client_uri: form_field(&params, "client_uri"),
+            scope: form_field(&params, "scope"),
+            redirect_uri: form_field(&params, "redirect_uri"),
+            grant_type: form_field(&params, "grant_type"),
+            response_type: form_field(&params, "response_type"),
+            token_endpoint_auth_method: form_field(&params, "token_endpoint_auth_method"),
         };
         let input = RegistrationInput {
             client_name: form.client_name.clone(),
@@ -257,13 +255,11 @@ pub async fn rotate_secret(
 ) -> HttpResponse {
     let id = path.into_inner();
     respond(&state, &session, &request, async |visitor: Visitor| {
-        let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
-        checked_form(&state, &request, &session, body)?;
-        let services = state.services.clone();
-        let owner = user.id;
-        let rotated = blocking(move || services.rotate_client_secret(Some(&owner), &id))
-            .await??
-            .ok_or(PageError::NotFound)?;
+        let (owner, rotated) = user_action(&state, &request, &session, &visitor, body, move |services, owner| {
+            services.rotate_client_secret(Some(&owner), &id)
+        })
+        .await?;
+        let rotated = rotated.ok_or(PageError::NotFound)?;
         tracing::info!(event = "client_secret_rotated", client_id = %rotated.client.id, user_id = %owner);
         Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", rotated.client.id)), &rotated))
     })
@@ -280,12 +276,17 @@ pub async fn delete(
 ) -> HttpResponse {
     let id = path.into_inner();
     respond(&state, &session, &request, async |visitor: Visitor| {
-        let user = visitor.user.clone().ok_or(PageError::Forbidden)?;
-        checked_form(&state, &request, &session, body)?;
-        let services = state.services.clone();
-        let owner = user.id;
         let client_id = id.clone();
-        if !blocking(move || services.delete_client(Some(&owner), &client_id)).await?? {
+        let (owner, deleted) = user_action(
+            &state,
+            &request,
+            &session,
+            &visitor,
+            body,
+            move |services, owner| services.delete_client(Some(&owner), &client_id),
+        )
+        .await?;
+        if !deleted {
             return Err(PageError::NotFound);
         }
         tracing::info!(event = "client_deleted", client_id = %id, user_id = %owner);

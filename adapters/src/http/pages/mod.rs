@@ -265,6 +265,38 @@ fn same_origin(state: &AppState, request: &HttpRequest) -> bool {
     }
 }
 
+/// A form field as typed ("" when absent or repeated).
+#[must_use]
+pub fn form_field(params: &Params, name: &str) -> String {
+    params.get(name).ok().flatten().unwrap_or("").to_owned()
+}
+
+/// A logged-in user's form action: the form is checked (CSRF token and
+/// origin), then `use_case` runs off the executor with the user's id.
+///
+/// # Errors
+/// `Forbidden` without a user or a valid form; the use case's store error.
+pub async fn user_action<T, F>(
+    state: &AppState,
+    request: &HttpRequest,
+    session: &Session,
+    visitor: &Visitor,
+    body: Result<actix_web::web::Bytes, actix_web::Error>,
+    use_case: F,
+) -> Result<(UserId, T), PageError>
+where
+    F: FnOnce(&domain::service::Services, UserId) -> Result<T, domain::error::StoreError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let user = visitor.user.as_ref().ok_or(PageError::Forbidden)?.id;
+    checked_form(state, request, session, body)?;
+    let services = state.services.clone();
+    let outcome = super::blocking(move || use_case(&services, user)).await??;
+    Ok((user, outcome))
+}
+
 /// A `next` target that stays on this site: a path starting with one `/`.
 #[must_use]
 pub fn local_path(next: Option<&str>) -> Option<&str> {
