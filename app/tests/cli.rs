@@ -4,47 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use support::{command, free_port, serve, serve_with};
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_oauth2-server");
-
-/// Every environment variable the binary reads, so that the caller's
-/// environment does not leak into a test.
-const SETTINGS_ENV: &[&str] = &[
-    "CONFIG",
-    "DATABASE_URL",
-    "DATABASE_POOL_SIZE",
-    "BIND",
-    "ISSUER",
-    "SESSION_KEY",
-    "BCRYPT_COST",
-    "SCOPES",
-    "CODE_TTL",
-    "ACCESS_TOKEN_TTL",
-    "REFRESH_TOKEN_TTL",
-    "REFRESH_GRACE",
-    "DISABLE_GRANTS",
-    "CLEANUP_INTERVAL",
-    "MAX_FAILURES_PER_ACCOUNT",
-    "MAX_FAILURES_PER_ADDRESS",
-    "FAILURE_WINDOW",
-    "LOG_FORMAT",
-    "LOG",
-    "MIGRATE_ON_START",
-];
-
-fn command() -> Command {
-    let mut command = Command::new(BIN);
-    for name in SETTINGS_ENV {
-        command.env_remove(name);
-    }
-    command
-}
 
 fn run(args: &[&str]) -> Output {
     command().args(args).output().expect("the binary runs")
@@ -107,63 +76,30 @@ fn json_of(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
 
+/// The admin command that creates the user most tests need.
+const ALICE: [&str; 6] = [
+    "user",
+    "create",
+    "--username",
+    "alice",
+    "--password",
+    "correct horse",
+];
+
+/// A temporary directory for a fresh SQLite database, and its URL.
+fn fresh_database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    (dir, url)
+}
+
+/// Runs the binary on the database at `url` (bcrypt at its cheapest).
+fn on(url: &str, args: &[&str]) -> Output {
+    run(&[&["--database-url", url, "--bcrypt-cost", "4"][..], args].concat())
+}
+
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("oauth2.db").display())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(database_url: &str, port: u16) -> Server {
-    serve_with(database_url, port, &[]).0
-}
-
-/// Starts `serve` with extra arguments; returns it with its "listening" log
-/// line once it listens.
-fn serve_with(database_url: &str, port: u16, extra: &[&str]) -> (Server, String) {
-    let mut child = command()
-        .args([
-            "--database-url",
-            database_url,
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut listening = None;
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("listening") => {
-                listening = Some(line);
-                break;
-            }
-            Some(Ok(_)) => {}
-            _ => panic!("the server exited before listening"),
-        }
-    }
-    let listening = listening.expect("the server listens within a minute");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), listening)
 }
 
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -611,22 +547,13 @@ fn disabled_grants_leave_the_metadata_and_cannot_be_registered() {
 /// The admin CLI over users: create, list, set-password, delete.
 #[test]
 fn user_commands() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
-    let base = ["--database-url", url.as_str(), "--bcrypt-cost", "4"];
-    let cli = |args: &[&str]| run(&[&base[..], args].concat());
+    let (_dir, url) = fresh_database();
+    let cli = |args: &[&str]| on(&url, args);
 
-    let created = cli(&[
-        "user",
-        "create",
-        "--username",
-        "alice",
-        "--password",
-        "correct horse",
-    ]);
+    let created = cli(&ALICE);
     let piped = run_stdin(
         &[
-            &base[..],
+            &["--database-url", url.as_str(), "--bcrypt-cost", "4"][..],
             &["user", "create", "--username", "bob", "--password-stdin"],
         ]
         .concat(),
@@ -705,18 +632,9 @@ fn user_commands() {
 /// The admin CLI over clients: create, list, show, rotate-secret, delete.
 #[test]
 fn client_commands() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
-    let base = ["--database-url", url.as_str(), "--bcrypt-cost", "4"];
-    let cli = |args: &[&str]| run(&[&base[..], args].concat());
-    ok(&cli(&[
-        "user",
-        "create",
-        "--username",
-        "alice",
-        "--password",
-        "correct horse",
-    ]));
+    let (_dir, url) = fresh_database();
+    let cli = |args: &[&str]| on(&url, args);
+    ok(&cli(&ALICE));
     ok(&cli(&[
         "user",
         "create",
@@ -821,18 +739,9 @@ fn client_commands() {
 /// sees them.
 #[test]
 fn admin_commands_take_effect_on_a_running_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
-    let base = ["--database-url", url.as_str(), "--bcrypt-cost", "4"];
-    let cli = |args: &[&str]| run(&[&base[..], args].concat());
-    ok(&cli(&[
-        "user",
-        "create",
-        "--username",
-        "alice",
-        "--password",
-        "correct horse",
-    ]));
+    let (_dir, url) = fresh_database();
+    let cli = |args: &[&str]| on(&url, args);
+    ok(&cli(&ALICE));
     let client = json_of(&cli(&[
         "client",
         "create",

@@ -5,15 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use support::{command, free_port, serve_with, Server};
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
-const BIN: &str = env!("CARGO_BIN_EXE_oauth2-server");
 const SESSION_KEY: &str = "two-instances-share-this-session-key-of-more-than-sixty-four-bytes!!";
 const PASSWORD: &str = "correct horse battery";
 const REDIRECT_URI: &str = "https://client.example.com/cb";
@@ -21,61 +20,34 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 struct Instance {
-    child: Child,
+    _server: Server,
     base: String,
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// An instance on `database_url`, sharing the session key and issuer of
+/// the others, as behind one load balancer.
 fn start(database_url: &str) -> Instance {
     let port = free_port();
-    let mut child = Command::new(BIN)
-        .args([
-            "--database-url",
-            database_url,
-            "--bind",
-            &format!("127.0.0.1:{port}"),
+    let (server, _) = serve_with(
+        database_url,
+        port,
+        &[
             "--bcrypt-cost",
             "4",
-        ])
-        .env("SESSION_KEY", SESSION_KEY)
-        .env("ISSUER", "http://auth.test")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "instance did not start");
-        match lines.next() {
-            Some(Ok(line)) if line.contains("listening") => break,
-            Some(Ok(_)) => {}
-            other => panic!("instance exited before listening: {other:?}"),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+            "--session-key",
+            SESSION_KEY,
+            "--issuer",
+            "http://auth.test",
+        ],
+    );
     Instance {
-        child,
+        _server: server,
         base: format!("http://127.0.0.1:{port}"),
     }
 }
 
 fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
-    let output = Command::new(BIN)
+    let output = command()
         .arg("--database-url")
         .arg(database_url)
         .args(args)

@@ -1,0 +1,102 @@
+//! What the binary's integration tests share: a clean command line (no
+//! setting leaks in from the caller's environment) and a served instance.
+
+// Each test file uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_oauth2-server");
+
+/// Every environment variable the binary reads, so that the caller's
+/// environment does not leak into a test.
+pub const SETTINGS_ENV: &[&str] = &[
+    "CONFIG",
+    "DATABASE_URL",
+    "DATABASE_POOL_SIZE",
+    "BIND",
+    "ISSUER",
+    "SESSION_KEY",
+    "BCRYPT_COST",
+    "SCOPES",
+    "CODE_TTL",
+    "ACCESS_TOKEN_TTL",
+    "REFRESH_TOKEN_TTL",
+    "REFRESH_GRACE",
+    "DISABLE_GRANTS",
+    "CLEANUP_INTERVAL",
+    "MAX_FAILURES_PER_ACCOUNT",
+    "MAX_FAILURES_PER_ADDRESS",
+    "FAILURE_WINDOW",
+    "TRUSTED_PROXIES",
+    "LOG_FORMAT",
+    "LOG",
+    "MIGRATE_ON_START",
+];
+
+pub fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for name in SETTINGS_ENV {
+        command.env_remove(name);
+    }
+    command
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn serve(database_url: &str, port: u16) -> Server {
+    serve_with(database_url, port, &[]).0
+}
+
+/// Starts `serve` with extra arguments; returns it with its "listening" log
+/// line once it listens.
+pub fn serve_with(database_url: &str, port: u16, extra: &[&str]) -> (Server, String) {
+    let mut child = command()
+        .args([
+            "--database-url",
+            database_url,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut listening = None;
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("listening") => {
+                listening = Some(line);
+                break;
+            }
+            Some(Ok(_)) => {}
+            _ => panic!("the server exited before listening"),
+        }
+    }
+    let listening = listening.expect("the server listens within a minute");
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), listening)
+}
