@@ -18,7 +18,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
         None => None,
         Some(value) => match value.to_str() {
             Ok(text) => Some(text.to_owned()),
-            Err(_) => return challenge(&BearerError::Malformed),
+            Err(_) => return challenge(&state, BearerError::Malformed),
         },
     };
     let services = state.services.clone();
@@ -27,27 +27,13 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
             "id": grant.user.id.to_string(),
             "username": grant.user.username.as_str(),
         })),
-        Ok(Err(error)) => {
-            if let Some(code) = bearer_error_code(&error) {
-                state.metrics.oauth_error("api_me", code);
-            }
-            challenge(&error)
-        }
+        Ok(Err(error)) => challenge(&state, error),
         Err(error) => oauth_error_response(&error),
     }
 }
 
-fn bearer_error_code(error: &BearerError) -> Option<&'static str> {
-    match error {
-        BearerError::Missing | BearerError::Store(_) => None,
-        BearerError::Malformed => Some("invalid_request"),
-        BearerError::InvalidToken => Some("invalid_token"),
-        BearerError::InsufficientScope(_) | BearerError::NoUser(_) => Some("insufficient_scope"),
-    }
-}
-
 /// The RFC 6750 §3 response for a refused bearer request.
-fn challenge(error: &BearerError) -> HttpResponse {
+fn challenge(state: &AppState, error: BearerError) -> HttpResponse {
     let (status, code, description, scope) = match error {
         BearerError::Missing => (StatusCode::UNAUTHORIZED, None, "", None),
         BearerError::Malformed => (
@@ -66,30 +52,19 @@ fn challenge(error: &BearerError) -> HttpResponse {
             StatusCode::FORBIDDEN,
             Some("insufficient_scope"),
             "the access token lacks the scope this resource needs",
-            Some(*scope),
+            Some(scope),
         ),
         BearerError::NoUser(scope) => (
             StatusCode::FORBIDDEN,
             Some("insufficient_scope"),
             "this resource needs a token issued for a user, not for a client alone",
-            Some(*scope),
+            Some(scope),
         ),
-        BearerError::Store(store) => {
-            let error: domain::error::OAuthError = match store {
-                domain::error::StoreError::Unavailable(_) => {
-                    domain::error::OAuthError::temporarily_unavailable(
-                        "the service is temporarily unavailable",
-                    )
-                }
-                _ => domain::error::OAuthError::server_error(
-                    "the server met an unexpected condition",
-                ),
-            };
-            return oauth_error_response(&error);
-        }
+        BearerError::Store(store) => return oauth_error_response(&store.into()),
     };
     let mut value = format!("Bearer realm=\"{REALM}\"");
     if let Some(code) = code {
+        state.metrics.oauth_error("api_me", code);
         value.push_str(&format!(
             ", error=\"{code}\", error_description=\"{description}\""
         ));
