@@ -117,7 +117,7 @@ impl State {
             Ok(lookups::table
                 .find(key)
                 .select(lookups::value)
-                .first::<String>(&mut conn)
+                .get_result::<String>(&mut conn)
                 .optional()?)
         })
         .await

@@ -26,7 +26,7 @@ impl ClientRepository for DieselStore {
             let row = clients::table
                 .find(id.as_str())
                 .select(ClientRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             convert_one(row)
         })

@@ -25,7 +25,7 @@ impl CodeRepository for DieselStore {
             let row = codes::table
                 .find(digest.as_hex())
                 .select(CodeRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             convert_one(row)
         })

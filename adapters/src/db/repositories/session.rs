@@ -24,7 +24,7 @@ impl DieselStore {
                 .find(id.as_hex())
                 .filter(sessions::expires_at.gt(now.as_naive_utc()))
                 .select(sessions::state)
-                .first::<String>(conn)
+                .get_result::<String>(conn)
                 .optional()
         })
     }

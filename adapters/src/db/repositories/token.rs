@@ -38,7 +38,7 @@ impl TokenRepository for DieselStore {
             let row = tokens::table
                 .filter(tokens::digest.eq(digest.as_hex()))
                 .select(TokenRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             convert_one(row)
         })
@@ -53,7 +53,7 @@ impl TokenRepository for DieselStore {
                 .left_join(users::table)
                 .filter(tokens::digest.eq(digest.as_hex()))
                 .select((TokenRow::as_select(), Option::<UserRow>::as_select()))
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             match row {
                 None => Ok(None),
@@ -90,7 +90,7 @@ impl TokenRepository for DieselStore {
                 tokens::table
                     .find(&old)
                     .select((tokens::revoked_at, tokens::rotated_at))
-                    .first(conn)
+                    .get_result(conn)
                     .optional()?;
             Ok(match state {
                 Some((None, Some(rotated_at))) => {
@@ -176,7 +176,7 @@ impl TokenRepository for DieselStore {
                 .filter(tokens::family_id.eq(family.to_string()))
                 .filter(tokens::kind.eq(TokenKind::Refresh.as_str()))
                 .select(diesel::dsl::max(tokens::issued_at))
-                .first(conn)
+                .get_result(conn)
         })?;
         Ok(newest.map(Timestamp::from_naive_utc))
     }

@@ -21,7 +21,7 @@ impl UserRepository for DieselStore {
             let row = users::table
                 .find(id.to_string())
                 .select(UserRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             convert_one(row)
         })
@@ -32,7 +32,7 @@ impl UserRepository for DieselStore {
             let row = users::table
                 .filter(users::username.eq(username))
                 .select(UserRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             convert_one(row)
         })
