@@ -259,7 +259,9 @@ pub type PooledConnection = r2d2::PooledConnection<AnyManager>;
 pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, ConnectError> {
     let backend = Backend::from_url(url)?;
     drop(backend.connect()?);
-    let max_size = max_size.max(1);
+    // SQLite: one more, which the process's writer keeps (see
+    // `group_commit`), so that readers still have `max_size`.
+    let max_size = max_size.max(1) + u32::from(matches!(backend, Backend::Sqlite { .. }));
     // A SQLite connection is a file handle that cannot go stale: checking it
     // with `SELECT 1` on every checkout would double the round trips of a
     // one-query request. A PostgreSQL connection can die with the server or

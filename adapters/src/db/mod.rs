@@ -5,19 +5,23 @@
 
 pub mod connection;
 pub mod error;
+mod group_commit;
 pub mod migrations;
 pub mod repositories;
 pub mod rows;
 pub mod schema;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::result::QueryResult;
 use diesel::Connection;
 use domain::error::StoreError;
 
-pub use self::connection::{build_pool, AnyConnection, AnyManager, Backend, ConnectError, Pool};
+use self::group_commit::GroupCommit;
+pub use self::connection::{
+    build_pool, AnyConnection, AnyManager, Backend, ConnectError, Pool, PooledConnection,
+};
 use self::error::{pool_error, store_error};
 pub use self::repositories::{Purged, PURGE_BATCH};
 
@@ -25,9 +29,11 @@ pub use self::repositories::{Purged, PURGE_BATCH};
 #[derive(Clone, Debug)]
 pub struct DieselStore {
     pool: Pool,
-    /// Serializes this process's SQLite write transactions (see
-    /// [`DieselStore::write_tx`]).
-    sqlite_writer: Arc<Mutex<()>>,
+    /// This process's SQLite write transactions, committed in groups by one
+    /// thread (see [`DieselStore::write_tx`]).
+    sqlite_writer: Arc<GroupCommit>,
+    /// Whether the pool's database is SQLite, once known.
+    sqlite: Arc<OnceLock<bool>>,
 }
 
 impl DieselStore {
@@ -57,6 +63,7 @@ impl DieselStore {
         Self {
             pool,
             sqlite_writer: Arc::default(),
+            sqlite: Arc::default(),
         }
     }
 
@@ -134,10 +141,10 @@ impl DieselStore {
     /// SQLite has one writer at a time, and a writer that finds the lock
     /// taken sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms steps)
     /// instead of being woken when it is free. So the writers of this
-    /// process queue on a mutex first (woken at once, in order) and only
-    /// other processes are left to the busy handler. Readers are not
-    /// affected (WAL). (In the benchmark this alone changed no figure; it
-    /// bounds the worst case, see docs/benchmarks.md.)
+    /// process queue on a mutex first, and those queued together share one
+    /// transaction, each in its own savepoint ([`group_commit`]); only other
+    /// processes are left to the busy handler. Readers are not affected
+    /// (WAL).
     ///
     /// # Errors
     /// The mapped Diesel error, or `Unavailable` when the pool gives none.
@@ -145,13 +152,23 @@ impl DieselStore {
         &self,
         f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
     ) -> Result<T, StoreError> {
+        if self.is_sqlite()? {
+            return self.sqlite_writer.run(&self.pool, f);
+        }
         let mut conn = self.pool.get().map_err(pool_error)?;
-        let _writer = matches!(*conn, AnyConnection::Sqlite(_)).then(|| {
-            self.sqlite_writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        });
         transaction(&mut conn, f).map_err(store_error)
+    }
+
+    /// Whether the pool's database is SQLite (learnt from the first
+    /// connection, then remembered).
+    fn is_sqlite(&self) -> Result<bool, StoreError> {
+        if let Some(sqlite) = self.sqlite.get() {
+            return Ok(*sqlite);
+        }
+        let conn = self.pool.get().map_err(pool_error)?;
+        Ok(*self
+            .sqlite
+            .get_or_init(|| matches!(*conn, AnyConnection::Sqlite(_))))
     }
 }
 

@@ -32,28 +32,24 @@ impl AttemptRepository for DieselStore {
         keys: &[&str],
         since: Timestamp,
     ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError> {
-        let found: Vec<(String, i64, Option<chrono::NaiveDateTime>)> = self.with_conn(|conn| {
-            failed_attempts::table
-                .filter(failed_attempts::key.eq_any(keys))
-                .filter(failed_attempts::at.gt(since.as_naive_utc()))
-                .group_by(failed_attempts::key)
-                .select((failed_attempts::key, count_star(), min(failed_attempts::at)))
-                .load(conn)
-        })?;
-        Ok(keys
-            .iter()
-            .map(|key| {
-                found
-                    .iter()
-                    .find(|(k, _, _)| k == key)
-                    .map_or((0, None), |(_, n, oldest)| {
-                        (
-                            u32::try_from(*n).unwrap_or(u32::MAX),
-                            oldest.map(Timestamp::from_naive_utc),
-                        )
-                    })
-            })
-            .collect())
+        // One query per key (two or three): `key IN (…)` with a varying
+        // list is prepared anew each time, a fixed `key = ?` is cached.
+        self.with_conn(|conn| {
+            keys.iter()
+                .map(|key| {
+                    let (count, oldest): (i64, Option<chrono::NaiveDateTime>) =
+                        failed_attempts::table
+                            .filter(failed_attempts::key.eq(*key))
+                            .filter(failed_attempts::at.gt(since.as_naive_utc()))
+                            .select((count_star(), min(failed_attempts::at)))
+                            .get_result(conn)?;
+                    Ok((
+                        u32::try_from(count).unwrap_or(u32::MAX),
+                        oldest.map(Timestamp::from_naive_utc),
+                    ))
+                })
+                .collect()
+        })
     }
 
     fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError> {
