@@ -2,27 +2,29 @@
 //!
 //! SQLite has one writer at a time, and much of a small write transaction's
 //! cost is fixed: `BEGIN IMMEDIATE`, the commit appending its dirty pages to
-//! the WAL, and every thousand pages a checkpoint. So when writers of this
-//! process queue for the write lock, they share one transaction: each runs
-//! its own work (on its own thread, in its own savepoint) and, if another
-//! writer is already waiting, leaves the transaction open for it and waits;
-//! the last writer in the queue commits for all and wakes them. A writer
-//! still returns only after its writes are committed; one whose work fails
-//! rolls back to its savepoint without touching the others; only a failed
-//! `COMMIT` fails the whole group. Without contention every transaction
-//! commits at once, as before.
+//! the WAL, and every thousand pages a checkpoint. Handing the write lock
+//! from one request's thread to the next also costs a wake-up each time,
+//! which on two cores left the CPU idle while writers queued. So this
+//! process's write transactions go to one writer thread, which takes every
+//! transaction waiting, runs each in its own savepoint inside one `BEGIN
+//! IMMEDIATE … COMMIT`, and only then answers them all.
+//!
+//! A caller still gets its answer only after its writes are committed; a
+//! transaction that fails rolls back to its savepoint without touching the
+//! others; only a failed `BEGIN` or `COMMIT` fails the whole group. Without
+//! contention a group holds one transaction and commits at once.
 //!
 //! Other processes on the same file are serialized by SQLite's lock
 //! (`busy_timeout`). PostgreSQL does not use this: its transactions run in
 //! parallel on pooled connections.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::result::{Error as DieselError, QueryResult};
 use diesel::r2d2::R2D2Connection;
+use diesel::result::{Error as DieselError, QueryResult};
 use diesel::Connection;
 use domain::error::StoreError;
 
@@ -30,158 +32,141 @@ use super::error::{pool_error, store_error};
 use super::{AnyConnection, Pool, PooledConnection};
 
 /// Most transactions in one group: bounds how long the first one waits.
-const MAX_GROUP: usize = 128;
+const MAX_GROUP: usize = 256;
 
 type Manager = <AnyConnection as Connection>::TransactionManager;
 
-/// The SQLite writers of one store (shared by its clones).
+/// One caller's transaction, as the writer thread runs it: in a savepoint,
+/// returning how to answer the caller once the group's fate is known.
+/// Without a connection (the group could not begin) it answers at once.
+type Job = Box<dyn FnOnce(Option<&mut AnyConnection>) -> Option<Answer> + Send>;
+
+/// Answers one caller with whether the group committed.
+type Answer = Box<dyn FnOnce(bool) + Send>;
+
+/// The queue of a store's SQLite writer thread (shared by the store's
+/// clones), started on first use.
 #[derive(Debug, Default)]
 pub(super) struct GroupCommit {
-    /// Writers waiting for `open` (the queue behind the current one).
-    waiting: AtomicUsize,
-    /// The group's transaction while it is open, or the writer's idle
-    /// connection between groups.
-    open: Mutex<Writer>,
-}
-
-/// The one connection this process writes SQLite with. It is kept between
-/// groups: in WAL mode a connection whose file another connection changed
-/// drops its page cache, so a writer drawn from the pool (where readers and
-/// writers take turns) re-read the pages of every B-tree it touched.
-#[derive(Default)]
-enum Writer {
-    #[default]
-    None,
-    Idle(PooledConnection),
-    Open(OpenGroup),
-}
-
-struct OpenGroup {
-    conn: PooledConnection,
-    members: usize,
-    outcome: Arc<Outcome>,
-}
-
-impl std::fmt::Debug for Writer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::None => f.write_str("None"),
-            Self::Idle(_) => f.write_str("Idle"),
-            Self::Open(group) => group.fmt(f),
-        }
-    }
-}
-
-impl std::fmt::Debug for OpenGroup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenGroup")
-            .field("members", &self.members)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Whether a group committed, for the members waiting on it.
-#[derive(Debug, Default)]
-struct Outcome {
-    committed: Mutex<Option<bool>>,
-    done: Condvar,
-}
-
-impl Outcome {
-    fn set(&self, committed: bool) {
-        *self.committed.lock().unwrap_or_else(PoisonError::into_inner) = Some(committed);
-        self.done.notify_all();
-    }
-
-    fn wait(&self) -> bool {
-        let guard = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
-        let guard = self
-            .done
-            .wait_while(guard, |committed| committed.is_none())
-            .unwrap_or_else(PoisonError::into_inner);
-        guard.unwrap_or(false)
-    }
+    queue: OnceLock<Mutex<Sender<Job>>>,
 }
 
 impl GroupCommit {
-    /// Runs `f` in a write transaction, shared with the writers queued
-    /// behind this one, and returns once it is committed (or failed).
-    pub(super) fn run<T>(
+    /// Runs `f` in a write transaction on the writer thread and waits until
+    /// it is committed or rolled back.
+    pub(super) fn run<T: Send + 'static>(
         &self,
         pool: &Pool,
-        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        if !matches!(*open, Writer::Open(_)) {
-            let conn = match std::mem::take(&mut *open) {
-                Writer::Idle(conn) => conn,
-                _ => pool.get().map_err(pool_error)?,
+        let (reply, outcome) = mpsc::sync_channel::<Result<T, StoreError>>(1);
+        let job: Job = Box::new(move |conn| {
+            let Some(conn) = conn else {
+                let _ = reply.send(Err(group_failed()));
+                return None;
             };
-            *open = Writer::Open(OpenGroup::begin(conn)?);
-        }
-        let Writer::Open(group) = &mut *open else {
-            unreachable!("the group was opened above")
-        };
-        let result = in_savepoint(&mut group.conn, f);
-        group.members += usize::from(result.is_ok());
-        if self.waiting.load(Ordering::SeqCst) == 0 || group.members >= MAX_GROUP {
-            // Last in the queue (or the group is full): commit for everyone,
-            // still holding the lock so that the next group starts after.
-            let Writer::Open(group) = std::mem::take(&mut *open) else {
-                unreachable!("the group is open")
-            };
-            let (committed, conn) = group.commit();
-            // A connection whose rollback failed is broken: the pool drops it.
-            *open = conn.map_or(Writer::None, Writer::Idle);
-            drop(open);
-            return match (result, committed) {
-                (Ok(value), true) => Ok(value),
-                (Ok(_), false) => Err(group_failed()),
-                (Err(error), _) => Err(store_error(error)),
-            };
-        }
-        // Someone is queued behind: leave the transaction open for them.
-        let outcome = Arc::clone(&group.outcome);
-        drop(open);
-        match result {
-            // Its savepoint was rolled back: nothing of it waits for a commit.
-            Err(error) => Err(store_error(error)),
-            Ok(value) if outcome.wait() => Ok(value),
-            Ok(_) => Err(group_failed()),
-        }
+            match in_savepoint(conn, f) {
+                // Nothing of it is left in the group: answer now.
+                Err(error) => {
+                    let _ = reply.send(Err(store_error(error)));
+                    None
+                }
+                Ok(value) => Some(Box::new(move |committed: bool| {
+                    let _ = reply.send(if committed {
+                        Ok(value)
+                    } else {
+                        Err(group_failed())
+                    });
+                })),
+            }
+        });
+        self.sender(pool)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job)
+            .map_err(|_| writer_gone())?;
+        outcome.recv().map_err(|_| writer_gone())?
+    }
+
+    fn sender(&self, pool: &Pool) -> &Mutex<Sender<Job>> {
+        self.queue.get_or_init(|| {
+            let (sender, jobs) = mpsc::channel();
+            let pool = pool.clone();
+            std::thread::Builder::new()
+                .name("sqlite-writer".to_owned())
+                .spawn(move || write_groups(&pool, &jobs))
+                .expect("the SQLite writer thread starts");
+            Mutex::new(sender)
+        })
     }
 }
 
-impl OpenGroup {
-    fn begin(mut conn: PooledConnection) -> Result<Self, StoreError> {
-        let AnyConnection::Sqlite(sqlite) = &mut *conn else {
-            unreachable!("group commit is used on SQLite only")
-        };
-        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
-            .map_err(store_error)?;
-        Ok(Self {
-            conn,
-            members: 0,
-            outcome: Arc::default(),
-        })
-    }
-
-    /// Commits the group and tells its members whether it did; gives the
-    /// connection back unless it is broken.
-    fn commit(mut self) -> (bool, Option<PooledConnection>) {
-        let committed = match Manager::commit_transaction(&mut self.conn) {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(error = %error, members = self.members, "a SQLite write group failed to commit");
-                let _ = Manager::rollback_transaction(&mut self.conn);
-                false
+/// The writer thread: one transaction per group of waiting jobs, until every
+/// clone of the store is gone.
+///
+/// It keeps its connection between groups (the pool of a SQLite store has
+/// one more for it): in WAL mode a connection whose file another connection
+/// changed drops its page cache, and a writer taking turns with readers on
+/// pooled connections would re-read the pages of every B-tree it touches.
+fn write_groups(pool: &Pool, jobs: &Receiver<Job>) {
+    let mut kept: Option<PooledConnection> = None;
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
+        }
+        let conn = match kept.take() {
+            Some(conn) => conn,
+            None => match pool.get() {
+                Ok(conn) => conn,
+                Err(error) => {
+                    let _logged = pool_error(error);
+                    fail_all(group);
+                    continue;
+                }
+            },
         };
-        self.outcome.set(committed);
-        let usable = committed || !R2D2Connection::is_broken(&mut *self.conn);
-        (committed, usable.then_some(self.conn))
+        kept = run_group(conn, group);
+    }
+}
+
+/// Runs one group; gives the connection back unless it is broken.
+fn run_group(mut conn: PooledConnection, group: Vec<Job>) -> Option<PooledConnection> {
+    let AnyConnection::Sqlite(sqlite) = &mut *conn else {
+        unreachable!("group commit is used on SQLite only")
+    };
+    if let Err(error) = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+        tracing::warn!(error = %error, "a SQLite write group could not begin");
+        fail_all(group);
+        return Some(conn);
+    }
+    let answers: Vec<Answer> = group
+        .into_iter()
+        .filter_map(|job| job(Some(&mut conn)))
+        .collect();
+    let committed = match Manager::commit_transaction(&mut *conn) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(error = %error, members = answers.len(), "a SQLite write group could not commit");
+            let _ = Manager::rollback_transaction(&mut *conn);
+            false
+        }
+    };
+    for answer in answers {
+        answer(committed);
+    }
+    // A connection whose rollback failed is broken: dropping it here lets
+    // the pool discard it.
+    (!R2D2Connection::is_broken(&mut *conn)).then_some(conn)
+}
+
+/// Answers every job of a group that could not begin.
+fn fail_all(group: Vec<Job>) {
+    for job in group {
+        let _ = job(None);
     }
 }
 
@@ -210,5 +195,9 @@ fn in_savepoint<T>(
 }
 
 fn group_failed() -> StoreError {
-    StoreError::Unavailable("the SQLite write group failed to commit (see the log)".into())
+    StoreError::Unavailable("the SQLite write group failed (see the log)".into())
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Unavailable("the SQLite writer thread is gone".into())
 }

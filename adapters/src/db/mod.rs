@@ -18,11 +18,11 @@ use diesel::result::QueryResult;
 use diesel::Connection;
 use domain::error::StoreError;
 
-use self::group_commit::GroupCommit;
 pub use self::connection::{
     build_pool, AnyConnection, AnyManager, Backend, ConnectError, Pool, PooledConnection,
 };
 use self::error::{pool_error, store_error};
+use self::group_commit::GroupCommit;
 pub use self::repositories::{Purged, PURGE_BATCH};
 
 /// Every repository port, implemented over a connection pool.
@@ -141,16 +141,16 @@ impl DieselStore {
     /// SQLite has one writer at a time, and a writer that finds the lock
     /// taken sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms steps)
     /// instead of being woken when it is free. So the writers of this
-    /// process queue on a mutex first, and those queued together share one
-    /// transaction, each in its own savepoint ([`group_commit`]); only other
-    /// processes are left to the busy handler. Readers are not affected
-    /// (WAL).
+    /// process go to one writer thread, which runs those queued together in
+    /// one transaction, each in its own savepoint (`group_commit`); only
+    /// other processes are left to the busy handler. Readers are not
+    /// affected (WAL). Hence `f` owns what it uses (`'static`).
     ///
     /// # Errors
     /// The mapped Diesel error, or `Unavailable` when the pool gives none.
-    pub fn write_tx<T>(
+    pub fn write_tx<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         if self.is_sqlite()? {
             return self.sqlite_writer.run(&self.pool, f);

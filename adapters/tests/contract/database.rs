@@ -14,6 +14,7 @@ contract_tests! {
         migrations_run_twice_are_a_no_op,
         a_bad_stored_value_is_an_error_not_a_panic,
         ping_answers_when_the_database_is_up,
+        concurrent_writes_commit_or_fail_each_on_its_own,
     ],
 }
 
@@ -34,10 +35,13 @@ fn a_bad_stored_value_is_an_error_not_a_panic(db: &TestStore) {
     use adapters::db::schema::oauth2_clients as clients;
     let world = support::world(&*db.store);
     db.diesel()
-        .write_tx(|conn: &mut AnyConnection| {
-            diesel::update(clients::table.find(world.client.id.as_str()))
-                .set(clients::grant_types.eq("authorization_code teleportation"))
-                .execute(conn)
+        .write_tx({
+            let id = world.client.id.as_str().to_owned();
+            move |conn: &mut AnyConnection| {
+                diesel::update(clients::table.find(id))
+                    .set(clients::grant_types.eq("authorization_code teleportation"))
+                    .execute(conn)
+            }
         })
         .unwrap();
 
@@ -50,6 +54,70 @@ fn a_bad_stored_value_is_an_error_not_a_panic(db: &TestStore) {
         db.diesel().find_user(&world.owner.id).unwrap(),
         Some(world.owner)
     );
+}
+
+/// On SQLite concurrent writers share one transaction (group commit): each
+/// must still succeed or fail alone, a failing or panicking one leaving the
+/// others' writes in place.
+fn concurrent_writes_commit_or_fail_each_on_its_own(db: &TestStore) {
+    let taken = support::user("taken");
+    db.diesel().insert_user(&taken).unwrap();
+    let start = Arc::new(Barrier::new(48));
+    let outcomes: Vec<(usize, Result<(), StoreError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..48)
+            .map(|i| {
+                let (store, start) = (db.diesel().clone(), Arc::clone(&start));
+                scope.spawn(move || {
+                    start.wait();
+                    let result = match i % 8 {
+                        // A duplicate username: a unique violation.
+                        0 => store.insert_user(&support::user("taken")),
+                        // A write that panics half-way: an error on SQLite
+                        // (the writer thread survives it), a panic of the
+                        // caller on PostgreSQL.
+                        1 => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            let ghost = support::user(&format!("ghost{i}"));
+                            store.write_tx(move |conn| -> diesel::QueryResult<()> {
+                                diesel::insert_into(adapters::db::schema::users::table)
+                                    .values(adapters::db::rows::NewUserRow::from(&ghost))
+                                    .execute(conn)?;
+                                panic!("a write failing after it wrote")
+                            })
+                        }))
+                        .unwrap_or_else(|_| Err(StoreError::Other("panicked".into()))),
+                        _ => store.insert_user(&support::user(&format!("user{i}"))),
+                    };
+                    (i, result)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+
+    for (i, result) in &outcomes {
+        match i % 8 {
+            0 => assert!(
+                matches!(result, Err(StoreError::Conflict)),
+                "{i}: {result:?}"
+            ),
+            1 => assert!(result.is_err(), "{i}: {result:?}"),
+            _ => assert!(result.is_ok(), "{i}: {result:?}"),
+        }
+    }
+    let names: Vec<String> = db
+        .diesel()
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username.as_str().to_owned())
+        .collect();
+    let expected = 1 + (0..48).filter(|i| i % 8 > 1).count();
+    assert_eq!(names.len(), expected, "{names:?}");
+    assert!(
+        !names.iter().any(|name| name.starts_with("ghost")),
+        "{names:?}"
+    );
+    db.diesel().insert_user(&support::user("after")).unwrap();
 }
 
 fn ping_answers_when_the_database_is_up(db: &TestStore) {
@@ -183,7 +251,7 @@ fn sqlite_write_transactions_take_the_write_lock_up_front() {
 
     let other_writer = db
         .diesel()
-        .write_tx(|_conn| {
+        .write_tx(move |_conn| {
             // Nothing written yet: a deferred transaction would hold no lock.
             let mut other = diesel::SqliteConnection::establish(&path).unwrap();
             Ok(diesel::connection::SimpleConnection::batch_execute(
@@ -205,7 +273,8 @@ fn sqlite_write_transactions_take_the_write_lock_up_front() {
 fn an_exhausted_pool_is_unavailable() {
     let db = support::sqlite();
     let store = DieselStore::connect(db.url(), 1).unwrap();
-    let _held = store.pool().get().unwrap();
+    // A SQLite pool has one connection more than asked, for the writer.
+    let _held = [store.pool().get().unwrap(), store.pool().get().unwrap()];
 
     let result = store.find_user(&support::user("alice").id);
 

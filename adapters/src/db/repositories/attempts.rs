@@ -13,14 +13,11 @@ use crate::db::DieselStore;
 impl AttemptRepository for DieselStore {
     fn record_failure(&self, keys: &[&str], now: Timestamp) -> Result<(), StoreError> {
         let at = now.as_naive_utc();
-        let rows: Vec<_> = keys
-            .iter()
-            .map(|key| (failed_attempts::key.eq(*key), failed_attempts::at.eq(at)))
-            .collect();
-        self.write_tx(|conn| {
-            for row in &rows {
+        let keys: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
+        self.write_tx(move |conn| {
+            for key in keys {
                 diesel::insert_into(failed_attempts::table)
-                    .values(*row)
+                    .values((failed_attempts::key.eq(key), failed_attempts::at.eq(at)))
                     .execute(conn)?;
             }
             Ok(())
@@ -53,7 +50,8 @@ impl AttemptRepository for DieselStore {
     }
 
     fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError> {
-        self.write_tx(|conn| {
+        let keys: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
+        self.write_tx(move |conn| {
             diesel::delete(failed_attempts::table.filter(failed_attempts::key.eq_any(keys)))
                 .execute(conn)
         })?;

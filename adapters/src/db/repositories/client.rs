@@ -13,7 +13,7 @@ use crate::db::DieselStore;
 impl ClientRepository for DieselStore {
     fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
         let row = NewClientRow::from(client);
-        self.write_tx(|conn| {
+        self.write_tx(move |conn| {
             diesel::insert_into(clients::table)
                 .values(&row)
                 .execute(conn)
@@ -56,9 +56,10 @@ impl ClientRepository for DieselStore {
     }
 
     fn set_client_secret(&self, id: &ClientId, digest: &SecretDigest) -> Result<bool, StoreError> {
-        let updated = self.write_tx(|conn| {
-            diesel::update(clients::table.find(id.as_str()))
-                .set(clients::secret_digest.eq(digest.as_hex()))
+        let (id, digest) = (id.as_str().to_owned(), digest.as_hex().to_owned());
+        let updated = self.write_tx(move |conn| {
+            diesel::update(clients::table.find(id))
+                .set(clients::secret_digest.eq(digest))
                 .execute(conn)
         })?;
         Ok(updated > 0)
@@ -67,8 +68,9 @@ impl ClientRepository for DieselStore {
     fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         // ON DELETE CASCADE removes the client's codes and tokens in this
         // transaction.
+        let id = id.as_str().to_owned();
         let deleted =
-            self.write_tx(|conn| diesel::delete(clients::table.find(id.as_str())).execute(conn))?;
+            self.write_tx(move |conn| diesel::delete(clients::table.find(id)).execute(conn))?;
         Ok(deleted > 0)
     }
 }

@@ -16,7 +16,7 @@ use crate::db::DieselStore;
 impl CodeRepository for DieselStore {
     fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
         let row = NewCodeRow::from(code);
-        self.write_tx(|conn| diesel::insert_into(codes::table).values(&row).execute(conn))?;
+        self.write_tx(move |conn| diesel::insert_into(codes::table).values(&row).execute(conn))?;
         Ok(())
     }
 
@@ -37,30 +37,28 @@ impl CodeRepository for DieselStore {
         now: Timestamp,
         tokens: &NewTokens,
     ) -> Result<CodeRedemption, StoreError> {
-        self.write_tx(|conn| {
+        let (digest, tokens) = (digest.as_hex().to_owned(), tokens.clone());
+        self.write_tx(move |conn| {
             // The conditional update is the single-use check: of concurrent
             // redeemers only one sees the row still unused.
-            let marked = diesel::update(
-                codes::table
-                    .find(digest.as_hex())
-                    .filter(codes::used_at.is_null()),
-            )
-            .set(codes::used_at.eq(now.as_naive_utc()))
-            .execute(conn)?;
+            let marked = diesel::update(codes::table.find(digest).filter(codes::used_at.is_null()))
+                .set(codes::used_at.eq(now.as_naive_utc()))
+                .execute(conn)?;
             if marked != 1 {
                 return Ok(CodeRedemption::AlreadyUsed);
             }
-            insert_token_rows(conn, tokens)?;
+            insert_token_rows(conn, &tokens)?;
             Ok(CodeRedemption::Redeemed)
         })
     }
 
     fn delete_unused_codes(&self, user: &UserId, client: &ClientId) -> Result<usize, StoreError> {
-        self.write_tx(|conn| {
+        let (user, client) = (user.to_string(), client.as_str().to_owned());
+        self.write_tx(move |conn| {
             diesel::delete(
                 codes::table
-                    .filter(codes::user_id.eq(user.to_string()))
-                    .filter(codes::client_id.eq(client.as_str()))
+                    .filter(codes::user_id.eq(user))
+                    .filter(codes::client_id.eq(client))
                     .filter(codes::used_at.is_null()),
             )
             .execute(conn)

@@ -68,7 +68,7 @@ impl DieselStore {
         let kept_since = Timestamp::from_unix_seconds(now.unix_seconds() - KEEP_DEAD.seconds())
             .unwrap_or(now)
             .as_naive_utc();
-        let codes = self.write_tx(|conn| {
+        let codes = self.write_tx(move |conn| {
             let dead: Vec<String> = codes::table
                 .select(codes::digest)
                 .filter(codes::expires_at.lt(kept_since))
@@ -76,7 +76,7 @@ impl DieselStore {
                 .load(conn)?;
             diesel::delete(codes::table.filter(codes::digest.eq_any(dead))).execute(conn)
         })?;
-        let tokens = self.write_tx(|conn| {
+        let tokens = self.write_tx(move |conn| {
             let dead: Vec<String> = tokens::table
                 .select(tokens::id)
                 .filter(
@@ -88,7 +88,7 @@ impl DieselStore {
                 .load(conn)?;
             diesel::delete(tokens::table.filter(tokens::id.eq_any(dead))).execute(conn)
         })?;
-        let sessions = self.write_tx(|conn| {
+        let sessions = self.write_tx(move |conn| {
             let dead: Vec<String> = sessions::table
                 .select(sessions::id)
                 .filter(sessions::expires_at.lt(now_naive))
@@ -97,7 +97,7 @@ impl DieselStore {
             diesel::delete(sessions::table.filter(sessions::id.eq_any(dead))).execute(conn)
         })?;
         // Failed attempts a day old are outside any limit's window.
-        let attempts = self.write_tx(|conn| {
+        let attempts = self.write_tx(move |conn| {
             let oldest: Vec<chrono::NaiveDateTime> = failed_attempts::table
                 .select(failed_attempts::at)
                 .filter(failed_attempts::at.lt(kept_since))

@@ -39,10 +39,11 @@ impl DieselStore {
         state: &str,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.write_tx(|conn| {
+        let (id, state) = (id.as_hex().to_owned(), state.to_owned());
+        self.write_tx(move |conn| {
             diesel::insert_into(sessions::table)
                 .values((
-                    sessions::id.eq(id.as_hex()),
+                    sessions::id.eq(id),
                     sessions::state.eq(state),
                     sessions::expires_at.eq(expires_at.as_naive_utc()),
                 ))
@@ -64,10 +65,11 @@ impl DieselStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let live = sessions::table
-            .find(id.as_hex())
+            .find(id.as_hex().to_owned())
             .filter(sessions::expires_at.gt(now.as_naive_utc()));
         let expiry: NaiveDateTime = expires_at.as_naive_utc();
-        let updated = self.write_tx(|conn| match state {
+        let state = state.map(str::to_owned);
+        let updated = self.write_tx(move |conn| match state {
             Some(state) => diesel::update(live)
                 .set((sessions::state.eq(state), sessions::expires_at.eq(expiry)))
                 .execute(conn),
@@ -83,7 +85,8 @@ impl DieselStore {
     /// # Errors
     /// Store failures only.
     pub fn delete_session(&self, id: &SecretDigest) -> Result<(), StoreError> {
-        self.write_tx(|conn| diesel::delete(sessions::table.find(id.as_hex())).execute(conn))?;
+        let id = id.as_hex().to_owned();
+        self.write_tx(move |conn| diesel::delete(sessions::table.find(id)).execute(conn))?;
         Ok(())
     }
 }

@@ -30,7 +30,8 @@ const REVOKE_PASSES: usize = 8;
 
 impl TokenRepository for DieselStore {
     fn insert_tokens(&self, new: &NewTokens) -> Result<(), StoreError> {
-        self.write_tx(|conn| insert_token_rows(conn, new))
+        let new = new.clone();
+        self.write_tx(move |conn| insert_token_rows(conn, &new))
     }
 
     fn find_token(&self, digest: &SecretDigest) -> Result<Option<TokenRecord>, StoreError> {
@@ -72,8 +73,8 @@ impl TokenRepository for DieselStore {
         now: Timestamp,
         new: &NewTokens,
     ) -> Result<Rotation, StoreError> {
-        let old = old.to_string();
-        self.write_tx(|conn| {
+        let (old, new) = (old.to_string(), new.clone());
+        self.write_tx(move |conn| {
             let marked = diesel::update(
                 tokens::table
                     .find(&old)
@@ -83,7 +84,7 @@ impl TokenRepository for DieselStore {
             .set(tokens::rotated_at.eq(now.as_naive_utc()))
             .execute(conn)?;
             if marked == 1 {
-                insert_token_rows(conn, new)?;
+                insert_token_rows(conn, &new)?;
                 return Ok(Rotation::Rotated);
             }
             let state: Option<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)> =
@@ -113,10 +114,11 @@ impl TokenRepository for DieselStore {
         // the second pass finds nothing.)
         let mut revoked = 0;
         for _ in 0..REVOKE_PASSES {
-            let n = self.write_tx(|conn| {
+            let family = family.to_string();
+            let n = self.write_tx(move |conn| {
                 diesel::update(
                     tokens::table
-                        .filter(tokens::family_id.eq(family.to_string()))
+                        .filter(tokens::family_id.eq(family))
                         .filter(tokens::revoked_at.is_null()),
                 )
                 .set(tokens::revoked_at.eq(now.as_naive_utc()))
@@ -131,14 +133,11 @@ impl TokenRepository for DieselStore {
     }
 
     fn revoke_token(&self, id: &TokenId, now: Timestamp) -> Result<bool, StoreError> {
-        let revoked = self.write_tx(|conn| {
-            diesel::update(
-                tokens::table
-                    .find(id.to_string())
-                    .filter(tokens::revoked_at.is_null()),
-            )
-            .set(tokens::revoked_at.eq(now.as_naive_utc()))
-            .execute(conn)
+        let id = id.to_string();
+        let revoked = self.write_tx(move |conn| {
+            diesel::update(tokens::table.find(id).filter(tokens::revoked_at.is_null()))
+                .set(tokens::revoked_at.eq(now.as_naive_utc()))
+                .execute(conn)
         })?;
         Ok(revoked > 0)
     }
@@ -150,10 +149,10 @@ impl TokenRepository for DieselStore {
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let user = user.map(ToString::to_string);
-        let client = client.map(ClientId::as_str);
+        let client = client.map(|client| client.as_str().to_owned());
         let now = now.as_naive_utc();
         let live = tokens::table.filter(tokens::revoked_at.is_null());
-        self.write_tx(|conn| match (user, client) {
+        self.write_tx(move |conn| match (user, client) {
             (None, None) => Ok(0),
             (Some(user), None) => diesel::update(live.filter(tokens::user_id.eq(user)))
                 .set(tokens::revoked_at.eq(now))

@@ -12,7 +12,7 @@ use crate::db::DieselStore;
 impl UserRepository for DieselStore {
     fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let row = NewUserRow::from(user);
-        self.write_tx(|conn| diesel::insert_into(users::table).values(&row).execute(conn))?;
+        self.write_tx(move |conn| diesel::insert_into(users::table).values(&row).execute(conn))?;
         Ok(())
     }
 
@@ -47,9 +47,10 @@ impl UserRepository for DieselStore {
     }
 
     fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError> {
-        let updated = self.write_tx(|conn| {
-            diesel::update(users::table.find(id.to_string()))
-                .set(users::password_hash.eq(hash.as_str()))
+        let (id, hash) = (id.to_string(), hash.as_str().to_owned());
+        let updated = self.write_tx(move |conn| {
+            diesel::update(users::table.find(id))
+                .set(users::password_hash.eq(hash))
                 .execute(conn)
         })?;
         Ok(updated > 0)
@@ -58,8 +59,9 @@ impl UserRepository for DieselStore {
     fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
         // ON DELETE CASCADE removes the user's clients and every code and
         // token of the user or of those clients, in this transaction.
+        let id = id.to_string();
         let deleted =
-            self.write_tx(|conn| diesel::delete(users::table.find(id.to_string())).execute(conn))?;
+            self.write_tx(move |conn| diesel::delete(users::table.find(id)).execute(conn))?;
         Ok(deleted > 0)
     }
 }
