@@ -92,10 +92,13 @@ impl GroupCommit {
         self.queue.get_or_init(|| {
             let (sender, jobs) = mpsc::channel();
             let pool = pool.clone();
-            std::thread::Builder::new()
+            let started = std::thread::Builder::new()
                 .name("sqlite-writer".to_owned())
-                .spawn(move || write_groups(&pool, &jobs))
-                .expect("the SQLite writer thread starts");
+                .spawn(move || write_groups(&pool, &jobs));
+            if let Err(error) = started {
+                // Its queue is closed with it: every write is `Unavailable`.
+                tracing::error!(error = %error, "the SQLite writer thread did not start");
+            }
             Mutex::new(sender)
         })
     }
