@@ -18,8 +18,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(cli.config.log_format, &cli.config.log_filter);
+    let log_guard = init_logging(cli.config.log_format, &cli.config.log_filter);
     let outcome = actix_web::rt::System::new().block_on(run(cli));
+    drop(log_guard);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -30,13 +31,23 @@ fn main() -> ExitCode {
 }
 
 /// Log lines go to stderr, as text or one JSON object per line.
-fn init_logging(format: LogFormat, filter: &str) {
+///
+/// They are written by a background thread, so that a request's worker
+/// does not make a `write` system call per line; none is dropped (when the
+/// queue is full, the logging thread waits). The returned guard flushes the
+/// queue when dropped, at exit.
+fn init_logging(format: LogFormat, filter: &str) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::builder()
         .parse(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(16_384)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder
@@ -45,4 +56,5 @@ fn init_logging(format: LogFormat, filter: &str) {
             .with_current_span(false)
             .init(),
     }
+    guard
 }
