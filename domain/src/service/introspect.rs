@@ -53,23 +53,23 @@ impl Services {
         let token = params.require("token")?;
         let _hint = params.get("token_type_hint")?;
         let now = self.ports.clock.now();
-        let Some(record) = self
+        // The token and its user in one read.
+        let Some((record, user)) = self
             .ports
             .tokens
-            .find_token(&SecretDigest::of(token))?
+            .find_token_with_user(&SecretDigest::of(token))?
             // Only the client a token was issued to may learn about it: with
             // open client registration, anyone could otherwise read who a
             // stolen token belongs to (RFC 7662 §4).
-            .filter(|t| t.is_active(now) && t.client_id == client.id)
+            .filter(|(t, _)| t.is_active(now) && t.client_id == client.id)
         else {
             return Ok(None);
         };
-        let username = match &record.user_id {
-            Some(id) => match self.ports.users.find_user(id)? {
-                Some(user) => Some(user.username.to_string()),
-                None => return Ok(None),
-            },
-            None => None,
+        let username = match (&record.user_id, user) {
+            (Some(_), Some(user)) => Some(user.username.to_string()),
+            // A token of a user who is gone is not active.
+            (Some(_), None) => return Ok(None),
+            (None, _) => None,
         };
         Ok(Some(ActiveToken {
             scope: record.scope.to_string(),
