@@ -29,24 +29,37 @@ impl AttemptRepository for DieselStore {
         keys: &[&str],
         since: Timestamp,
     ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError> {
-        // One query per key (two or three): `key IN (…)` with a varying
-        // list is prepared anew each time, a fixed `key = ?` is cached.
-        self.with_conn(|conn| {
-            keys.iter()
-                .map(|key| {
-                    let (count, oldest): (i64, Option<chrono::NaiveDateTime>) =
-                        failed_attempts::table
-                            .filter(failed_attempts::key.eq(*key))
-                            .filter(failed_attempts::at.gt(since.as_naive_utc()))
-                            .select((count_star(), min(failed_attempts::at)))
-                            .get_result(conn)?;
-                    Ok((
-                        u32::try_from(count).unwrap_or(u32::MAX),
-                        oldest.map(Timestamp::from_naive_utc),
-                    ))
-                })
-                .collect()
-        })
+        // One statement of a fixed shape per number of keys (one to three):
+        // Diesel caches the prepared statement of each shape, while
+        // `key IN (…)` with a list is prepared anew every time.
+        use failed_attempts::key as k;
+        let since = since.as_naive_utc();
+        let found: Vec<(String, i64, Option<chrono::NaiveDateTime>)> = self.with_conn(|conn| {
+            let recent = failed_attempts::table
+                .filter(failed_attempts::at.gt(since))
+                .group_by(k)
+                .select((k, count_star(), min(failed_attempts::at)));
+            match keys {
+                [a] => recent.filter(k.eq(*a)).load(conn),
+                [a, b] => recent.filter(k.eq(*a).or(k.eq(*b))).load(conn),
+                [a, b, c] => recent.filter(k.eq(*a).or(k.eq(*b)).or(k.eq(*c))).load(conn),
+                _ => recent.filter(k.eq_any(keys)).load(conn),
+            }
+        })?;
+        Ok(keys
+            .iter()
+            .map(|key| {
+                found.iter().find(|(found, _, _)| found == key).map_or(
+                    (0, None),
+                    |(_, count, oldest)| {
+                        (
+                            u32::try_from(*count).unwrap_or(u32::MAX),
+                            oldest.map(Timestamp::from_naive_utc),
+                        )
+                    },
+                )
+            })
+            .collect())
     }
 
     fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError> {
