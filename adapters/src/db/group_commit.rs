@@ -9,9 +9,11 @@
 //! transaction waiting, runs each in its own savepoint inside one `BEGIN
 //! IMMEDIATE … COMMIT`, and only then answers them all.
 //!
-//! A caller still gets its answer only after its writes are committed; a
-//! transaction that fails rolls back to its savepoint without touching the
-//! others; only a failed `BEGIN` or `COMMIT` fails the whole group. Without
+//! A caller gets its answer only once the group has ended, so a success
+//! means committed; a transaction that fails rolls back to its savepoint
+//! without touching the others. A failed `BEGIN` or `COMMIT`, or a savepoint
+//! that cannot be closed (SQLite ends the whole transaction on some errors,
+//! such as a full disk), fails the whole group and rolls it back. Without
 //! contention a group holds one transaction and commits at once.
 //!
 //! Other processes on the same file are serialized by SQLite's lock
@@ -36,13 +38,24 @@ const MAX_GROUP: usize = 256;
 
 type Manager = <AnyConnection as Connection>::TransactionManager;
 
-/// One caller's transaction, as the writer thread runs it: in a savepoint,
-/// returning how to answer the caller once the group's fate is known.
-/// Without a connection (the group could not begin) it answers at once.
-type Job = Box<dyn FnOnce(Option<&mut AnyConnection>) -> Option<Answer> + Send>;
+/// One caller's transaction, as the writer thread runs it: in a savepoint
+/// of the group's transaction, returning how to answer the caller once the
+/// group's fate is known. Without a group (it could not begin) it answers
+/// at once.
+type Job = Box<dyn FnOnce(Option<&mut Group<'_>>) -> Option<Answer> + Send>;
 
 /// Answers one caller with whether the group committed.
 type Answer = Box<dyn FnOnce(bool) + Send>;
+
+/// The open group transaction, as its jobs see it.
+struct Group<'c> {
+    conn: &'c mut AnyConnection,
+    /// False once a savepoint could not be released or rolled back, or the
+    /// transaction ended under a job (SQLite rolls the whole transaction
+    /// back on some errors: a full disk, an I/O error): the group must then
+    /// not commit, and its remaining jobs must not run outside it.
+    intact: bool,
+}
 
 /// The queue of a store's SQLite writer thread (shared by the store's
 /// clones), started on first use.
@@ -60,25 +73,21 @@ impl GroupCommit {
         f: impl FnOnce(&mut AnyConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, outcome) = mpsc::sync_channel::<Result<T, StoreError>>(1);
-        let job: Job = Box::new(move |conn| {
-            let Some(conn) = conn else {
+        let job: Job = Box::new(move |group| {
+            let Some(group) = group else {
                 let _ = reply.send(Err(group_failed()));
                 return None;
             };
-            match in_savepoint(conn, f) {
-                // Nothing of it is left in the group: answer now.
-                Err(error) => {
-                    let _ = reply.send(Err(store_error(error)));
-                    None
-                }
-                Ok(value) => Some(Box::new(move |committed: bool| {
-                    let _ = reply.send(if committed {
-                        Ok(value)
-                    } else {
-                        Err(group_failed())
-                    });
-                })),
-            }
+            let result = in_savepoint(group, f);
+            // Answered after the group's end even when it failed: its error
+            // may come from a sibling's row that a failed commit removes.
+            Some(Box::new(move |committed: bool| {
+                let _ = reply.send(match result {
+                    Ok(value) if committed => Ok(value),
+                    Ok(_) => Err(group_failed()),
+                    Err(error) => Err(store_error(error)),
+                });
+            }))
         });
         self.sender(pool)
             .lock()
@@ -139,34 +148,52 @@ fn write_groups(pool: &Pool, jobs: &Receiver<Job>) {
 /// Runs one group; gives the connection back unless it is broken.
 fn run_group(mut conn: PooledConnection, group: Vec<Job>) -> Option<PooledConnection> {
     let AnyConnection::Sqlite(sqlite) = &mut *conn else {
-        unreachable!("group commit is used on SQLite only")
+        // The writer only ever holds SQLite connections (see `write_tx`).
+        tracing::error!("the SQLite writer was given another database's connection");
+        fail_all(group);
+        return None;
     };
     if let Err(error) = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
         tracing::warn!(error = %error, "a SQLite write group could not begin");
         fail_all(group);
         return Some(conn);
     }
-    let answers: Vec<Answer> = group
-        .into_iter()
-        .filter_map(|job| job(Some(&mut conn)))
-        .collect();
-    let committed = match Manager::commit_transaction(&mut *conn) {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(error = %error, members = answers.len(), "a SQLite write group could not commit");
-            let _ = Manager::rollback_transaction(&mut *conn);
-            false
+    let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
+    let mut jobs = group.into_iter();
+    let intact = {
+        let mut open = Group {
+            conn: &mut conn,
+            intact: true,
+        };
+        for job in jobs.by_ref() {
+            answers.extend(job(Some(&mut open)));
+            if !open.intact {
+                break;
+            }
         }
+        open.intact
     };
+    let committed = intact
+        && match Manager::commit_transaction(&mut *conn) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(error = %error, members = answers.len(), "a SQLite write group could not commit");
+                false
+            }
+        };
+    if !committed {
+        // Whatever is left of the transaction goes; a connection still in
+        // one afterwards is broken, and the pool discards it below.
+        let _ = Manager::rollback_transaction(&mut *conn);
+        fail_all(jobs.collect());
+    }
     for answer in answers {
         answer(committed);
     }
-    // A connection whose rollback failed is broken: dropping it here lets
-    // the pool discard it.
     (!R2D2Connection::is_broken(&mut *conn)).then_some(conn)
 }
 
-/// Answers every job of a group that could not begin.
+/// Answers every job of a group that could not run.
 fn fail_all(group: Vec<Job>) {
     for job in group {
         let _ = job(None);
@@ -174,27 +201,44 @@ fn fail_all(group: Vec<Job>) {
 }
 
 /// Runs `f` in a savepoint of the group's transaction: its writes are kept
-/// if it succeeds and undone if it fails or panics.
+/// if it succeeds and undone if it fails or panics. Marks the group broken
+/// when the savepoint cannot be closed or the transaction is gone.
 fn in_savepoint<T>(
-    conn: &mut AnyConnection,
+    group: &mut Group<'_>,
     f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
 ) -> QueryResult<T> {
-    Manager::begin_transaction(conn)?;
+    let conn = &mut *group.conn;
+    if let Err(error) = Manager::begin_transaction(conn) {
+        group.intact = false;
+        return Err(error);
+    }
     let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
         Err(DieselError::QueryBuilderError(
             "a write transaction panicked".into(),
         ))
     });
-    match result {
-        Ok(value) => {
-            Manager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(error) => {
-            let _ = Manager::rollback_transaction(conn);
-            Err(error)
-        }
+    let closed = match &result {
+        Ok(_) => Manager::commit_transaction(conn),
+        Err(_) => Manager::rollback_transaction(conn),
+    };
+    // Back at the group's own level, or the group cannot go on.
+    group.intact = closed.is_ok() && in_group_transaction(conn);
+    match (result, closed) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(error)) | (Err(error), _) => Err(error),
     }
+}
+
+/// Whether `conn` is exactly one level deep: in the group's transaction,
+/// outside any savepoint.
+fn in_group_transaction(conn: &mut AnyConnection) -> bool {
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        return false;
+    };
+    matches!(
+        AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
+        Ok(Some(depth)) if depth.get() == 1
+    )
 }
 
 fn group_failed() -> StoreError {

@@ -269,6 +269,32 @@ fn sqlite_write_transactions_take_the_write_lock_up_front() {
     ));
 }
 
+/// A transaction that SQLite ends under a write (as it does on a full disk
+/// or an I/O error) fails that write and its group; nothing of it is kept
+/// and the writer goes on.
+#[test]
+fn a_sqlite_write_group_whose_transaction_ends_early_fails_and_the_writer_recovers() {
+    let db = support::sqlite();
+    let ghost = support::user("ghost");
+    let result = db.diesel().write_tx(move |conn| {
+        diesel::insert_into(adapters::db::schema::users::table)
+            .values(adapters::db::rows::NewUserRow::from(&ghost))
+            .execute(conn)?;
+        diesel::connection::SimpleConnection::batch_execute(conn, "ROLLBACK")
+    });
+
+    assert!(result.is_err(), "{result:?}");
+    db.diesel().insert_user(&support::user("after")).unwrap();
+    let names: Vec<String> = db
+        .diesel()
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username.as_str().to_owned())
+        .collect();
+    assert_eq!(names, ["after"]);
+}
+
 #[test]
 fn an_exhausted_pool_is_unavailable() {
     let db = support::sqlite();
