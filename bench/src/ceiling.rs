@@ -296,7 +296,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup 
         // The product's per-connection setup.
         conn.batch_execute(
             "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -175,7 +175,7 @@ fn both_backends_have_the_same_migrations() {
 #[test]
 fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
     let db = support::sqlite();
-    let (journal, foreign_keys) = db
+    let (journal, foreign_keys, synchronous) = db
         .diesel()
         .with_conn(|conn| {
             #[derive(QueryableByName)]
@@ -189,8 +189,14 @@ fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
                 foreign_keys: i64,
             }
             let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(conn)?;
+            #[derive(QueryableByName)]
+            struct Sync {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                synchronous: i64,
+            }
             let fk: Fk = diesel::sql_query("PRAGMA foreign_keys").get_result(conn)?;
-            Ok((mode.journal_mode, fk.foreign_keys))
+            let sync: Sync = diesel::sql_query("PRAGMA synchronous").get_result(conn)?;
+            Ok((mode.journal_mode, fk.foreign_keys, sync.synchronous))
         })
         .unwrap();
     let orphan = support::client("orphan", &support::user("ghost"), AuthMethod::None);
@@ -199,6 +205,8 @@ fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
 
     assert_eq!(journal, "wal");
     assert_eq!(foreign_keys, 1);
+    // FULL: every commit is synced to disk before it is answered.
+    assert_eq!(synchronous, 2);
     assert!(
         matches!(inserted, Err(StoreError::Other(_))),
         "{inserted:?}"
