@@ -28,6 +28,24 @@ on_both_backends! {
         }
     }
 
+    async fn a_live_refresh_token_is_described_without_a_token_type(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
+
+        let answer = app
+            .post_form("/oauth/introspect", Some(&client), &[("token", tokens.str("refresh_token"))])
+            .await;
+
+        assert_eq!(answer.status, 200);
+        let body = &answer.body;
+        assert_eq!(body["active"], true);
+        assert_eq!(body["username"], "alice");
+        // RFC 7662 §2.2 takes token types from RFC 6749 §7.1, where a
+        // refresh token has none: the member is left out.
+        assert!(body.get("token_type").is_none(), "{body}");
+    }
+
     async fn unknown_revoked_and_client_credentials_tokens(app) {
         let alice = app.user("alice");
         let client = app.full_client(&alice);

@@ -26,7 +26,8 @@ pub struct ActiveTokenBody<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
-    token_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'a str>,
     exp: i64,
     iat: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,8 +19,9 @@ pub struct ActiveToken {
     pub client_id: String,
     /// `username`, when the token has a user.
     pub username: Option<String>,
-    /// `token_type`: `Bearer` for access tokens, `refresh_token` for refresh tokens.
-    pub token_type: &'static str,
+    /// `token_type` (RFC 7662 §2.2: a type of RFC 6749 §7.1): `Bearer` for
+    /// access tokens; none for refresh tokens, which have no such type.
+    pub token_type: Option<&'static str>,
     /// `exp`, seconds since the epoch.
     pub exp: i64,
     /// `iat`, seconds since the epoch.
@@ -76,8 +77,8 @@ impl Services {
             client_id: record.client_id.to_string(),
             username,
             token_type: match record.kind {
-                TokenKind::Access => "Bearer",
-                TokenKind::Refresh => "refresh_token",
+                TokenKind::Access => Some("Bearer"),
+                TokenKind::Refresh => None,
             },
             exp: record.expires_at.unix_seconds(),
             iat: record.issued_at.unix_seconds(),
@@ -130,7 +131,7 @@ mod tests {
         let active = ask(&access, "refresh_token").unwrap().unwrap();
         assert_eq!(active.username.as_deref(), Some("alice"));
         assert_eq!(active.client_id, id);
-        assert_eq!(active.token_type, "Bearer");
+        assert_eq!(active.token_type, Some("Bearer"));
         assert_eq!(active.exp - active.iat, 3600);
         assert_eq!(active.sub, Some(w.alice.id.to_string()));
         assert_eq!(ask("unknown", "access_token").unwrap(), None);
