@@ -4,17 +4,7 @@ use std::collections::HashSet;
 
 use crate::on_both_backends;
 use crate::support::web::{encode, WebUser};
-use crate::support::{location_params, PASSWORD, REDIRECT_URI};
-
-fn base64url_bits(value: &str) -> usize {
-    assert!(
-        value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-        "{value}"
-    );
-    value.len() * 6
-}
+use crate::support::{base64url_bits, location_params, PASSWORD, REDIRECT_URI};
 
 on_both_backends! {
     async fn tk_01_token_responses_are_not_cached(app) {

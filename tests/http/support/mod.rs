@@ -315,6 +315,18 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
+/// The entropy of a base64url secret: 6 bits a character (asserts that it is
+/// base64url).
+pub fn base64url_bits(value: &str) -> usize {
+    assert!(
+        value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{value}"
+    );
+    value.len() * 6
+}
+
 /// The query (or fragment) parameters of a `Location`.
 pub fn location_params(location: &str) -> HashMap<String, String> {
     let url = url::Url::parse(location).expect("absolute Location");
