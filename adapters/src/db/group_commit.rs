@@ -22,7 +22,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::R2D2Connection;
@@ -61,7 +61,7 @@ struct Group<'c> {
 /// clones), started on first use.
 #[derive(Debug, Default)]
 pub(super) struct GroupCommit {
-    queue: OnceLock<Mutex<Sender<Job>>>,
+    queue: OnceLock<Sender<Job>>,
 }
 
 impl GroupCommit {
@@ -89,15 +89,11 @@ impl GroupCommit {
                 });
             }))
         });
-        self.sender(pool)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(job)
-            .map_err(|_| writer_gone())?;
+        self.sender(pool).send(job).map_err(|_| writer_gone())?;
         outcome.recv().map_err(|_| writer_gone())?
     }
 
-    fn sender(&self, pool: &Pool) -> &Mutex<Sender<Job>> {
+    fn sender(&self, pool: &Pool) -> &Sender<Job> {
         self.queue.get_or_init(|| {
             let (sender, jobs) = mpsc::channel();
             let pool = pool.clone();
@@ -108,7 +104,7 @@ impl GroupCommit {
                 // Its queue is closed with it: every write is `Unavailable`.
                 tracing::error!(error = %error, "the SQLite writer thread did not start");
             }
-            Mutex::new(sender)
+            sender
         })
     }
 }
