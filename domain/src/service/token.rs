@@ -378,6 +378,12 @@ mod tests {
             .unwrap()
     }
 
+    /// The refresh token of a fresh password grant.
+    fn password_refresh_token(w: &World, client: &Client, secret: &str) -> String {
+        let grant = password_grant(w, client, secret);
+        grant.tokens.refresh_token.unwrap().expose().to_owned()
+    }
+
     fn refresh(
         w: &World,
         client: &Client,
@@ -742,12 +748,7 @@ mod tests {
     fn duplicate_inside_the_grace_window_is_refused_without_revoking() {
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
-        let rt1 = password_grant(&w, &client, &secret)
-            .tokens
-            .refresh_token
-            .unwrap()
-            .expose()
-            .to_owned();
+        let rt1 = password_refresh_token(&w, &client, &secret);
         let second = refresh(&w, &client, &secret, &rt1).unwrap();
 
         w.clock.set(t(9));
@@ -764,12 +765,7 @@ mod tests {
     fn reuse_of_an_older_token_inside_the_window_revokes_the_whole_family() {
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
-        let rt1 = password_grant(&w, &client, &secret)
-            .tokens
-            .refresh_token
-            .unwrap()
-            .expose()
-            .to_owned();
+        let rt1 = password_refresh_token(&w, &client, &secret);
         w.clock.set(t(1));
         let second = refresh(&w, &client, &secret, &rt1).unwrap();
         let rt2 = second.tokens.refresh_token.unwrap().expose().to_owned();
@@ -862,12 +858,7 @@ mod tests {
     fn expired_refresh_token_is_invalid_grant() {
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
-        let rt = password_grant(&w, &client, &secret)
-            .tokens
-            .refresh_token
-            .unwrap()
-            .expose()
-            .to_owned();
+        let rt = password_refresh_token(&w, &client, &secret);
 
         w.clock.set(t(30 * 24 * 3600));
 
