@@ -172,60 +172,36 @@ fn unreachable_database_is_a_one_line_error_and_a_failure_exit() {
 
 #[test]
 fn user_and_client_creation_print_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let (_dir, url) = fresh_database();
 
-    let user = run(&[
-        "--database-url",
-        &url,
-        "--bcrypt-cost",
-        "4",
-        "--json",
-        "user",
-        "create",
-        "--username",
-        "alice",
-        "--password",
-        "correct horse",
-    ]);
-    assert!(
-        user.status.success(),
-        "{}",
-        String::from_utf8_lossy(&user.stderr)
-    );
-    let user: serde_json::Value = serde_json::from_slice(&user.stdout).unwrap();
+    let user = json_of(&on(&url, &[&["--json"][..], &ALICE].concat()));
     assert_eq!(user["username"], "alice");
 
-    let client = run(&[
-        "--database-url",
+    let client = json_of(&on(
         &url,
-        "client",
-        "create",
-        "--owner",
-        "alice",
-        "--name",
-        "Demo",
-        "--uri",
-        "https://demo.example",
-        "--redirect-uri",
-        "https://demo.example/cb",
-        "--grant-type",
-        "authorization_code",
-        "--grant-type",
-        "refresh_token",
-        "--response-type",
-        "code",
-        "--scope",
-        "profile",
-        "--auth-method",
-        "client_secret_basic",
-    ]);
-    assert!(
-        client.status.success(),
-        "{}",
-        String::from_utf8_lossy(&client.stderr)
-    );
-    let client: serde_json::Value = serde_json::from_slice(&client.stdout).unwrap();
+        &[
+            "client",
+            "create",
+            "--owner",
+            "alice",
+            "--name",
+            "Demo",
+            "--uri",
+            "https://demo.example",
+            "--redirect-uri",
+            "https://demo.example/cb",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--response-type",
+            "code",
+            "--scope",
+            "profile",
+            "--auth-method",
+            "client_secret_basic",
+        ],
+    ));
     assert!(client["client_id"].as_str().unwrap().len() >= 16);
     assert!(client["client_secret"].as_str().unwrap().len() >= 43);
     assert_eq!(
@@ -233,58 +209,49 @@ fn user_and_client_creation_print_json() {
         serde_json::json!(["authorization_code", "refresh_token"])
     );
 
-    let public = run(&[
-        "--database-url",
+    let public = json_of(&on(
         &url,
-        "client",
-        "create",
-        "--owner",
-        "alice",
-        "--name",
-        "SPA",
-        "--redirect-uri",
-        "https://spa.example/cb",
-        "--grant-type",
-        "authorization_code",
-        "--response-type",
-        "code",
-        "--scope",
-        "profile",
-        "--auth-method",
-        "none",
-    ]);
-    let public: serde_json::Value = serde_json::from_slice(&public.stdout).unwrap();
+        &[
+            "client",
+            "create",
+            "--owner",
+            "alice",
+            "--name",
+            "SPA",
+            "--redirect-uri",
+            "https://spa.example/cb",
+            "--grant-type",
+            "authorization_code",
+            "--response-type",
+            "code",
+            "--scope",
+            "profile",
+            "--auth-method",
+            "none",
+        ],
+    ));
     assert!(public["client_secret"].is_null());
 
-    let duplicate = run(&[
-        "--database-url",
+    assert!(!on(&url, &ALICE).status.success());
+    let bad = on(
         &url,
-        "user",
-        "create",
-        "--username",
-        "alice",
-        "--password",
-        "correct horse",
-    ]);
-    assert!(!duplicate.status.success());
-    let bad = run(&[
-        "--database-url",
-        &url,
-        "client",
-        "create",
-        "--owner",
-        "alice",
-        "--name",
-        "X",
-        "--grant-type",
-        "implicit",
-        "--response-type",
-        "token",
-        "--redirect-uri",
-        "javascript:alert(1)",
-    ]);
+        &[
+            "client",
+            "create",
+            "--owner",
+            "alice",
+            "--name",
+            "X",
+            "--grant-type",
+            "implicit",
+            "--response-type",
+            "token",
+            "--redirect-uri",
+            "javascript:alert(1)",
+        ],
+    );
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("redirect_uris"));
+    assert!(stderr(&bad).contains("redirect_uris"));
 }
 
 #[test]
