@@ -2,23 +2,10 @@
 //! cookie-keeping client (what a browser would hide is visible here).
 
 use crate::on_both_backends;
-use crate::support::web::{authorize_query, code_client_form, encode, fields, Page, WebUser};
-use crate::support::{TestApp, TestClient, PASSWORD};
-
-async fn signed_in_with_client(app: &TestApp) -> (WebUser<'_>, TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&fields(&code_client_form("Browser app")))
-        .await;
-    (
-        alice,
-        TestClient {
-            id,
-            secret: secret.unwrap_or_default(),
-        },
-    )
-}
+use crate::support::web::{
+    authorize_query, code_client_form, encode, fields, signed_in_with_code_client, Page, WebUser,
+};
+use crate::support::{TestApp, PASSWORD};
 
 fn assert_not_frameable(page: &Page, what: &str) {
     assert_eq!(page.header("x-frame-options"), "DENY", "{what}");
@@ -51,7 +38,7 @@ async fn cross_site_post(
 
 on_both_backends! {
     async fn wb_01_consent_post_needs_the_csrf_token_and_same_origin(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let query = authorize_query(&client.id, "");
         let token = alice.get(&query).await.csrf_token();
 
@@ -74,14 +61,14 @@ on_both_backends! {
     }
 
     async fn wb_02_consent_page_is_not_frameable(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let consent = alice.get(&authorize_query(&client.id, "")).await;
         assert_eq!(consent.status, 200);
         assert_not_frameable(&consent, "consent");
     }
 
     async fn wb_03_every_html_page_is_not_frameable(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let anonymous = WebUser::new(&app);
         for path in ["/login", "/signup", "/"] {
             assert_not_frameable(&anonymous.get(path).await, path);
@@ -94,7 +81,7 @@ on_both_backends! {
     }
 
     async fn wb_04_authorization_pages_send_no_referrer(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         for path in [authorize_query(&client.id, ""), "/login".to_owned(), "/oauth/authorize?client_id=nope".to_owned()] {
             let page = alice.get(&path).await;
             assert_eq!(page.header("referrer-policy"), "no-referrer", "{path}");
@@ -102,7 +89,7 @@ on_both_backends! {
     }
 
     async fn wb_05_consent_page_is_not_cached(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let consent = alice.get(&authorize_query(&client.id, "")).await;
         assert_eq!(consent.header("cache-control"), "no-store");
         let approved = alice.submit(&authorize_query(&client.id, ""), &authorize_query(&client.id, ""), &[("confirm", "yes")]).await;
@@ -110,7 +97,7 @@ on_both_backends! {
     }
 
     async fn wb_06_nosniff_everywhere(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         for path in ["/".to_owned(), "/login".to_owned(), authorize_query(&client.id, ""), "/oauth/authorize?client_id=nope".to_owned()] {
             assert_eq!(alice.get(&path).await.header("x-content-type-options"), "nosniff", "{path}");
         }
@@ -139,7 +126,7 @@ on_both_backends! {
     }
 
     async fn wb_08_requested_scope_is_escaped_or_refused(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let query = authorize_query(&client.id, "").replace("scope=profile", &format!("scope={}", encode("profile <svg/onload=alert(1)>")));
 
         let page = alice.get(&query).await;
@@ -149,7 +136,7 @@ on_both_backends! {
     }
 
     async fn wb_09_error_pages_escape_reflected_parameters(app) {
-        let (alice, _) = signed_in_with_client(&app).await;
+        let (alice, _) = signed_in_with_code_client(&app, "Browser app").await;
         for query in [
             format!("/oauth/authorize?response_type=code&client_id={}", encode("<script>alert(1)</script>")),
             format!("/oauth/authorize?response_type=code&client_id=x&redirect_uri={}", encode("https://e.example/\"><script>alert(1)</script>")),
@@ -178,7 +165,7 @@ on_both_backends! {
     }
 
     async fn wb_11_every_state_changing_form_needs_csrf(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let form = code_client_form("Forged");
         let home_before = alice.get("/").await.body.matches("client-link").count();
 
@@ -264,7 +251,7 @@ on_both_backends! {
     }
 
     async fn wb_17_consent_is_asked_again_for_a_wider_scope(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
         let narrow = authorize_query(&client.id, "");
         alice.submit(&narrow, &narrow, &[("confirm", "yes")]).await;
         let wide = narrow.replace("scope=profile", "scope=profile%20email");

@@ -3,23 +3,8 @@
 use std::collections::HashSet;
 
 use crate::on_both_backends;
-use crate::support::web::{authorize_query, code_client_form, encode, fields, WebUser};
-use crate::support::{base64url_bits, location_params, TestApp, TestClient};
-
-async fn signed_in_with_client(app: &TestApp) -> (WebUser<'_>, TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&fields(&code_client_form("Code app")))
-        .await;
-    (
-        alice,
-        TestClient {
-            id,
-            secret: secret.unwrap_or_default(),
-        },
-    )
-}
+use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
+use crate::support::{base64url_bits, location_params};
 
 /// Approves `query` in the browser and returns the redirect's parameters.
 async fn approve(user: &WebUser<'_>, query: &str) -> std::collections::HashMap<String, String> {
@@ -67,7 +52,7 @@ on_both_backends! {
     }
 
     async fn ac_04_state_is_returned_byte_exact(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         for state in ["st-é &=/?x", "a+b%20c", "日本語#frag", "'\"<>;"] {
             let query = authorize_query(&client.id, "").replace("state=st-1", &format!("state={}", encode(state)));
             let params = approve(&alice, &query).await;
@@ -78,7 +63,7 @@ on_both_backends! {
     }
 
     async fn ac_05_denied_consent_is_access_denied_without_code(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         let query = authorize_query(&client.id, "");
 
         let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
@@ -91,7 +76,7 @@ on_both_backends! {
     }
 
     async fn ac_06_codes_are_distinct_and_carry_128_bits(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         let query = authorize_query(&client.id, "");
         let mut seen = HashSet::new();
         for _ in 0..5 {
@@ -102,7 +87,7 @@ on_both_backends! {
     }
 
     async fn ac_07_scope_beyond_registered_is_refused(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         let wide = authorize_query(&client.id, "").replace("scope=profile", "scope=profile%20admin");
 
         let answer = alice.get(&wide).await;
@@ -118,7 +103,7 @@ on_both_backends! {
     }
 
     async fn ac_08_unregistered_response_type_is_unauthorized_client(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         let implicit = authorize_query(&client.id, "").replace("response_type=code", "response_type=token");
 
         let shown = alice.get(&implicit).await;
@@ -133,7 +118,7 @@ on_both_backends! {
     }
 
     async fn ac_09_anonymous_browser_goes_to_login_never_a_code(app) {
-        let (_, client) = signed_in_with_client(&app).await;
+        let (_, client) = signed_in_with_code_client(&app, "Code app").await;
         let query = authorize_query(&client.id, "");
         let anonymous = WebUser::new(&app);
 
@@ -148,7 +133,7 @@ on_both_backends! {
     }
 
     async fn ac_10_consent_only_by_post_never_by_get(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         let query = authorize_query(&client.id, "");
         let token = alice.get(&query).await.csrf_token();
 
@@ -160,7 +145,7 @@ on_both_backends! {
     }
 
     async fn ac_12_authorization_response_carries_iss(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
         let params = approve(&alice, &authorize_query(&client.id, "")).await;
         assert_eq!(params["iss"], app.address);
         let metadata = app.http.get(app.url("/.well-known/oauth-authorization-server")).send().await.unwrap();

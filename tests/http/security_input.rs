@@ -3,7 +3,7 @@
 //! data) and LG-03 (no stack trace, SQL or driver text in any error).
 
 use crate::on_both_backends;
-use crate::support::web::{authorize_query, code_client_form, encode, fields, WebUser};
+use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
 use crate::support::{
     answer, location_params, Answer, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER,
 };
@@ -53,21 +53,6 @@ fn assert_no_internals(body: &str, what: &str) {
     }
 }
 
-async fn signed_in_with_client(app: &TestApp) -> (WebUser<'_>, TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&fields(&code_client_form("Input app")))
-        .await;
-    (
-        alice,
-        TestClient {
-            id,
-            secret: secret.unwrap_or_default(),
-        },
-    )
-}
-
 on_both_backends! {
     async fn in_01_duplicate_parameters_at_the_token_endpoint(app) {
         let alice = app.user("alice");
@@ -97,7 +82,7 @@ on_both_backends! {
     }
 
     async fn in_03_duplicate_redirect_uri_at_authorize(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
         let query = format!("{}&redirect_uri={}", authorize_query(&client.id, ""), encode("https://evil.example/cb"));
         let token = alice.get(&authorize_query(&client.id, "")).await.csrf_token();
 
@@ -111,7 +96,7 @@ on_both_backends! {
     }
 
     async fn in_04_duplicate_client_id_at_authorize(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
         let query = format!("{}&client_id={}", authorize_query(&client.id, ""), client.id);
 
         let page = alice.get(&query).await;
@@ -136,7 +121,7 @@ on_both_backends! {
             let answer = raw_post(&app, path, FORM, b"grant_type=client_credentials&token=\xff\xfe".to_vec(), Some(&client)).await;
             assert_eq!(answer.status, 400, "{path}");
         }
-        let (alice, web_client) = signed_in_with_client(&app).await;
+        let (alice, web_client) = signed_in_with_code_client(&app, "Input app").await;
         let page = alice.get(&format!("{}&state=%FF%FE", authorize_query(&web_client.id, ""))).await;
         assert!((400..500).contains(&page.status) || page.status == 302, "{}", page.status);
     }
@@ -191,7 +176,7 @@ on_both_backends! {
     }
 
     async fn in_10_very_long_scope_at_authorize(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
         for repeat in [200, 2000] {
             let query = authorize_query(&client.id, "").replace("scope=profile", &format!("scope={}", "profile+".repeat(repeat)));
             let page = alice.get(&query).await;
@@ -240,7 +225,7 @@ on_both_backends! {
     }
 
     async fn in_14_unknown_parameters_are_ignored(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
         let query = authorize_query(&client.id, "&foo=bar&nonce=1&prompt=none&foo=baz");
         let approved = alice.submit(&query, &query, &[("confirm", "yes"), ("extra", "1")]).await;
         let code = location_params(approved.location())["code"].clone();
@@ -280,7 +265,7 @@ on_both_backends! {
     }
 
     async fn rb_06_no_request_data_makes_a_5xx_or_drops_the_connection(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
         let weird: [&[u8]; 8] = [b"\xff", b"%", b"=", b"&", b"a=%", b"%%%%", b"grant_type=authorization_code&code=%F0%9F%92%A9", b"\0\0\0"];
         for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
             for body in weird {
@@ -302,7 +287,7 @@ on_both_backends! {
     }
 
     async fn lg_03_errors_show_no_stack_trace_sql_or_driver_text(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
         let evil = "x' OR 1=1; --\\\"";
         let mut bodies = Vec::new();
         for form in [

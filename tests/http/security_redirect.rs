@@ -6,7 +6,9 @@ use domain::client::RegistrationInput;
 use domain::pkce::CodeChallenge;
 
 use crate::on_both_backends;
-use crate::support::web::{authorize_query, code_client_form, encode, fields, WebUser};
+use crate::support::web::{
+    authorize_query, code_client_form, encode, fields, signed_in_with_code_client, WebUser,
+};
 use crate::support::{location_params, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER};
 
 /// Attempts to get a code or a redirect somewhere else than the registered
@@ -88,21 +90,6 @@ const BYPASSES: &[&str] = &[
     "https://client.example.com/cb%0d%0aLocation:%20https://evil.example",
 ];
 
-async fn signed_in_with_client(app: &TestApp) -> (WebUser<'_>, TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&fields(&code_client_form("Redirect app")))
-        .await;
-    (
-        alice,
-        TestClient {
-            id,
-            secret: secret.unwrap_or_default(),
-        },
-    )
-}
-
 /// A code-flow client registered with `uris`, owned by a new user `owner`.
 fn client_with_uris(app: &TestApp, owner: &str, uris: &[&str], method: &str) -> TestClient {
     let user = app.user(owner);
@@ -161,7 +148,7 @@ fn assert_no_escape(
 
 on_both_backends! {
     async fn ru_01_redirect_uri_exact_match(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Redirect app").await;
         assert!(BYPASSES.len() >= 30);
         // A valid consent page gives the session's CSRF token.
         let token = alice.get(&authorize_query(&client.id, "")).await.csrf_token();
@@ -195,7 +182,7 @@ on_both_backends! {
     async fn ru_01_raw_encoded_traversal_in_the_query_is_refused(app) {
         // The same tricks sent without encoding them once more, so that the
         // server's own decoding produces `..`, `/`, `@` or `\`.
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Redirect app").await;
         let challenge = CodeChallenge::s256_of(VERIFIER);
         for raw in [
             "https://client.example.com/cb/%2e%2e/evil",
@@ -230,14 +217,14 @@ on_both_backends! {
 
     async fn ru_02_a_single_registered_uri_is_the_default(app) {
         // The other half of the rule: with one URI, omitting it is fine.
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Redirect app").await;
         let query = authorize_query(&client.id, "").replace(&format!("&redirect_uri={}", encode(REDIRECT_URI)), "");
         let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
         assert!(approved.location().starts_with(&format!("{REDIRECT_URI}?code=")));
     }
 
     async fn ru_03_unknown_client_is_an_error_page_not_a_redirect(app) {
-        let (alice, _) = signed_in_with_client(&app).await;
+        let (alice, _) = signed_in_with_code_client(&app, "Redirect app").await;
         for query in [
             "/oauth/authorize?response_type=code&client_id=no-such-client&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&state=s",
             "/oauth/authorize?response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&state=s",
@@ -323,7 +310,7 @@ on_both_backends! {
     }
 
     async fn ru_08_errors_for_a_valid_client_redirect_with_error_and_state(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Redirect app").await;
         let bogus = authorize_query(&client.id, "").replace("response_type=code", "response_type=bogus");
 
         let answer = alice.get(&bogus).await;

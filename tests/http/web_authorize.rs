@@ -2,27 +2,12 @@
 //! §4.2; RFC 9207), and connected apps.
 
 use crate::on_both_backends;
-use crate::support::web::{authorize_query, code_client_form, encode, fields, WebUser};
-use crate::support::{location_params, TestClient, REDIRECT_URI};
-
-async fn signed_in_with_client(app: &crate::support::TestApp) -> (WebUser<'_>, TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&fields(&code_client_form("Consent app")))
-        .await;
-    (
-        alice,
-        TestClient {
-            id,
-            secret: secret.unwrap_or_default(),
-        },
-    )
-}
+use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
+use crate::support::{location_params, REDIRECT_URI};
 
 on_both_backends! {
     async fn approve_issues_a_code_with_state_and_iss(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
         let query = authorize_query(&client.id, "");
 
         let consent = alice.get(&query).await;
@@ -41,7 +26,7 @@ on_both_backends! {
     }
 
     async fn deny_redirects_access_denied_without_a_code(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
         let query = authorize_query(&client.id, "");
 
         let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
@@ -53,7 +38,7 @@ on_both_backends! {
     }
 
     async fn anonymous_users_go_to_login_and_come_back(app) {
-        let (_, client) = signed_in_with_client(&app).await;
+        let (_, client) = signed_in_with_code_client(&app, "Consent app").await;
         let query = authorize_query(&client.id, "");
         let visitor = WebUser::new(&app);
 
@@ -67,7 +52,7 @@ on_both_backends! {
     }
 
     async fn invalid_client_or_redirect_uri_is_an_error_page_never_a_redirect(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
         let bad = [
             "/oauth/authorize?response_type=code&client_id=no-such-client&redirect_uri=https%3A%2F%2Fevil.example%2Fcb".to_owned(),
             authorize_query("<script>x</script>", ""),
@@ -83,7 +68,7 @@ on_both_backends! {
     }
 
     async fn other_errors_redirect_with_error_state_and_iss(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
         let no_pkce = format!("/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&state=s1", client.id, encode(REDIRECT_URI));
         let plain = format!("{no_pkce}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain");
         let bogus_type = authorize_query(&client.id, "").replace("response_type=code", "response_type=bogus");
@@ -107,7 +92,7 @@ on_both_backends! {
     }
 
     async fn consent_needs_a_post_with_the_csrf_token(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
         let query = authorize_query(&client.id, "");
         let token = alice.get(&query).await.csrf_token();
 
@@ -155,7 +140,7 @@ on_both_backends! {
     }
 
     async fn connected_apps_lists_grants_and_revoke_ends_access(app) {
-        let (alice, client) = signed_in_with_client(&app).await;
+        let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
         let query = authorize_query(&client.id, "");
         let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
         let code = location_params(approved.location())["code"].clone();

@@ -164,6 +164,24 @@ async fn page(response: reqwest::Response) -> Page {
     }
 }
 
+/// A new user `alice`, signed in, with a code-flow client named `name`
+/// registered on the page.
+pub async fn signed_in_with_code_client<'a>(
+    app: &'a TestApp,
+    name: &str,
+) -> (WebUser<'a>, super::TestClient) {
+    let alice = WebUser::new(app);
+    alice.sign_up("alice").await;
+    let (id, secret) = alice.create_client(&fields(&code_client_form(name))).await;
+    (
+        alice,
+        super::TestClient {
+            id,
+            secret: secret.unwrap_or_default(),
+        },
+    )
+}
+
 /// The fields of a code-flow client registration.
 pub fn code_client_form(name: &str) -> Vec<(&'static str, String)> {
     vec![
