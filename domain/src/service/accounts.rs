@@ -231,23 +231,10 @@ mod tests {
     #[test]
     fn a_new_password_revokes_the_users_tokens() {
         use crate::client::AuthMethod;
-        use crate::params::Params;
         use crate::ports::TokenRepository;
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretPost);
-        let grant = w
-            .services
-            .token(
-                None,
-                &Params::from_pairs([
-                    ("grant_type", "password"),
-                    ("username", "alice"),
-                    ("password", ALICE_PASSWORD),
-                    ("client_id", client.id.as_str()),
-                    ("client_secret", &secret),
-                ]),
-            )
-            .unwrap();
+        let grant = w.password_grant(client.id.as_str(), &secret, None);
 
         assert!(w
             .services

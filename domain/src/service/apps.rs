@@ -54,8 +54,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use crate::client::AuthMethod;
-    use crate::params::Params;
-    use crate::service::fixtures::{world, ALICE_PASSWORD};
+    use crate::service::fixtures::world;
     use crate::testing::t;
 
     #[test]
@@ -63,21 +62,7 @@ mod tests {
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretPost);
         let id = client.id.as_str();
-        let grant = |scope: &str| {
-            w.services
-                .token(
-                    None,
-                    &Params::from_pairs([
-                        ("grant_type", "password"),
-                        ("username", "alice"),
-                        ("password", ALICE_PASSWORD),
-                        ("scope", scope),
-                        ("client_id", id),
-                        ("client_secret", &secret),
-                    ]),
-                )
-                .unwrap()
-        };
+        let grant = |scope: &str| w.password_grant(id, &secret, Some(scope));
         grant("profile");
         w.clock.set(t(100));
         grant("email");

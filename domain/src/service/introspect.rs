@@ -93,7 +93,7 @@ mod tests {
     use crate::client::AuthMethod;
     use crate::error::ErrorCode;
     use crate::params::Params;
-    use crate::service::fixtures::{world, ALICE_PASSWORD};
+    use crate::service::fixtures::world;
     use crate::testing::t;
 
     #[test]
@@ -101,19 +101,7 @@ mod tests {
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretPost);
         let id = client.id.as_str();
-        let grant = w
-            .services
-            .token(
-                None,
-                &Params::from_pairs([
-                    ("grant_type", "password"),
-                    ("username", "alice"),
-                    ("password", ALICE_PASSWORD),
-                    ("client_id", id),
-                    ("client_secret", &secret),
-                ]),
-            )
-            .unwrap();
+        let grant = w.password_grant(id, &secret, None);
         let access = grant.tokens.access_token.expose().to_owned();
         let ask = |token: &str, hint: &str| {
             w.services.introspect(

@@ -205,6 +205,27 @@ pub(crate) mod fixtures {
             self.client_with_id(method, &format!("client-{}", method.as_str()))
         }
 
+        /// A password grant for alice, the client authenticating with
+        /// `client_secret_post`; `scope` as requested (none: the client's).
+        pub fn password_grant(
+            &self,
+            client_id: &str,
+            secret: &str,
+            scope: Option<&str>,
+        ) -> super::token::TokenGrant {
+            let mut pairs = vec![
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ];
+            pairs.extend(scope.map(|scope| ("scope", scope)));
+            self.services
+                .token(None, &crate::params::Params::from_pairs(pairs))
+                .unwrap()
+        }
+
         /// Registers the sample client of `method` under another id.
         pub fn client_with_id(&self, method: AuthMethod, id: &str) -> (Client, String) {
             let (mut client, secret) = sample_client(method);

@@ -79,22 +79,10 @@ mod tests {
     use crate::params::Params;
     use crate::ports::{Clock, TokenRepository};
     use crate::secret::SecretDigest;
-    use crate::service::fixtures::{world, World, ALICE_PASSWORD};
+    use crate::service::fixtures::{world, World};
 
     fn tokens(w: &World, client_id: &str, secret: &str) -> (String, String) {
-        let grant = w
-            .services
-            .token(
-                None,
-                &Params::from_pairs([
-                    ("grant_type", "password"),
-                    ("username", "alice"),
-                    ("password", ALICE_PASSWORD),
-                    ("client_id", client_id),
-                    ("client_secret", secret),
-                ]),
-            )
-            .unwrap();
+        let grant = w.password_grant(client_id, secret, None);
         (
             grant.tokens.access_token.expose().to_owned(),
             grant.tokens.refresh_token.unwrap().expose().to_owned(),
