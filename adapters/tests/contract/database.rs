@@ -104,13 +104,7 @@ fn concurrent_writes_commit_or_fail_each_on_its_own(db: &TestStore) {
             _ => assert!(result.is_ok(), "{i}: {result:?}"),
         }
     }
-    let names: Vec<String> = db
-        .diesel()
-        .list_users()
-        .unwrap()
-        .into_iter()
-        .map(|u| u.username.as_str().to_owned())
-        .collect();
+    let names = usernames(db.diesel());
     let expected = 1 + (0..48).filter(|i| i % 8 > 1).count();
     assert_eq!(names.len(), expected, "{names:?}");
     assert!(
@@ -118,6 +112,15 @@ fn concurrent_writes_commit_or_fail_each_on_its_own(db: &TestStore) {
         "{names:?}"
     );
     db.diesel().insert_user(&support::user("after")).unwrap();
+}
+
+/// The names of every stored user.
+fn usernames(store: &DieselStore) -> Vec<String> {
+    let users = store.list_users().unwrap();
+    users
+        .into_iter()
+        .map(|u| u.username.as_str().to_owned())
+        .collect()
 }
 
 fn ping_answers_when_the_database_is_up(db: &TestStore) {
@@ -293,13 +296,7 @@ fn a_sqlite_write_group_whose_transaction_ends_early_fails_and_the_writer_recove
 
     assert!(result.is_err(), "{result:?}");
     db.diesel().insert_user(&support::user("after")).unwrap();
-    let names: Vec<String> = db
-        .diesel()
-        .list_users()
-        .unwrap()
-        .into_iter()
-        .map(|u| u.username.as_str().to_owned())
-        .collect();
+    let names = usernames(db.diesel());
     assert_eq!(names, ["after"]);
 }
 
