@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -349,16 +348,7 @@ pub fn serve(address: SocketAddr, canned: Canned, sqlite: Option<&str>) -> anyho
         HttpServer::new(move || {
             App::new()
                 // The product's security headers, for the same response size.
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add((
-                            "Content-Security-Policy",
-                            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-                        ))
-                        .add(("Referrer-Policy", "no-referrer")),
-                )
+                .wrap(adapters::http::headers::security_headers())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(domain::params::MAX_FORM_BYTES))
                 .route("/oauth/token", web::post().to(token))
