@@ -264,7 +264,7 @@ async fn authorize(
     let location = format!(
         "{redirect_uri}?code={}&state={state_param}&iss={}",
         state.fake_token('c'),
-        encode(&state.canned.issuer)
+        crate::form_encode(&state.canned.issuer)
     );
     let mut response = HttpResponse::Found().finish();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -274,17 +274,6 @@ async fn authorize(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Debug)]

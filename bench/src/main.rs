@@ -342,6 +342,8 @@ struct Setup {
     sessions: Vec<(String, String)>,
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for
+/// form bodies and query strings, here and in the ceiling).
 fn form_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
