@@ -317,29 +317,61 @@ pub trait TokenRepository: Send + Sync {
     fn newest_refresh_issued_at(&self, family: &FamilyId) -> Result<Option<Timestamp>, StoreError>;
 }
 
-/// Failed attempts (passwords, client secrets), counted per key so that
-/// brute force is limited across every instance sharing the store.
+/// One key of an attempt and how many rows it may hold in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLimit<'a> {
+    /// The key (a digest made by the domain).
+    pub key: &'a str,
+    /// The most rows the key may hold after `since`; at that many, the
+    /// attempt is refused.
+    pub limit: u32,
+}
+
+/// What [`AttemptRepository::reserve`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserve {
+    /// Every key was under its limit: one row per key was inserted, tagged
+    /// with the reservation.
+    Reserved,
+    /// A key was at its limit: nothing was inserted. `frees_at` is the time
+    /// of the row whose leaving the window brings every refused key under
+    /// its limit again (the latest such row over the refused keys).
+    Refused {
+        /// When that row was counted.
+        frees_at: Timestamp,
+    },
+}
+
+/// Attempts (password checks, client authentications, sign-ups) counted
+/// per key, so that brute force is limited across every instance sharing
+/// the store. An attempt first reserves a row under each of its keys; a
+/// failure leaves the rows in place, a success releases them.
 pub trait AttemptRepository: Send + Sync {
-    /// Records one failure at `now` under each of `keys`.
+    /// Counts, for each of `limits`, the rows of its key after `since`; if
+    /// every count is under its limit, inserts one row per key at `now`
+    /// tagged `reservation` and returns [`Reserve::Reserved`], otherwise
+    /// inserts nothing and returns [`Reserve::Refused`].
+    ///
+    /// The count and the insert MUST be one atomic step, serialized with
+    /// every other `reserve` sharing one of the keys, on every instance
+    /// sharing the store: of N concurrent reserves on a key with limit L and
+    /// no rows, exactly min(N, L) are `Reserved`.
     ///
     /// # Errors
-    /// Store failures only.
-    fn record_failure(&self, keys: &[&str], now: Timestamp) -> Result<(), StoreError>;
-
-    /// For each of `keys`, in order: how many failures happened after
-    /// `since`, and the oldest of them. MUST be one read of the store.
-    ///
-    /// # Errors
-    /// Store failures only.
-    fn failures_since(
+    /// Store failures only (then nothing was inserted).
+    fn reserve(
         &self,
-        keys: &[&str],
+        reservation: &str,
+        limits: &[KeyLimit<'_>],
         since: Timestamp,
-    ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError>;
+        now: Timestamp,
+    ) -> Result<Reserve, StoreError>;
 
-    /// Forgets the failures of `keys` (after a success).
+    /// Deletes the rows of `keys` tagged `reservation` (an attempt that
+    /// turned out not to be a failure) and every row of the keys in `clear`
+    /// (the failures a success forgives), in one write.
     ///
     /// # Errors
     /// Store failures only.
-    fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError>;
+    fn release(&self, reservation: &str, keys: &[&str], clear: &[&str]) -> Result<(), StoreError>;
 }

@@ -150,7 +150,8 @@ pub fn sample_user(name: &str, password: &str) -> User {
 
 #[derive(Debug, Default)]
 struct State {
-    failures: Vec<(String, Timestamp)>,
+    /// (key, at, reservation).
+    failures: Vec<(String, Timestamp, String)>,
     users: Vec<User>,
     clients: Vec<Client>,
     codes: Vec<AuthorizationCode>,
@@ -480,41 +481,45 @@ impl TokenRepository for InMemoryStore {
 }
 
 impl crate::ports::AttemptRepository for InMemoryStore {
-    fn record_failure(&self, keys: &[&str], now: Timestamp) -> Result<(), StoreError> {
-        let mut state = self.state();
-        for key in keys {
-            state.failures.push(((*key).to_owned(), now));
-        }
-        Ok(())
-    }
-
-    fn failures_since(
+    fn reserve(
         &self,
-        keys: &[&str],
+        reservation: &str,
+        limits: &[crate::ports::KeyLimit<'_>],
         since: Timestamp,
-    ) -> Result<Vec<(u32, Option<Timestamp>)>, StoreError> {
-        let state = self.state();
-        Ok(keys
-            .iter()
-            .map(|key| {
-                let times: Vec<Timestamp> = state
-                    .failures
-                    .iter()
-                    .filter(|(k, at)| k == key && *at > since)
-                    .map(|(_, at)| *at)
-                    .collect();
-                (
-                    u32::try_from(times.len()).unwrap_or(u32::MAX),
-                    times.iter().min().copied(),
-                )
-            })
-            .collect())
+        now: Timestamp,
+    ) -> Result<crate::ports::Reserve, StoreError> {
+        let mut state = self.state();
+        let mut frees_at: Option<Timestamp> = None;
+        for limit in limits {
+            let mut times: Vec<Timestamp> = state
+                .failures
+                .iter()
+                .filter(|(k, at, _)| k == limit.key && *at > since)
+                .map(|(_, at, _)| *at)
+                .collect();
+            let count = u32::try_from(times.len()).unwrap_or(u32::MAX);
+            if count >= limit.limit {
+                times.sort();
+                let index = usize::try_from(count - limit.limit).unwrap_or(usize::MAX);
+                let at = times.get(index).copied().unwrap_or(now);
+                frees_at = Some(frees_at.map_or(at, |f| f.max(at)));
+            }
+        }
+        if let Some(frees_at) = frees_at {
+            return Ok(crate::ports::Reserve::Refused { frees_at });
+        }
+        for limit in limits {
+            state
+                .failures
+                .push((limit.key.to_owned(), now, reservation.to_owned()));
+        }
+        Ok(crate::ports::Reserve::Reserved)
     }
 
-    fn clear_failures(&self, keys: &[&str]) -> Result<(), StoreError> {
-        self.state()
-            .failures
-            .retain(|(k, _)| !keys.contains(&k.as_str()));
+    fn release(&self, reservation: &str, keys: &[&str], clear: &[&str]) -> Result<(), StoreError> {
+        self.state().failures.retain(|(k, _, r)| {
+            !(clear.contains(&k.as_str()) || (r == reservation && keys.contains(&k.as_str())))
+        });
         Ok(())
     }
 }

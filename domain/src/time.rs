@@ -43,6 +43,16 @@ impl Timestamp {
         )
     }
 
+    /// This instant moved back by `lifetime`.
+    #[must_use]
+    pub fn minus(self, lifetime: Lifetime) -> Self {
+        Self(
+            self.0
+                .checked_sub_signed(TimeDelta::seconds(lifetime.seconds()))
+                .unwrap_or(NaiveDateTime::MIN),
+        )
+    }
+
     /// Whole seconds from `self` until `later` (negative if `later` is earlier).
     #[must_use]
     pub fn seconds_until(self, later: Self) -> i64 {

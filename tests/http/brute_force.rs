@@ -1,11 +1,14 @@
-//! Brute-force limits (SECURITY.md CA-09): failed password grants, logins
-//! and client authentications are limited per account and per address,
-//! with the count in the database; over the limit the answer is 429 with
-//! `Retry-After`, and once the window has passed a success works again.
+//! Brute-force limits (SECURITY.md CA-09): failed password grants and
+//! logins are limited per user, per user and address, and per address, with
+//! the count in the database; over the limit the answer is 429 with
+//! `Retry-After`, and once the window has passed a success works again. The
+//! count and the check are one step, so concurrent guesses get no more
+//! checks than the limit. Strangers cannot lock out a client presenting its
+//! correct secret, nor a browser that signed in before (its device cookie).
 
 use crate::on_both_backends;
 use crate::support::web::WebUser;
-use crate::support::{TestClient, PASSWORD};
+use crate::support::{TestApp, TestClient, PASSWORD};
 
 fn password_form(password: &str) -> Vec<(&'static str, &str)> {
     vec![
@@ -36,24 +39,6 @@ on_both_backends! {
         assert_eq!(app.token(Some(&client), &password_form(PASSWORD)).await.status, 200);
     }
 
-    async fn failed_client_authentications_lead_to_429(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let wrong = TestClient { id: client.id.clone(), secret: "wrong".to_owned() };
-        for _ in 0..5 {
-            assert_eq!(app.token(Some(&wrong), &[("grant_type", "client_credentials")]).await.status, 401);
-        }
-
-        let limited = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-        assert_eq!((limited.status, limited.error()), (429, "slow_down"));
-        assert!(!limited.header("retry-after").is_empty());
-        let revoke = app.post_form("/oauth/revoke", Some(&client), &[("token", "x")]).await;
-        assert_eq!(revoke.status, 429);
-
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-        assert_eq!(app.token(Some(&client), &[("grant_type", "client_credentials")]).await.status, 200);
-    }
-
     async fn failed_logins_lead_to_a_429_page_then_recover(app) {
         app.user("alice");
         let visitor = WebUser::new(&app);
@@ -70,6 +55,31 @@ on_both_backends! {
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         assert_eq!(visitor.log_in("alice", PASSWORD).await.status, 303);
         assert!(visitor.is_logged_in().await);
+    }
+}
+
+on_both_backends! {
+    settings: &["--max-failures-per-address", "5", "--failure-window", "2"];
+
+    async fn failing_client_authentications_are_slowed_and_the_correct_secret_is_not(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let wrong = TestClient { id: client.id.clone(), secret: "wrong".to_owned() };
+        let cc = [("grant_type", "client_credentials")];
+        for _ in 0..5 {
+            assert_eq!(app.token(Some(&wrong), &cc).await.status, 401);
+        }
+
+        let slowed = app.token(Some(&wrong), &cc).await;
+        assert_eq!((slowed.status, slowed.error()), (429, "slow_down"));
+        assert!(!slowed.header("retry-after").is_empty());
+        let revoke = app.post_form("/oauth/revoke", Some(&wrong), &[("token", "x")]).await;
+        assert_eq!(revoke.status, 429);
+        assert_eq!(app.token(Some(&client), &cc).await.status, 200);
+        assert_eq!(app.post_form("/oauth/revoke", Some(&client), &[("token", "x")]).await.status, 200);
+
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(app.token(Some(&wrong), &cc).await.status, 401);
     }
 }
 
@@ -144,5 +154,170 @@ on_both_backends! {
         }
 
         assert_eq!(guess_from(&app, &client, "198.51.100.4", "c4").await, 429);
+    }
+}
+
+/// A client-credentials request with `secret` from `forwarded_for`: the status.
+async fn client_credentials_from(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    forwarded_for: &str,
+) -> u16 {
+    app.http
+        .post(app.url("/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+on_both_backends! {
+    settings: &["--max-failures-per-address", "10", "--trusted-proxies", "127.0.0.1"];
+
+    async fn the_correct_client_secret_is_never_refused_for_failures_it_did_not_make(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        // 50 failures from one address, then 50 from ten forwarded ones:
+        // failing requests are slowed down past 10 per address...
+        let mut statuses = Vec::new();
+        for _ in 0..50 {
+            statuses.push(client_credentials_from(&app, &client.id, "wrong", "198.51.100.200").await);
+        }
+        for n in 0..50 {
+            let address = format!("203.0.113.{}", n % 10);
+            statuses.push(client_credentials_from(&app, &client.id, "wrong", &address).await);
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10 + 50, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 40, "{statuses:?}");
+        assert_eq!(client_credentials_from(&app, &client.id, "wrong", "198.51.100.200").await, 429);
+
+        // ...while the correct secret gets its token from each of them.
+        for address in ["198.51.100.200", "203.0.113.0", "203.0.113.9", "192.0.2.1"] {
+            assert_eq!(client_credentials_from(&app, &client.id, &client.secret, address).await, 200, "{address}");
+        }
+        // The failures are security events and metrics all the same.
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("oauth_client_auth_failures_total{endpoint=\"token\"} 101"), "{metrics}");
+    }
+}
+
+/// How many of `statuses` are `status`.
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+on_both_backends! {
+    async fn sixty_concurrent_wrong_password_grants_get_at_most_ten_checks(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let wrong = password_form("wrong password");
+
+        let answers = futures::future::join_all(
+            (0..60).map(|_| app.token(Some(&client), &wrong)),
+        )
+        .await;
+
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(answers.iter().filter(|a| a.error() == "invalid_grant").count(), 10, "{statuses:?}");
+        assert_eq!(answers.iter().filter(|a| a.error() == "slow_down").count(), 50, "{statuses:?}");
+    }
+
+    async fn sixty_concurrent_wrong_logins_get_at_most_ten_checks(app) {
+        app.user("alice");
+        let visitor = WebUser::new(&app);
+        let token = visitor.get("/login").await.csrf_token();
+        let form = [("csrf_token", token.as_str()), ("username", "alice"), ("password", "wrong password")];
+
+        let pages = futures::future::join_all((0..60).map(|_| visitor.post("/login", &form))).await;
+
+        let statuses: Vec<u16> = pages.iter().map(|p| p.status).collect();
+        let checked = pages.iter().filter(|p| p.status == 200 && p.body.contains("incorrect")).count();
+        assert_eq!((checked, count(&statuses, 429)), (10, 50), "{statuses:?}");
+    }
+
+    async fn sixty_concurrent_sign_ups_create_at_most_ten_accounts(app) {
+        let mut visitors = Vec::new();
+        for _ in 0..60 {
+            let visitor = WebUser::new(&app);
+            let token = visitor.get("/signup").await.csrf_token();
+            visitors.push((visitor, token));
+        }
+
+        let pages = futures::future::join_all(visitors.iter().enumerate().map(|(n, (visitor, token))| async move {
+            let name = format!("user{n}");
+            let form = [("csrf_token", token.as_str()), ("username", name.as_str()), ("password", PASSWORD)];
+            visitor.post("/signup", &form).await
+        }))
+        .await;
+
+        let statuses: Vec<u16> = pages.iter().map(|p| p.status).collect();
+        assert_eq!((count(&statuses, 303), count(&statuses, 429)), (10, 50), "{statuses:?}");
+        assert_eq!(app.services.ports.users.list_users().unwrap().len(), 10);
+    }
+}
+
+/// A login as `name` from `forwarded_for` by `visitor`: the status.
+async fn log_in_from(
+    app: &TestApp,
+    visitor: &WebUser<'_>,
+    forwarded_for: &str,
+    name: &str,
+    password: &str,
+) -> u16 {
+    let token = visitor.get("/login").await.csrf_token();
+    visitor
+        .http
+        .post(app.url("/login"))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", name),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+on_both_backends! {
+    settings: &["--trusted-proxies", "127.0.0.1"];
+
+    async fn a_browser_that_signed_in_before_is_not_locked_out_by_strangers(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let owner = WebUser::new(&app);
+        assert_eq!(log_in_from(&app, &owner, "192.0.2.1", "alice", PASSWORD).await, 303);
+        assert!(owner.cookies().contains("device="), "{}", owner.cookies());
+        let token = owner.get("/").await.csrf_token();
+        owner.post("/logout", &[("csrf_token", &token)]).await;
+        assert!(!owner.is_logged_in().await);
+
+        // 200 failures on her name from 20 addresses, half on the login
+        // page, half through the password grant: past the ceiling of 100,
+        // strangers are refused.
+        let stranger = WebUser::new(&app);
+        let mut statuses = Vec::new();
+        for n in 0..100 {
+            let address = format!("203.0.113.{}", n % 20);
+            statuses.push(log_in_from(&app, &stranger, &address, "alice", "guess").await);
+            statuses.push(guess_from(&app, &client, &address, "alice").await);
+        }
+        assert_eq!(count(&statuses, 200) + count(&statuses, 400), 100, "{statuses:?}");
+        assert_eq!(count(&statuses, 429), 100, "{statuses:?}");
+        // So is a browser that never signed in as alice, with her password.
+        let newcomer = WebUser::new(&app);
+        assert_eq!(log_in_from(&app, &newcomer, "192.0.2.1", "alice", PASSWORD).await, 429);
+
+        // Her browser is counted against itself only, even from a
+        // strangers' address.
+        assert_eq!(log_in_from(&app, &owner, "203.0.113.1", "alice", PASSWORD).await, 303);
+        assert!(owner.is_logged_in().await);
     }
 }

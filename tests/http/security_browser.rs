@@ -189,13 +189,16 @@ on_both_backends! {
     async fn wb_12_session_cookie_flags(app) {
         let visitor = WebUser::new(&app);
         let signed_up = visitor.submit("/signup", "/signup", &[("username", "alice"), ("password", PASSWORD)]).await;
-        let cookie = signed_up.header("set-cookie");
+        let cookie = signed_up.set_cookie("session");
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax") || cookie.contains("SameSite=Strict"), "{cookie}");
         assert!(cookie.contains("Path=/"), "{cookie}");
         let logged_in = WebUser::new(&app).log_in("alice", PASSWORD).await;
-        let cookie = logged_in.header("set-cookie");
+        let cookie = logged_in.set_cookie("session");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+        // The device cookie (brute-force limits) is no weaker.
+        let device = logged_in.set_cookie("device");
+        assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict") && device.contains("Path=/"), "{device}");
     }
 
     async fn wb_14_session_is_renewed_at_login(app) {

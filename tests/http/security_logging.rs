@@ -103,6 +103,7 @@ fn check(backend: &str) {
         "user_signed_up",
         "login_succeeded",
         "login_failed",
+        "client_auth_failed",
         "client_created",
         "consent_granted",
         "consent_denied",

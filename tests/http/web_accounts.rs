@@ -125,7 +125,7 @@ on_both_backends! {
             assert_eq!(page.header("cache-control"), "no-store");
         }
         let signed_up = visitor.submit("/signup", "/signup", &[("username", "alice"), ("password", PASSWORD)]).await;
-        let cookie = signed_up.header("set-cookie");
+        let cookie = signed_up.set_cookie("session");
         assert!(cookie.starts_with("session="), "{cookie}");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
         assert!(!cookie.contains("Secure"), "http issuer: no Secure flag");
@@ -174,8 +174,10 @@ on_both_backends! {
             .unwrap();
 
         assert_eq!(signed_up.status().as_u16(), 303);
-        let cookie = signed_up.headers()["set-cookie"].to_str().unwrap();
+        let cookie = crate::support::web::set_cookie(signed_up.headers(), "__Host-session");
         assert!(cookie.starts_with("__Host-session="), "{cookie}");
         assert!(cookie.contains("Secure"), "{cookie}");
+        let device = crate::support::web::set_cookie(signed_up.headers(), "__Host-device");
+        assert!(device.contains("Secure") && device.contains("Path=/"), "{device}");
     }
 }

@@ -85,5 +85,6 @@ diesel::table! {
     failed_attempts (key, at) {
         key -> Text,
         at -> Timestamp,
+        reservation -> Nullable<Text>,
     }
 }

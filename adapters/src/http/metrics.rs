@@ -32,6 +32,7 @@ struct Counters {
     latency: BTreeMap<String, Histogram>,
     tokens_issued: BTreeMap<&'static str, u64>,
     oauth_errors: BTreeMap<(&'static str, &'static str), u64>,
+    client_auth_failures: BTreeMap<&'static str, u64>,
 }
 
 /// The counters of this process.
@@ -76,6 +77,16 @@ impl Metrics {
             .counters()
             .oauth_errors
             .entry((endpoint, code))
+            .or_default() += 1;
+    }
+
+    /// Counts a failed client authentication at `endpoint` (answered
+    /// `invalid_client`, or `slow_down` past the per-address limit).
+    pub fn client_auth_failed(&self, endpoint: &'static str) {
+        *self
+            .counters()
+            .client_auth_failures
+            .entry(endpoint)
             .or_default() += 1;
     }
 
@@ -149,6 +160,17 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
+            "# HELP oauth_client_auth_failures_total Failed client authentications, by endpoint."
+        );
+        let _ = writeln!(out, "# TYPE oauth_client_auth_failures_total counter");
+        for (endpoint, n) in &counters.client_auth_failures {
+            let _ = writeln!(
+                out,
+                "oauth_client_auth_failures_total{{endpoint=\"{endpoint}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
             "# HELP db_pool_connections Database connections open in the pool."
         );
         let _ = writeln!(out, "# TYPE db_pool_connections gauge");
@@ -197,6 +219,7 @@ mod tests {
         metrics.request("/oauth/token", "POST", 200, 0.2);
         metrics.token_issued("password");
         metrics.oauth_error("token", "invalid_grant");
+        metrics.client_auth_failed("revoke");
 
         let text = metrics.render(r2d2_state(), 8);
 
@@ -211,6 +234,7 @@ mod tests {
         ));
         assert!(text.contains("oauth_tokens_issued_total{grant_type=\"password\"} 1"));
         assert!(text.contains("oauth_errors_total{endpoint=\"token\",error=\"invalid_grant\"} 1"));
+        assert!(text.contains("oauth_client_auth_failures_total{endpoint=\"revoke\"} 1"));
         assert!(text.contains("db_pool_max_connections 8"));
     }
 

@@ -24,6 +24,8 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha512};
 
+use domain::client_auth::PresentedCredentials;
+use domain::service::throttle::is_failed_client_authentication;
 use domain::service::Services;
 
 use crate::db::DieselStore;
@@ -207,17 +209,31 @@ where
         + 'static,
     T: Send + 'static,
 {
+    let mut presented_client = None;
     let outcome = async {
         let params = extract::form_params(request, body)?;
         let auth = extract::authorization(request)?;
         let address = extract::client_address(request, &state.trusted_proxies);
+        // For the security event of a failed client authentication: the id
+        // as presented, if it is a well-formed one (safe to log).
+        presented_client = PresentedCredentials::from_request(auth.as_deref(), &params)
+            .ok()
+            .and_then(|c| c.parsed_client_id());
         let services = state.services.clone();
         blocking(move || use_case(&services, address.as_deref(), auth.as_deref(), &params)).await?
     }
     .await;
     outcome.map_err(|error| {
         state.metrics.oauth_error(endpoint, error.code.as_str());
-        if let Some(reuse) = domain::service::token::reuse_detected(&error) {
+        if is_failed_client_authentication(&error) {
+            state.metrics.client_auth_failed(endpoint);
+            tracing::warn!(
+                event = "client_auth_failed",
+                endpoint,
+                client_id = presented_client.as_ref().map_or("-", |id| id.as_str()),
+                error = error.code.as_str(),
+            );
+        } else if let Some(reuse) = domain::service::token::reuse_detected(&error) {
             tracing::warn!(
                 event = reuse,
                 "replay detected; the tokens issued from it are revoked"

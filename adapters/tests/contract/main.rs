@@ -8,6 +8,7 @@
 
 mod support;
 
+mod attempts;
 mod clients;
 mod codes;
 mod database;

@@ -13,7 +13,8 @@ use domain::code::AuthorizationCode;
 use domain::ids::{ClientId, FamilyId, TokenId, UserId};
 use domain::pkce::CodeChallenge;
 use domain::ports::{
-    ClientRepository, CodeRepository, SecureRandom, TokenRepository, UserRepository,
+    AttemptRepository, ClientRepository, CodeRepository, SecureRandom, TokenRepository,
+    UserRepository,
 };
 use domain::redirect_uri::RedirectUri;
 use domain::scope::Scope;
@@ -24,9 +25,16 @@ use domain::token::{NewTokens, TokenKind, TokenRecord};
 use domain::user::{PasswordHash, User, Username};
 
 /// Every repository port at once.
-pub trait Store: UserRepository + ClientRepository + CodeRepository + TokenRepository {}
+pub trait Store:
+    UserRepository + ClientRepository + CodeRepository + TokenRepository + AttemptRepository
+{
+}
 
-impl<T: UserRepository + ClientRepository + CodeRepository + TokenRepository> Store for T {}
+impl<
+        T: UserRepository + ClientRepository + CodeRepository + TokenRepository + AttemptRepository,
+    > Store for T
+{
+}
 
 /// A store for one test, and what it takes to clean it up. Fields drop in
 /// order: the stores (and their pools) before the database.

@@ -1,6 +1,7 @@
 //! User accounts: sign-up, log-in, password changes.
 
 use super::throttle::Attempt;
+use crate::device::KnownDevice;
 use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::ids::UserId;
 use crate::user::{check_new_password, User, Username};
@@ -70,7 +71,8 @@ impl Services {
     }
 
     /// Creates an account for a visitor at `address`: at most the
-    /// per-account limit of sign-ups per address within the window.
+    /// per-account limit of sign-ups per address within the window. The
+    /// count and the check are one atomic step, and every sign-up counts.
     ///
     /// # Errors
     /// A [`SignUpError`]; `Throttled` over the limit.
@@ -80,26 +82,29 @@ impl Services {
         username: &str,
         password: &str,
     ) -> Result<User, SignUpError> {
-        let attempt = Attempt::sign_up(address);
-        self.check_attempt(&attempt)
+        // Never released: the reservation is the sign-up's count.
+        let _counted = self
+            .reserve_attempt(&Attempt::sign_up(address))
             .map_err(SignUpError::Throttled)?;
-        self.record_failure(&attempt)?;
         self.sign_up(username, password)
     }
 
     /// Logs in from `address` under the brute-force limits of
     /// [`super::throttle`]: `Ok(None)` for a wrong name or password (counted
-    /// as a failure of that name and address).
+    /// as a failure). A browser showing a device cookie for `username`
+    /// (`device`) is counted under that device alone, others under the
+    /// name, the name from this address and the address.
     ///
     /// # Errors
     /// `slow_down` while over the limit; a store failure.
     pub fn log_in_from(
         &self,
         address: Option<&str>,
+        device: Option<&KnownDevice>,
         username: &str,
         password: &str,
     ) -> Result<Option<User>, OAuthError> {
-        let attempt = Attempt::user(username, address);
+        let attempt = Attempt::log_in(username, address, device, self.ports.clock.now());
         let outcome = self.guarded(&attempt, || {
             self.log_in(username, password)?
                 .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))
@@ -169,27 +174,27 @@ mod tests {
         for _ in 0..10 {
             assert!(w
                 .services
-                .log_in_from(Some("192.0.2.7"), "alice", "wrong")
+                .log_in_from(Some("192.0.2.7"), None, "alice", "wrong")
                 .unwrap()
                 .is_none());
         }
 
         let locked = w
             .services
-            .log_in_from(Some("192.0.2.7"), "alice", ALICE_PASSWORD)
+            .log_in_from(Some("192.0.2.7"), None, "alice", ALICE_PASSWORD)
             .unwrap_err();
         assert_eq!(locked.code, ErrorCode::SlowDown);
         // The owner, elsewhere, is not locked out by someone else's guesses.
         assert!(w
             .services
-            .log_in_from(Some("192.0.2.8"), "alice", ALICE_PASSWORD)
+            .log_in_from(Some("192.0.2.8"), None, "alice", ALICE_PASSWORD)
             .unwrap()
             .is_some());
 
         w.clock.set(crate::testing::t(15 * 60));
         assert!(w
             .services
-            .log_in_from(Some("192.0.2.7"), "alice", ALICE_PASSWORD)
+            .log_in_from(Some("192.0.2.7"), None, "alice", ALICE_PASSWORD)
             .unwrap()
             .is_some());
     }
@@ -213,6 +218,75 @@ mod tests {
             .services
             .sign_up_from(Some("192.0.2.6"), "user11", "long enough")
             .is_ok());
+    }
+
+    #[test]
+    fn concurrent_wrong_passwords_get_at_most_the_limit_of_checks() {
+        let w = world();
+        let outcomes: Vec<Result<Option<User>, OAuthError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..60)
+                .map(|_| {
+                    scope.spawn(|| {
+                        w.services
+                            .log_in_from(Some("192.0.2.7"), None, "alice", "wrong")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+
+        let checked = outcomes.iter().filter(|o| matches!(o, Ok(None))).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(e) if e.code == ErrorCode::SlowDown))
+            .count();
+        assert_eq!((checked, refused), (10, 50));
+    }
+
+    #[test]
+    fn concurrent_sign_ups_create_at_most_the_limit_of_accounts() {
+        let w = world();
+        let created = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..60)
+                .map(|n| {
+                    let services = &w.services;
+                    scope.spawn(move || {
+                        services
+                            .sign_up_from(Some("192.0.2.5"), &format!("user{n}"), "long enough")
+                            .is_ok()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|ok| *ok)
+                .count()
+        });
+
+        assert_eq!(created, 10);
+    }
+
+    #[test]
+    fn a_browser_that_signed_in_before_is_not_locked_out_by_strangers() {
+        let w = world();
+        let device = w.services.new_known_device(&w.alice);
+        for n in 0..200 {
+            let address = format!("198.51.100.{}", n % 50);
+            let _ = w
+                .services
+                .log_in_from(Some(&address), None, "alice", "guess");
+        }
+
+        let stranger = w
+            .services
+            .log_in_from(Some("192.0.2.1"), None, "alice", ALICE_PASSWORD);
+        assert_eq!(stranger.unwrap_err().code, ErrorCode::SlowDown);
+        assert!(w
+            .services
+            .log_in_from(Some("198.51.100.1"), Some(&device), "alice", ALICE_PASSWORD)
+            .unwrap()
+            .is_some());
     }
 
     #[test]

@@ -110,8 +110,10 @@ impl Services {
         })
     }
 
-    /// Authenticates the client of a request from `address`, under the
-    /// brute-force limits of [`super::throttle`].
+    /// Authenticates the client of a request from `address`. Correct
+    /// credentials are never refused by the brute-force limits; a failure
+    /// is counted under the address, and past its limit answered
+    /// `slow_down` instead of `invalid_client` (see [`super::throttle`]).
     ///
     /// # Errors
     /// `invalid_client`, `invalid_request` or `slow_down`.
@@ -122,14 +124,13 @@ impl Services {
         params: &Params,
     ) -> Result<Client, OAuthError> {
         let credentials = PresentedCredentials::from_request(authorization, params)?;
-        let attempt = Attempt::client(credentials.client_id(), address);
-        self.guarded(&attempt, || {
-            let client = match credentials.parsed_client_id() {
-                Some(id) => self.ports.clients.find_client(&id)?,
-                None => None,
-            };
-            credentials.authenticate(client)
-        })
+        let client = match credentials.parsed_client_id() {
+            Some(id) => self.ports.clients.find_client(&id)?,
+            None => None,
+        };
+        credentials
+            .authenticate(client)
+            .map_err(|failure| self.client_authentication_failed(address, failure))
     }
 
     fn refresh_expiry(&self, client: &Client, now: Timestamp) -> Option<Timestamp> {
@@ -560,31 +561,35 @@ mod tests {
     }
 
     #[test]
-    fn failed_client_authentications_and_passwords_are_limited() {
+    fn a_correct_client_secret_is_never_refused_for_failures_it_did_not_make() {
         let w = world();
         let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
         let wrong_secret = basic(&client, "wrong");
         let cc = form(&[("grant_type", "client_credentials")]);
-        for _ in 0..10 {
+        for _ in 0..100 {
             let error = w
                 .services
                 .token_from(Some("192.0.2.9"), Some(&wrong_secret), &cc);
             assert_eq!(error_of(error), ErrorCode::InvalidClient);
         }
-        let limited = w
+        // Past the per-address limit, failing requests are slowed down...
+        let slowed = w
             .services
-            .token_from(Some("192.0.2.9"), Some(&basic(&client, &secret)), &cc);
-        assert_eq!(error_of(limited), ErrorCode::SlowDown);
-        let elsewhere =
-            w.services
-                .token_from(Some("192.0.2.10"), Some(&basic(&client, &secret)), &cc);
-        assert!(elsewhere.is_ok(), "another address is not locked out");
+            .token_from(Some("192.0.2.9"), Some(&wrong_secret), &cc);
+        assert_eq!(error_of(slowed), ErrorCode::SlowDown);
+        // ...while the correct secret, from there or anywhere, gets its token.
+        for address in [Some("192.0.2.9"), Some("192.0.2.10"), None] {
+            let right = w
+                .services
+                .token_from(address, Some(&basic(&client, &secret)), &cc);
+            assert!(right.is_ok(), "{address:?}: {right:?}");
+        }
+    }
 
-        w.clock.set(t(15 * 60));
-        assert!(w
-            .services
-            .token(Some(&basic(&client, &secret)), &cc)
-            .is_ok());
+    #[test]
+    fn failed_passwords_are_limited() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
         let wrong_password = form(&[
             ("grant_type", "password"),
             ("username", "alice"),

@@ -26,6 +26,11 @@ impl Page {
             .unwrap_or("")
     }
 
+    /// The `Set-Cookie` header that sets the cookie `name` ("" when none).
+    pub fn set_cookie(&self, name: &str) -> &str {
+        set_cookie(&self.headers, name)
+    }
+
     /// The `Location` header.
     pub fn location(&self) -> &str {
         self.header("location")
@@ -51,6 +56,17 @@ impl Page {
         let close = open_end + self.body[open_end..].find("</")?;
         Some(self.body[open_end..close].to_owned())
     }
+}
+
+/// The `Set-Cookie` header among `headers` that sets the cookie `name` (""
+/// when none).
+pub fn set_cookie<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.split_once('=').is_some_and(|(n, _)| n == name))
+        .unwrap_or("")
 }
 
 /// A visitor with a cookie jar.

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use domain::client::Client;
 use domain::params::Params;
 use domain::service::accounts::SignUpError;
+use domain::user::User;
 
 use super::{
     checked_form, encode, flash, form_field, local_path, log_in, log_out, page, respond, see_other,
@@ -97,6 +98,14 @@ pub async fn login_form(
     .await
 }
 
+/// The redirect after a sign-in, carrying a new device cookie for `user`.
+fn signed_in(state: &AppState, user: &User, next: Option<&str>) -> HttpResponse {
+    let mut response = see_other(next.unwrap_or("/"));
+    let device = state.services.new_known_device(user);
+    super::device::remember(state, &mut response, &device);
+    response
+}
+
 /// `POST /login`: checks the password off the executor; the same answer
 /// for an unknown user and a wrong password.
 pub async fn login(
@@ -113,16 +122,21 @@ pub async fn login(
         let services = state.services.clone();
         let name = username.clone();
         let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
-        let user =
-            blocking(move || services.log_in_from(address.as_deref(), &name, &password)).await??;
+        let device = super::device::known_device(&state, &request);
+        let now = state.services.ports.clock.now();
+        let known_device = device.as_ref().is_some_and(|d| d.is_for(&username, now));
+        let user = blocking(move || {
+            services.log_in_from(address.as_deref(), device.as_ref(), &name, &password)
+        })
+        .await??;
         match user {
             Some(user) => {
-                tracing::info!(event = "login_succeeded", user_id = %user.id);
+                tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
                 log_in(&state, &session, &user)?;
-                Ok(see_other(next.as_deref().unwrap_or("/")))
+                Ok(signed_in(&state, &user, next.as_deref()))
             }
             None => {
-                tracing::info!(event = "login_failed");
+                tracing::info!(event = "login_failed", known_device);
                 login_page(
                     &state,
                     &visitor,
@@ -194,7 +208,7 @@ pub async fn signup(
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
                 log_in(&state, &session, &user)?;
                 flash(&session, "Welcome! Your account is ready.");
-                Ok(see_other(next.as_deref().unwrap_or("/")))
+                Ok(signed_in(&state, &user, next.as_deref()))
             }
             Err(SignUpError::Invalid(problems)) => {
                 let errors = problems

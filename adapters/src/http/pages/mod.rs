@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod apps;
 pub mod clients;
+pub mod device;
 
 use actix_session::Session;
 use actix_web::http::header::{self, HeaderValue};

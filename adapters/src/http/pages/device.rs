@@ -1,0 +1,51 @@
+//! The device cookie (OWASP, "Slow down online guessing attacks with device
+//! cookies"): set at each sign-in, encrypted and authenticated with the
+//! server key, naming the user who signed in and a random device id. A
+//! log-in showing it for the same user name is counted under that device
+//! alone (`domain::service::throttle`), so strangers' failures never lock
+//! out a browser that signed in before.
+
+use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::{HttpRequest, HttpResponse};
+
+use domain::device::KnownDevice;
+
+use crate::http::AppState;
+
+/// The cookie's name (host-only behind TLS).
+fn name(state: &AppState) -> &'static str {
+    if state.https {
+        "__Host-device"
+    } else {
+        "device"
+    }
+}
+
+/// The device the request's cookie names, if the server made it.
+#[must_use]
+pub fn known_device(state: &AppState, request: &HttpRequest) -> Option<KnownDevice> {
+    let name = name(state);
+    let cookie = request.cookie(name)?;
+    let mut jar = CookieJar::new();
+    jar.add_original(cookie);
+    let cookie = jar.private(&state.cookie_key).get(name)?;
+    KnownDevice::parse(cookie.value())
+}
+
+/// Sets the device cookie of `device` on `response`.
+pub fn remember(state: &AppState, response: &mut HttpResponse, device: &KnownDevice) {
+    let mut jar = CookieJar::new();
+    let cookie = Cookie::build(name(state), device.cookie_value())
+        .path("/")
+        .http_only(true)
+        .secure(state.https)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            KnownDevice::LIFETIME.seconds(),
+        ))
+        .finish();
+    jar.private_mut(&state.cookie_key).add(cookie);
+    for cookie in jar.delta() {
+        let _ = response.add_cookie(cookie);
+    }
+}
