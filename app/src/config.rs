@@ -44,6 +44,8 @@ pub mod defaults {
     pub const CLEANUP_INTERVAL: u32 = 60;
     /// `LOG`.
     pub const LOG: &str = "info";
+    /// `BODY_TIMEOUT`, seconds.
+    pub const BODY_TIMEOUT: u32 = 10;
 }
 
 /// Shortest accepted session key, in bytes.
@@ -98,6 +100,11 @@ pub struct Config {
     /// `MIGRATE_ON_START`: whether `serve` (and the admin commands) apply
     /// pending migrations before starting.
     pub migrate_on_start: bool,
+    /// `METRICS_BIND`: address of the separate `/metrics` listener (none:
+    /// no metrics listener).
+    pub metrics_bind: Option<SocketAddr>,
+    /// `BODY_TIMEOUT`: seconds a request may take to send its whole body.
+    pub body_timeout: u32,
     /// `CONFIG`: the TOML file the settings were read from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -176,6 +183,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
             .field("migrate_on_start", &self.migrate_on_start)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("body_timeout", &self.body_timeout)
             .field("config_file", &self.config_file)
             .finish()
     }
@@ -358,6 +367,16 @@ pub struct Flags {
         global = true
     )]
     pub migrate_on_start: Option<bool>,
+
+    /// Address of a separate listener serving only `/metrics` (e.g.
+    /// 127.0.0.1:9100); the main listener answers 404 there [default: none].
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Seconds, 1 to 300, within which a request must send its whole body;
+    /// then 408 and the connection is closed [default: 10].
+    #[arg(long, env = "BODY_TIMEOUT", global = true)]
+    pub body_timeout: Option<u32>,
 }
 
 /// The settings of the TOML file; keys are the field names.
@@ -384,6 +403,8 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     log: Option<String>,
     migrate_on_start: Option<bool>,
+    metrics_bind: Option<String>,
+    body_timeout: Option<u32>,
 }
 
 impl FileSettings {
@@ -584,6 +605,21 @@ impl Flags {
             .migrate_on_start
             .or(file.migrate_on_start)
             .unwrap_or(true);
+        let metrics_bind = match (self.metrics_bind, file.metrics_bind) {
+            (Some(bind), _) => Some(bind),
+            (None, Some(text)) => Some(text.trim().parse().map_err(|_| {
+                format!("METRICS_BIND must be an address like 127.0.0.1:9100 (got {text})")
+            })?),
+            (None, None) => None,
+        };
+        let body_timeout = in_range(
+            "BODY_TIMEOUT",
+            self.body_timeout
+                .or(file.body_timeout)
+                .unwrap_or(defaults::BODY_TIMEOUT),
+            1,
+            300,
+        )?;
 
         Ok(Config {
             database_url,
@@ -606,6 +642,8 @@ impl Flags {
             log_format,
             log_filter,
             migrate_on_start,
+            metrics_bind,
+            body_timeout,
             config_file: self.config,
         })
     }
@@ -680,6 +718,38 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.migrate_on_start);
         assert!(config.session_key.is_none());
+        assert!(config.metrics_bind.is_none());
+        assert_eq!(config.body_timeout, 10);
+    }
+
+    #[test]
+    fn metrics_bind_and_body_timeout_are_checked() {
+        let toml = file("metrics_bind = \"127.0.0.1:9100\"\nbody_timeout = 3\n");
+
+        let config = flags(&["--config", toml.path().to_str().unwrap()])
+            .resolve()
+            .unwrap();
+        let bad_bind = flags(&[
+            "--config",
+            file("metrics_bind = \"nope\"\n").path().to_str().unwrap(),
+        ])
+        .resolve()
+        .unwrap_err();
+        let bad_timeout = flags(&["--body-timeout", "0"]).resolve().unwrap_err();
+
+        assert_eq!(
+            config.metrics_bind.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9100")
+        );
+        assert_eq!(config.body_timeout, 3);
+        assert!(
+            bad_bind.starts_with("METRICS_BIND must be an address"),
+            "{bad_bind}"
+        );
+        assert!(
+            bad_timeout.starts_with("BODY_TIMEOUT must be between 1 and 300"),
+            "{bad_timeout}"
+        );
     }
 
     #[test]
@@ -826,6 +896,8 @@ mod tests {
                 log_format: None,
                 log_filter: None,
                 migrate_on_start: None,
+                metrics_bind: None,
+                body_timeout: None,
             }
         }
     }

@@ -93,9 +93,37 @@ fn blocking_threads(pool_size: u32) -> usize {
     (pool_size as usize).div_ceil(workers).max(2)
 }
 
+/// The metrics listener (`METRICS_BIND`): `/metrics` only, on its own
+/// address, so that the main listener need not serve it to the world. One
+/// worker is plenty for a scrape every few seconds; it follows the main
+/// server's lifetime instead of handling signals itself.
+fn metrics_server(
+    bind: std::net::SocketAddr,
+    state: &web::Data<AppState>,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(bind)
+        .with_context(|| format!("cannot listen on {bind} (METRICS_BIND)"))?;
+    let port = listener.local_addr()?.port();
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(http::headers::security_headers())
+            .app_data(state.clone())
+            .configure(http::configure_metrics)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
+    Ok((port, server))
+}
+
 /// A server bound to its port, not yet running.
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
+    metrics_server: Option<Server>,
     issuer: String,
     server: Server,
     store: DieselStore,
@@ -147,11 +175,16 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone().into(),
         });
         let app_state = state.clone();
+        let body_timeout = web::Data::new(http::body::BodyTimeout(std::time::Duration::from_secs(
+            u64::from(config.body_timeout),
+        )));
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(http::headers::security_headers())
+                .wrap(actix_web::middleware::from_fn(http::body::body_deadline))
+                .wrap(http::headers::security_headers_for(https))
                 .wrap(actix_web::middleware::from_fn(http::logging::request_log))
                 .app_data(app_state.clone())
+                .app_data(body_timeout.clone())
                 .app_data(web::PayloadConfig::new(domain::params::MAX_FORM_BYTES))
                 .configure(http::configure)
                 .service(
@@ -168,11 +201,24 @@ impl Application {
         // that queue for a connection (or for SQLite's one writer), and
         // under load the context switches cost more than the work.
         .worker_max_blocking_threads(blocking_threads(config.pool_size))
+        // Idle keep-alive connections close after 5 s, request heads must
+        // arrive within 5 s (408), bodies within BODY_TIMEOUT (`body`).
+        .keep_alive(std::time::Duration::from_secs(5))
+        .client_request_timeout(std::time::Duration::from_secs(5))
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
+        let (metrics_port, metrics_server) = match config.metrics_bind {
+            Some(bind) => {
+                let (port, server) = metrics_server(bind, &state)?;
+                (Some(port), Some(server))
+            }
+            None => (None, None),
+        };
         Ok(Self {
             port,
+            metrics_port,
+            metrics_server,
             issuer: state.services.policy.issuer.clone(),
             server,
             store: state.store.clone(),
@@ -184,6 +230,12 @@ impl Application {
     #[must_use]
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `METRICS_BIND` is set.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// The issuer identifier in use.
@@ -198,8 +250,17 @@ impl Application {
     /// An I/O error of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let cleanup = tokio::spawn(crate::housekeeping::run(self.store, self.cleanup_interval));
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let outcome = self.server.await;
         cleanup.abort();
+        // The metrics listener lives as long as the main one.
+        if let Some((task, handle)) = metrics {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         outcome
     }
 }

@@ -1,9 +1,12 @@
-//! What operators watch: `/metrics` in the Prometheus text format.
+//! What operators watch: `/metrics` in the Prometheus text format, on the
+//! metrics listener (`--metrics-bind`).
 
 use crate::on_both_backends;
 use crate::support::Backend;
 
 on_both_backends! {
+    settings: &["--metrics-bind", "127.0.0.1:0"];
+
     async fn metrics_count_requests_tokens_and_errors(app) {
         let alice = app.user("alice");
         let client = app.full_client(&alice);
@@ -11,7 +14,8 @@ on_both_backends! {
         app.token(Some(&client), &[("grant_type", "urn:bogus")]).await;
         app.me(Some("Bearer nope")).await;
 
-        let response = app.http.get(app.url("/metrics")).send().await.unwrap();
+        let metrics = app.metrics_address.as_deref().unwrap();
+        let response = app.http.get(format!("{metrics}/metrics")).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200);
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
         let text = response.text().await.unwrap();

@@ -137,6 +137,7 @@ impl Backend {
     pub fn connect(&self) -> Result<AnyConnection, ConnectError> {
         match self {
             Self::Sqlite { path } => {
+                create_private_file(path);
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(|e| ConnectError::Connect(e.to_string()))?;
                 conn.batch_execute(SQLITE_SETUP)
@@ -154,6 +155,29 @@ impl Backend {
             }
         }
     }
+}
+
+/// Creates a SQLite database file that does not exist yet with mode 0600,
+/// before SQLite opens it: it holds password hashes and sessions, and the
+/// usual umask would give 0644. SQLite gives its `-wal` and `-shm` files the
+/// main file's mode, so they are private too. An existing file keeps its
+/// mode (the operator may have chosen a group on purpose). In-memory and
+/// `file:` URI names are left to SQLite.
+fn create_private_file(path: &str) {
+    if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // An empty file is an empty database to SQLite. On any failure (it
+    // exists, its directory is missing or read-only) SQLite opens or fails
+    // to open it itself, with its own message.
+    drop(options.open(path));
 }
 
 /// libpq settings that bound how long a request can hang on a database

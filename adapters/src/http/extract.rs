@@ -125,29 +125,63 @@ pub fn authorization(request: &HttpRequest) -> Result<Option<String>, OAuthError
 }
 
 /// The client's address, for brute-force limits: the TCP peer, or, when
-/// the peer is one of `trusted_proxies`, the last address in
-/// `X-Forwarded-For` that is not itself a trusted proxy (the one the nearest
-/// trusted proxy saw; anything further left could be forged by the client).
+/// the peer is one of `trusted_proxies`, the client named in
+/// `X-Forwarded-For` (see [`forwarded_client`]).
 #[must_use]
 pub fn client_address(request: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<String> {
     let peer = request.peer_addr()?.ip();
     if !trusted_proxies.contains(&peer) {
         return Some(address_key(peer));
     }
-    let forwarded: Vec<IpAddr> = request
+    // Several header lines are one comma-separated list, in order (RFC 9110
+    // §5.3); a line that is not visible ASCII is one unparseable entry.
+    let entries: Vec<&str> = request
         .headers()
         .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
+        .flat_map(|v| {
+            v.to_str()
+                .map_or_else(|_| vec!["\u{0}"], |v| v.split(',').collect())
+        })
         .collect();
-    let client = forwarded
-        .iter()
-        .rev()
-        .find(|a| !trusted_proxies.contains(a))
-        .copied()
-        .unwrap_or(peer);
-    Some(address_key(client))
+    Some(address_key(forwarded_client(
+        &entries,
+        peer,
+        trusted_proxies,
+    )))
+}
+
+/// The client behind a chain of trusted proxies: walking `X-Forwarded-For`
+/// from the right (each proxy appends the address it saw), the first entry
+/// that is not a trusted proxy. Entries may carry a port (`ip:port`,
+/// `[v6]:port`), as some proxies append it. An entry that does not parse
+/// stops the walk at the `peer`: everything to its left was written by
+/// someone we cannot vouch for, so it must never become the address.
+#[must_use]
+pub fn forwarded_client(entries: &[&str], peer: IpAddr, trusted_proxies: &[IpAddr]) -> IpAddr {
+    for entry in entries.iter().rev() {
+        match parse_forwarded_entry(entry) {
+            Some(address) if trusted_proxies.contains(&address) => {}
+            Some(address) => return address,
+            None => return peer,
+        }
+    }
+    peer
+}
+
+/// One `X-Forwarded-For` entry: `ip`, `ip:port`, `[v6]` or `[v6]:port`.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(address) = entry.parse::<IpAddr>() {
+        return Some(address);
+    }
+    if let Ok(socket) = entry.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
 }
 
 /// The address as the limits count it: IPv4 as is, IPv6 by its /64 prefix
@@ -168,6 +202,88 @@ fn address_key(address: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_entries_parse_with_or_without_a_port() {
+        for (entry, address) in [
+            ("203.0.113.9", "203.0.113.9"),
+            (" 203.0.113.9 ", "203.0.113.9"),
+            ("203.0.113.9:51234", "203.0.113.9"),
+            ("2001:db8::7", "2001:db8::7"),
+            ("[2001:db8::7]", "2001:db8::7"),
+            ("[2001:db8::7]:443", "2001:db8::7"),
+        ] {
+            assert_eq!(parse_forwarded_entry(entry), Some(ip(address)), "{entry}");
+        }
+        for garbage in [
+            "",
+            "unknown",
+            "203.0.113.9:",
+            "[203.0.113.9]",
+            "[2001:db8::7",
+            "1.2.3",
+            "_hidden",
+            "\u{0}",
+        ] {
+            assert_eq!(parse_forwarded_entry(garbage), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn the_walk_from_the_right_stops_at_the_first_untrusted_entry() {
+        let peer = ip("10.0.0.1");
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+
+        // The proxy appended ip:port; the forged entry on the left is ignored.
+        assert_eq!(
+            forwarded_client(&["192.0.2.66", "198.51.100.7:40000"], peer, &trusted),
+            ip("198.51.100.7")
+        );
+        // A chain of trusted proxies is walked through.
+        assert_eq!(
+            forwarded_client(
+                &["192.0.2.66", "[2001:db8::5]:1", "10.0.0.2:80"],
+                peer,
+                &trusted
+            ),
+            ip("2001:db8::5")
+        );
+        // Several header lines read as one list, in order.
+        assert_eq!(
+            forwarded_client(
+                &["192.0.2.66", " 198.51.100.7", " 10.0.0.2"],
+                peer,
+                &trusted
+            ),
+            ip("198.51.100.7")
+        );
+    }
+
+    #[test]
+    fn an_unparseable_entry_falls_back_to_the_peer_never_further_left() {
+        let peer = ip("10.0.0.1");
+        let trusted = [peer];
+
+        assert_eq!(
+            forwarded_client(&["192.0.2.66", "garbage"], peer, &trusted),
+            peer
+        );
+        assert_eq!(
+            forwarded_client(&["192.0.2.66", "", "10.0.0.1"], peer, &trusted),
+            peer
+        );
+        assert_eq!(
+            forwarded_client(&["192.0.2.66", "\u{0}"], peer, &trusted),
+            peer
+        );
+        // Nothing forwarded, or only trusted proxies: the peer.
+        assert_eq!(forwarded_client(&[], peer, &trusted), peer);
+        assert_eq!(forwarded_client(&["10.0.0.1"], peer, &trusted), peer);
+    }
 
     #[test]
     fn ipv6_addresses_count_by_their_64_prefix() {

@@ -3,6 +3,7 @@
 
 pub mod api_me;
 pub mod authorize;
+pub mod body;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -159,10 +160,16 @@ pub fn configure_pages(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// Registers the routes of the metrics listener (`METRICS_BIND`): only
+/// `/metrics`, which the main listener does not serve (it is a live feed of
+/// logins and errors, for the monitoring network only).
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/metrics").route(web::get().to(metrics::get)));
+}
+
 /// Registers the API routes (no session).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/static/style.css").route(web::get().to(stylesheet)));
-    cfg.service(web::resource("/metrics").route(web::get().to(metrics::get)));
     cfg.service(
         web::resource("/oauth/token")
             .route(web::post().to(token::post))

@@ -35,6 +35,8 @@ pub const SETTINGS_ENV: &[&str] = &[
     "LOG_FORMAT",
     "LOG",
     "MIGRATE_ON_START",
+    "METRICS_BIND",
+    "BODY_TIMEOUT",
 ];
 
 pub fn command() -> Command {

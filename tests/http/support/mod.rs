@@ -34,6 +34,8 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener, with `--metrics-bind`.
+    pub metrics_address: Option<String>,
     /// A client that follows no redirects and keeps no cookies.
     pub http: reqwest::Client,
     /// The same use cases as the server, over the same database.
@@ -115,6 +117,9 @@ pub async fn spawn_app_reaching_database_at(
     let cli = Cli::try_parse_from(&args).expect("test settings parse");
     let application = Application::build(&cli.config).expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let mut own = cli.config.clone();
     own.database_url = database.url().to_owned();
     let (services, _) = build_services(&own, application.issuer().to_owned()).expect("services");
@@ -125,6 +130,7 @@ pub async fn spawn_app_reaching_database_at(
         .expect("http client");
     TestApp {
         address,
+        metrics_address,
         http,
         services,
         backend,
