@@ -14,6 +14,7 @@ mod code_grant;
 mod concurrency;
 mod faults;
 mod hardening_clients;
+mod hardening_clients_browser;
 mod introspection;
 mod metadata;
 mod oauth2_client;
