@@ -13,6 +13,11 @@ macro_rules! embedded {
 /// The stylesheet, served at `/static/style.css`.
 pub const STYLESHEET: &str = include_str!("../../templates/static/style.css");
 
+/// The registration form's script (fills the settings from the chosen
+/// application type), served at `/static/create_client.js`: a file, since
+/// the Content-Security-Policy (`default-src 'self'`) forbids inline scripts.
+pub const CREATE_CLIENT_SCRIPT: &str = include_str!("../../templates/static/create_client.js");
+
 /// Builds the template set.
 ///
 /// # Errors
@@ -124,12 +129,32 @@ pub struct ClientForm {
     pub scope: String,
     /// `redirect_uri`, one per line.
     pub redirect_uri: String,
-    /// `grant_type`, one per line.
-    pub grant_type: String,
-    /// `response_type`, one per line.
-    pub response_type: String,
+    /// `application_type` chosen (only to show the choice again).
+    pub application_type: String,
+    /// `grant_type` values checked.
+    pub grant_types: Vec<String>,
+    /// `response_type` values checked.
+    pub response_types: Vec<String>,
     /// `token_endpoint_auth_method`.
     pub token_endpoint_auth_method: String,
+}
+
+/// One application type of the registration form, with the settings it
+/// fills (space-separated, for the form's script).
+#[derive(Debug, Serialize)]
+pub struct ApplicationTypeView {
+    /// The form value.
+    pub value: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// A short explanation.
+    pub hint: &'static str,
+    /// Grant types it checks.
+    pub grant_types: String,
+    /// Response types it checks.
+    pub response_types: String,
+    /// Auth method it selects.
+    pub auth_method: &'static str,
 }
 
 /// `pages/create_client.html`.
@@ -144,8 +169,12 @@ pub struct CreateClientPage {
     pub errors: Vec<FieldMessage>,
     /// Known scopes, space-separated.
     pub scopes_supported: String,
-    /// Enabled grant types, comma-separated.
-    pub grant_types_supported: String,
+    /// Enabled grant types, one checkbox each.
+    pub grant_types: Vec<&'static str>,
+    /// Enabled response types, one checkbox each.
+    pub response_types: Vec<&'static str>,
+    /// The application types offered first.
+    pub application_types: Vec<ApplicationTypeView>,
     /// Auth method names.
     pub auth_methods: Vec<&'static str>,
 }
@@ -368,7 +397,16 @@ mod tests {
                         },
                         errors: vec![],
                         scopes_supported: "profile".to_owned(),
-                        grant_types_supported: "password".to_owned(),
+                        grant_types: vec!["password"],
+                        response_types: vec!["code"],
+                        application_types: vec![ApplicationTypeView {
+                            value: "web",
+                            label: "Web",
+                            hint: "h",
+                            grant_types: "password".to_owned(),
+                            response_types: String::new(),
+                            auth_method: "none",
+                        }],
                         auth_methods: vec!["none"],
                     },
                 )

@@ -360,14 +360,19 @@ fn client_command(services: &Services, command: ClientCommand) -> anyhow::Result
                 scope,
                 token_endpoint_auth_method: auth_method,
             };
+            // The operator decides how many clients an account has: the
+            // per-owner quota is for self-service registration only.
             let created = services
-                .register_client(&owner.id, &input)
+                .register_client_as_operator(&owner.id, &input)
                 .map_err(|e| match e {
                     RegistrationError::Invalid(errors) => anyhow!(errors
                         .iter()
                         .map(|e| format!("{}: {}", e.field, e.message))
                         .collect::<Vec<_>>()
                         .join("; ")),
+                    RegistrationError::QuotaReached(max) => {
+                        anyhow!("the owner already has {max} clients")
+                    }
                     RegistrationError::Store(e) => anyhow::Error::new(e),
                 })?;
             Ok(Output {

@@ -42,6 +42,13 @@ pub mod defaults {
     pub const REFRESH_GRACE: u32 = 10;
     /// `CLEANUP_INTERVAL`, seconds.
     pub const CLEANUP_INTERVAL: u32 = 60;
+    /// `MAX_CLIENTS_PER_OWNER`.
+    pub const MAX_CLIENTS_PER_OWNER: u32 = domain::service::Quotas::DEFAULT_CLIENTS_PER_OWNER;
+    /// `MAX_REDIRECT_URIS_PER_CLIENT`.
+    pub const MAX_REDIRECT_URIS_PER_CLIENT: u32 = 20;
+    /// `MAX_PENDING_CODES_PER_GRANT`.
+    pub const MAX_PENDING_CODES_PER_GRANT: u32 =
+        domain::service::Quotas::DEFAULT_PENDING_CODES_PER_GRANT;
     /// `LOG`.
     pub const LOG: &str = "info";
     /// `BODY_TIMEOUT`, seconds.
@@ -80,6 +87,13 @@ pub struct Config {
     pub refresh_grace: u32,
     /// `DISABLE_GRANTS`: grants switched off (only implicit and password can be).
     pub disabled_grants: Vec<GrantType>,
+    /// `MAX_CLIENTS_PER_OWNER`: clients one user may register on the pages.
+    pub max_clients_per_owner: u32,
+    /// `MAX_REDIRECT_URIS_PER_CLIENT`: redirect URIs one client may register.
+    pub max_redirect_uris_per_client: u32,
+    /// `MAX_PENDING_CODES_PER_GRANT`: unused, unexpired codes one user may
+    /// hold for one client.
+    pub max_pending_codes_per_grant: u32,
     /// `CLEANUP_INTERVAL`: seconds between two passes of the storage
     /// cleanup timer (dead codes, tokens and sessions).
     pub cleanup_interval: u32,
@@ -130,6 +144,7 @@ impl Config {
     pub fn capabilities(&self, scopes: Scope) -> ServerCapabilities {
         let mut capabilities = ServerCapabilities::all(scopes);
         capabilities.grant_types.retain(|g| self.grant_enabled(*g));
+        capabilities.max_redirect_uris = self.max_redirect_uris_per_client as usize;
         if !self.grant_enabled(GrantType::Implicit) {
             capabilities
                 .response_types
@@ -175,6 +190,15 @@ impl fmt::Debug for Config {
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("refresh_grace", &self.refresh_grace)
             .field("disabled_grants", &self.disabled_grants)
+            .field("max_clients_per_owner", &self.max_clients_per_owner)
+            .field(
+                "max_redirect_uris_per_client",
+                &self.max_redirect_uris_per_client,
+            )
+            .field(
+                "max_pending_codes_per_grant",
+                &self.max_pending_codes_per_grant,
+            )
             .field("cleanup_interval", &self.cleanup_interval)
             .field("max_failures_per_account", &self.max_failures_per_account)
             .field("max_failures_per_address", &self.max_failures_per_address)
@@ -325,6 +349,20 @@ pub struct Flags {
     )]
     pub disable_grant: Option<Vec<GrantSwitch>>,
 
+    /// Clients one user may register on the pages (the admin command is
+    /// not limited), 1 to 100000 [default: 50].
+    #[arg(long, env = "MAX_CLIENTS_PER_OWNER", global = true)]
+    pub max_clients_per_owner: Option<u32>,
+
+    /// Redirect URIs one client may register, 1 to 1000 [default: 20].
+    #[arg(long, env = "MAX_REDIRECT_URIS_PER_CLIENT", global = true)]
+    pub max_redirect_uris_per_client: Option<u32>,
+
+    /// Unused, unexpired authorization codes one user may hold for one
+    /// client, 1 to 1000 [default: 10].
+    #[arg(long, env = "MAX_PENDING_CODES_PER_GRANT", global = true)]
+    pub max_pending_codes_per_grant: Option<u32>,
+
     /// Seconds between two passes of the storage cleanup (expired codes,
     /// dead tokens and sessions), 1 to 86400 [default: 60].
     #[arg(long, env = "CLEANUP_INTERVAL", global = true)]
@@ -395,6 +433,9 @@ struct FileSettings {
     refresh_token_ttl: Option<u32>,
     refresh_grace: Option<u32>,
     disable_grants: Option<Vec<GrantSwitch>>,
+    max_clients_per_owner: Option<u32>,
+    max_redirect_uris_per_client: Option<u32>,
+    max_pending_codes_per_grant: Option<u32>,
     cleanup_interval: Option<u32>,
     max_failures_per_account: Option<u32>,
     max_failures_per_address: Option<u32>,
@@ -556,6 +597,30 @@ impl Flags {
                 disabled_grants.push(grant);
             }
         }
+        let max_clients_per_owner = in_range(
+            "MAX_CLIENTS_PER_OWNER",
+            self.max_clients_per_owner
+                .or(file.max_clients_per_owner)
+                .unwrap_or(defaults::MAX_CLIENTS_PER_OWNER),
+            1,
+            100_000,
+        )?;
+        let max_redirect_uris_per_client = in_range(
+            "MAX_REDIRECT_URIS_PER_CLIENT",
+            self.max_redirect_uris_per_client
+                .or(file.max_redirect_uris_per_client)
+                .unwrap_or(defaults::MAX_REDIRECT_URIS_PER_CLIENT),
+            1,
+            1000,
+        )?;
+        let max_pending_codes_per_grant = in_range(
+            "MAX_PENDING_CODES_PER_GRANT",
+            self.max_pending_codes_per_grant
+                .or(file.max_pending_codes_per_grant)
+                .unwrap_or(defaults::MAX_PENDING_CODES_PER_GRANT),
+            1,
+            1000,
+        )?;
         let cleanup_interval = in_range(
             "CLEANUP_INTERVAL",
             self.cleanup_interval
@@ -634,6 +699,9 @@ impl Flags {
             refresh_token_ttl,
             refresh_grace,
             disabled_grants,
+            max_clients_per_owner,
+            max_redirect_uris_per_client,
+            max_pending_codes_per_grant,
             cleanup_interval,
             max_failures_per_account,
             max_failures_per_address,
@@ -846,6 +914,39 @@ mod tests {
     }
 
     #[test]
+    fn quota_settings_have_defaults_and_are_checked() {
+        let config = flags(&[]).resolve().unwrap();
+        assert_eq!(config.max_clients_per_owner, 50);
+        assert_eq!(config.max_redirect_uris_per_client, 20);
+        assert_eq!(config.max_pending_codes_per_grant, 10);
+        let toml = file("max_clients_per_owner = 3\nmax_redirect_uris_per_client = 2\n");
+        let config = flags(&[
+            "--config",
+            toml.path().to_str().unwrap(),
+            "--max-pending-codes-per-grant",
+            "4",
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(config.max_clients_per_owner, 3);
+        assert_eq!(config.max_pending_codes_per_grant, 4);
+        assert_eq!(
+            config
+                .capabilities(Scope::parse("profile").unwrap())
+                .max_redirect_uris,
+            2
+        );
+
+        let error = flags(&["--max-clients-per-owner", "0"])
+            .resolve()
+            .unwrap_err();
+        assert!(
+            error.starts_with("MAX_CLIENTS_PER_OWNER must be between 1 and 100000"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn disabling_implicit_removes_the_token_response_type() {
         let config = flags(&["--disable-grant", "implicit"]).resolve().unwrap();
 
@@ -888,6 +989,9 @@ mod tests {
                 refresh_token_ttl: None,
                 refresh_grace: None,
                 disable_grant: None,
+                max_clients_per_owner: None,
+                max_redirect_uris_per_client: None,
+                max_pending_codes_per_grant: None,
                 cleanup_interval: None,
                 max_failures_per_account: None,
                 max_failures_per_address: None,

@@ -13,7 +13,7 @@ use adapters::system::{BcryptHasher, OsRandom, SystemClock};
 use domain::ports::SecureRandom;
 use domain::scope::Scope;
 use domain::service::throttle::ThrottlePolicy;
-use domain::service::{Policy, Ports, Services};
+use domain::service::{Policy, Ports, Quotas, Services};
 use domain::time::Lifetime;
 use domain::token::Lifetimes;
 
@@ -70,6 +70,10 @@ pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Servic
             per_account: config.max_failures_per_account,
             per_address: config.max_failures_per_address,
             window: seconds("FAILURE_WINDOW", config.failure_window)?,
+        },
+        quotas: Quotas {
+            clients_per_owner: config.max_clients_per_owner,
+            pending_codes_per_grant: config.max_pending_codes_per_grant,
         },
     };
     let shared = Arc::new(store.clone());

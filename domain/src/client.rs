@@ -224,6 +224,8 @@ pub struct ServerCapabilities {
     pub response_types: Vec<ResponseType>,
     /// Scopes this server knows.
     pub scopes: Scope,
+    /// Most redirect URIs one client may register (`MAX_REDIRECT_URIS_PER_CLIENT`).
+    pub max_redirect_uris: usize,
 }
 
 impl ServerCapabilities {
@@ -234,6 +236,7 @@ impl ServerCapabilities {
             grant_types: GrantType::ALL.to_vec(),
             response_types: ResponseType::ALL.to_vec(),
             scopes,
+            max_redirect_uris: DEFAULT_MAX_REDIRECT_URIS,
         }
     }
 }
@@ -250,9 +253,13 @@ impl ClientMetadata {
         input: &RegistrationInput,
         server: &ServerCapabilities,
     ) -> Result<Self, Vec<FieldError>> {
-        let mut errors = Vec::new();
+        let mut errors = size_errors(input, server.max_redirect_uris);
+        let oversize: Vec<&'static str> = errors.iter().map(|e| e.field).collect();
+        // An oversize field gets its size message only, not one per rule.
         let mut fail = |field: &'static str, message: String| {
-            errors.push(FieldError { field, message });
+            if !oversize.contains(&field) {
+                errors.push(FieldError { field, message });
+            }
         };
 
         let client_name = input.client_name.trim().to_owned();
@@ -419,6 +426,154 @@ impl ClientMetadata {
     }
 }
 
+/// The kinds of application the registration form offers first, as
+/// Keycloak and Auth0 do; each fills grant types, response types and the
+/// auth method with values that pass [`ClientMetadata::validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationType {
+    /// A web application with a back end that keeps a secret (RFC 6749
+    /// §2.1 confidential): code flow with a refresh token.
+    Web,
+    /// A single-page or native app, which cannot keep a secret (RFC 6749
+    /// §2.1 public; RFC 8252): code flow with PKCE, auth method `none`.
+    Public,
+    /// A machine-to-machine service acting for itself (RFC 6749 §4.4).
+    Machine,
+}
+
+impl ApplicationType {
+    /// Every application type, in the form's order.
+    pub const ALL: [Self; 3] = [Self::Web, Self::Public, Self::Machine];
+
+    /// The form value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Public => "spa",
+            Self::Machine => "machine",
+        }
+    }
+
+    /// Parses a form value.
+    #[must_use]
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == value)
+    }
+
+    /// The grant types this type uses, among those `server` enables.
+    #[must_use]
+    pub fn grant_types(self, server: &ServerCapabilities) -> Vec<GrantType> {
+        let wanted: &[GrantType] = match self {
+            Self::Web | Self::Public => &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+            Self::Machine => &[GrantType::ClientCredentials],
+        };
+        wanted
+            .iter()
+            .copied()
+            .filter(|g| server.grant_types.contains(g))
+            .collect()
+    }
+
+    /// The response types this type uses (`code` goes with
+    /// `authorization_code`, RFC 7591 §2.1).
+    #[must_use]
+    pub fn response_types(self) -> Vec<ResponseType> {
+        match self {
+            Self::Web | Self::Public => vec![ResponseType::Code],
+            Self::Machine => Vec::new(),
+        }
+    }
+
+    /// The token endpoint auth method this type uses.
+    #[must_use]
+    pub fn auth_method(self) -> AuthMethod {
+        match self {
+            Self::Web | Self::Machine => AuthMethod::ClientSecretBasic,
+            Self::Public => AuthMethod::None,
+        }
+    }
+}
+
+/// Default of `MAX_REDIRECT_URIS_PER_CLIENT`.
+pub const DEFAULT_MAX_REDIRECT_URIS: usize = 20;
+/// Longest `client_name`, in characters (the consent page shows it).
+pub const MAX_CLIENT_NAME_CHARS: usize = 100;
+/// Longest `client_uri`, in bytes (about what browsers and proxies accept).
+pub const MAX_CLIENT_URI_BYTES: usize = 2000;
+/// Longest redirect URI, in bytes.
+pub const MAX_REDIRECT_URI_BYTES: usize = 2000;
+/// Longest `scope`, in bytes.
+pub const MAX_SCOPE_BYTES: usize = 1000;
+/// Longest single grant type, response type or auth method value, in bytes
+/// (the longest known name is 19 bytes).
+pub const MAX_NAME_VALUE_BYTES: usize = 64;
+/// Most grant or response type entries (there are five and two).
+pub const MAX_TYPE_ENTRIES: usize = 10;
+
+/// Size limits of every metadata value (RFC 7591 §2 sets none; a record
+/// is stored, listed and rendered, so one account must not make it huge),
+/// checked before any other rule. One error per oversize field, which
+/// never repeats the value.
+fn size_errors(input: &RegistrationInput, max_redirect_uris: usize) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut fail = |field: &'static str, message: String| {
+        errors.push(FieldError { field, message });
+    };
+    if input.client_name.trim().chars().count() > MAX_CLIENT_NAME_CHARS {
+        fail(
+            "client_name",
+            format!("must be at most {MAX_CLIENT_NAME_CHARS} characters"),
+        );
+    }
+    if input.client_uri.trim().len() > MAX_CLIENT_URI_BYTES {
+        fail(
+            "client_uri",
+            format!("must be at most {MAX_CLIENT_URI_BYTES} bytes"),
+        );
+    }
+    let redirect_uris: Vec<&str> = non_blank(&input.redirect_uris).collect();
+    if redirect_uris.len() > max_redirect_uris {
+        fail(
+            "redirect_uris",
+            format!("at most {max_redirect_uris} redirect URIs per client"),
+        );
+    } else if redirect_uris
+        .iter()
+        .any(|u| u.len() > MAX_REDIRECT_URI_BYTES)
+    {
+        fail(
+            "redirect_uris",
+            format!("each redirect URI must be at most {MAX_REDIRECT_URI_BYTES} bytes"),
+        );
+    }
+    if input.scope.len() > MAX_SCOPE_BYTES {
+        fail("scope", format!("must be at most {MAX_SCOPE_BYTES} bytes"));
+    }
+    for (field, values) in [
+        ("grant_types", &input.grant_types),
+        ("response_types", &input.response_types),
+    ] {
+        let values: Vec<&str> = non_blank(values).collect();
+        if values.len() > MAX_TYPE_ENTRIES || values.iter().any(|v| v.len() > MAX_NAME_VALUE_BYTES)
+        {
+            fail(
+                field,
+                format!(
+                    "at most {MAX_TYPE_ENTRIES} values of at most {MAX_NAME_VALUE_BYTES} bytes"
+                ),
+            );
+        }
+    }
+    if input.token_endpoint_auth_method.trim().len() > MAX_NAME_VALUE_BYTES {
+        fail(
+            "token_endpoint_auth_method",
+            format!("must be at most {MAX_NAME_VALUE_BYTES} bytes"),
+        );
+    }
+    errors
+}
+
 fn non_blank(values: &[String]) -> impl Iterator<Item = &str> {
     values.iter().map(|v| v.trim()).filter(|v| !v.is_empty())
 }
@@ -560,5 +715,117 @@ mod tests {
         let found = fields(ClientMetadata::validate(&input, &server()));
         assert!(found.contains(&"client_name"));
         assert!(found.contains(&"token_endpoint_auth_method"));
+    }
+
+    #[test]
+    fn oversize_fields_are_refused_each_on_its_field_without_echoing_the_value() {
+        let long = format!(
+            "https://client.example.com/{}",
+            "a".repeat(MAX_REDIRECT_URI_BYTES)
+        );
+        let input = RegistrationInput {
+            client_name: "n".repeat(MAX_CLIENT_NAME_CHARS + 1),
+            client_uri: long.clone(),
+            redirect_uris: vec![long.clone()],
+            scope: "profile ".repeat(200),
+            grant_types: vec!["x".repeat(MAX_NAME_VALUE_BYTES + 1)],
+            response_types: vec!["code".to_owned(); MAX_TYPE_ENTRIES + 1],
+            token_endpoint_auth_method: "m".repeat(MAX_NAME_VALUE_BYTES + 1),
+        };
+
+        let errors = ClientMetadata::validate(&input, &server()).unwrap_err();
+
+        let mut found: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            vec![
+                "client_name",
+                "client_uri",
+                "grant_types",
+                "redirect_uris",
+                "response_types",
+                "scope",
+                "token_endpoint_auth_method"
+            ]
+        );
+        assert!(
+            errors.iter().all(|e| !e.message.contains("aaaa")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn values_at_the_size_limits_are_accepted() {
+        let uri = format!(
+            "https://client.example.com/{}",
+            "a".repeat(MAX_REDIRECT_URI_BYTES - 27)
+        );
+        assert_eq!(uri.len(), MAX_REDIRECT_URI_BYTES);
+        let input = RegistrationInput {
+            client_name: "é".repeat(MAX_CLIENT_NAME_CHARS),
+            client_uri: uri.clone(),
+            redirect_uris: vec![uri],
+            ..web_app()
+        };
+
+        assert!(ClientMetadata::validate(&input, &server()).is_ok());
+    }
+
+    #[test]
+    fn more_redirect_uris_than_the_server_allows_are_refused() {
+        let mut limited = server();
+        limited.max_redirect_uris = 2;
+        let uris = |n: usize| {
+            (0..n)
+                .map(|i| format!("https://client.example.com/cb{i}"))
+                .collect::<Vec<_>>()
+        };
+
+        let two = RegistrationInput {
+            redirect_uris: uris(2),
+            ..web_app()
+        };
+        let three = RegistrationInput {
+            redirect_uris: uris(3),
+            ..web_app()
+        };
+
+        assert!(ClientMetadata::validate(&two, &limited).is_ok());
+        assert_eq!(
+            fields(ClientMetadata::validate(&three, &limited)),
+            vec!["redirect_uris"]
+        );
+    }
+
+    #[test]
+    fn every_application_type_fills_a_registration_that_validates() {
+        for capabilities in [server(), {
+            let mut s = server();
+            s.grant_types
+                .retain(|g| !matches!(g, GrantType::Implicit | GrantType::Password));
+            s
+        }] {
+            for app in ApplicationType::ALL {
+                assert_eq!(ApplicationType::parse(app.as_str()), Some(app));
+                let input = RegistrationInput {
+                    grant_types: app
+                        .grant_types(&capabilities)
+                        .iter()
+                        .map(|g| g.as_str().to_owned())
+                        .collect(),
+                    response_types: app
+                        .response_types()
+                        .iter()
+                        .map(|r| r.as_str().to_owned())
+                        .collect(),
+                    token_endpoint_auth_method: app.auth_method().as_str().to_owned(),
+                    ..web_app()
+                };
+                let metadata = ClientMetadata::validate(&input, &capabilities)
+                    .unwrap_or_else(|e| panic!("{app:?}: {e:?}"));
+                assert_eq!(metadata.token_endpoint_auth_method, app.auth_method());
+            }
+        }
     }
 }

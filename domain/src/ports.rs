@@ -106,6 +106,19 @@ pub trait ClientRepository: Send + Sync {
     /// MUST return `StoreError::Conflict` when the client id exists.
     fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
 
+    /// Stores a new client only if its owner has fewer than `max` clients,
+    /// counted and inserted in one write transaction: of any number of
+    /// concurrent calls for one owner, the owner MUST end with at most
+    /// `max` clients (when it had at most `max` before).
+    ///
+    /// # Errors
+    /// As [`ClientRepository::insert_client`]; on error nothing is stored.
+    fn insert_client_within_quota(
+        &self,
+        client: &Client,
+        max: u32,
+    ) -> Result<WithinQuota, StoreError>;
+
     /// The client with this id.
     ///
     /// # Errors
@@ -139,6 +152,15 @@ pub trait ClientRepository: Send + Sync {
     fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
 }
 
+/// The outcome of an insert bounded by a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithinQuota {
+    /// The record was stored.
+    Inserted,
+    /// The quota was already reached; nothing was stored.
+    QuotaReached,
+}
+
 /// The outcome of [`CodeRepository::redeem_code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeRedemption {
@@ -155,6 +177,20 @@ pub trait CodeRepository: Send + Sync {
     /// # Errors
     /// MUST return `StoreError::Conflict` when the digest exists.
     fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+
+    /// Stores a new code only if its user holds fewer than `max` pending
+    /// codes (unused and unexpired at `code.issued_at`) of its client,
+    /// counted and inserted in one write transaction: of any number of
+    /// concurrent calls for one user and client, at most `max` pending
+    /// codes MUST result.
+    ///
+    /// # Errors
+    /// As [`CodeRepository::insert_code`]; on error nothing is stored.
+    fn insert_code_within_quota(
+        &self,
+        code: &AuthorizationCode,
+        max: u32,
+    ) -> Result<WithinQuota, StoreError>;
 
     /// The code with this digest, used or not.
     ///

@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
     ClientRepository, Clock, CodeRedemption, CodeRepository, GrantSummary, PasswordHasher,
-    Rotation, SecureRandom, TokenRepository, UserRepository,
+    Rotation, SecureRandom, TokenRepository, UserRepository, WithinQuota,
 };
 use crate::redirect_uri::RedirectUri;
 use crate::scope::Scope;
@@ -268,6 +268,27 @@ impl ClientRepository for InMemoryStore {
         Ok(())
     }
 
+    fn insert_client_within_quota(
+        &self,
+        client: &Client,
+        max: u32,
+    ) -> Result<WithinQuota, StoreError> {
+        let mut state = self.state();
+        let owned = state
+            .clients
+            .iter()
+            .filter(|c| c.owner == client.owner)
+            .count();
+        if owned >= max as usize {
+            return Ok(WithinQuota::QuotaReached);
+        }
+        if state.clients.iter().any(|c| c.id == client.id) {
+            return Err(StoreError::Conflict);
+        }
+        state.clients.push(client.clone());
+        Ok(WithinQuota::Inserted)
+    }
+
     fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         Ok(self.state().clients.iter().find(|c| &c.id == id).cloned())
     }
@@ -314,6 +335,32 @@ impl CodeRepository for InMemoryStore {
         }
         state.codes.push(code.clone());
         Ok(())
+    }
+
+    fn insert_code_within_quota(
+        &self,
+        code: &AuthorizationCode,
+        max: u32,
+    ) -> Result<WithinQuota, StoreError> {
+        let mut state = self.state();
+        let pending = state
+            .codes
+            .iter()
+            .filter(|c| {
+                c.user_id == code.user_id
+                    && c.client_id == code.client_id
+                    && c.used_at.is_none()
+                    && c.expires_at > code.issued_at
+            })
+            .count();
+        if pending >= max as usize {
+            return Ok(WithinQuota::QuotaReached);
+        }
+        if state.codes.iter().any(|c| c.digest == code.digest) {
+            return Err(StoreError::Conflict);
+        }
+        state.codes.push(code.clone());
+        Ok(WithinQuota::Inserted)
     }
 
     fn find_code(&self, digest: &SecretDigest) -> Result<Option<AuthorizationCode>, StoreError> {

@@ -39,24 +39,59 @@ async fn sign_up(app: &TestApp, browser: &Browser, name: &str) {
     browser.wait_for("#logged-in-as").await;
 }
 
-/// Fills and submits the registration form; returns (client_id, secret).
-async fn register(
+/// Fills and submits the registration form: the text `fields`, then the
+/// application type, then the grant and response type boxes and the auth
+/// method as given; returns (client_id, secret).
+pub(crate) async fn register(
     app: &TestApp,
     browser: &Browser,
     fields: &[(&str, &str)],
-    auth_method: &str,
+    application_type: &str,
+    settings: (&[&str], &[&str], &str),
 ) -> (String, Option<String>) {
+    let (grants, responses, auth_method) = settings;
     browser.goto(&app.url("/create_client")).await;
     browser.wait_for("#create-client-form").await;
     for (field, value) in fields {
         browser.fill(&format!("#{field}"), value).await;
     }
     browser
+        .click(&format!("#application_type_{application_type}"))
+        .await;
+    for grant in [
+        "authorization_code",
+        "implicit",
+        "password",
+        "client_credentials",
+        "refresh_token",
+    ] {
+        let css = format!("#grant_type_{grant}");
+        if browser.exists(&css).await {
+            browser.set_checked(&css, grants.contains(&grant)).await;
+        }
+    }
+    for response in ["code", "token"] {
+        let css = format!("#response_type_{response}");
+        if browser.exists(&css).await {
+            browser
+                .set_checked(&css, responses.contains(&response))
+                .await;
+        }
+    }
+    browser
         .click(&format!(
             "#token_endpoint_auth_method option[value={auth_method}]"
         ))
         .await;
-    shot(app, browser, "create_client").await;
+    if application_type == "web" {
+        // The top of the form, where the application type is chosen.
+        browser
+            .client()
+            .execute("window.scrollTo(0, 0)", vec![])
+            .await
+            .unwrap();
+        shot(app, browser, "create_client").await;
+    }
     browser.click("#create-client-submit").await;
     browser.wait_for("#client_id").await;
     let id = browser.text("#client_id").await;
@@ -77,10 +112,13 @@ async fn register_code_client(app: &TestApp, browser: &Browser) -> (String, Stri
             ("client_uri", "https://client.example.com"),
             ("scope", "profile email"),
             ("redirect_uri", REDIRECT_URI),
-            ("grant_type", "authorization_code\nrefresh_token"),
-            ("response_type", "code"),
         ],
-        "client_secret_basic",
+        "web",
+        (
+            &["authorization_code", "refresh_token"],
+            &["code"],
+            "client_secret_basic",
+        ),
     )
     .await;
     (id, secret.expect("a confidential client gets a secret"))
@@ -155,8 +193,9 @@ in_browser_on_both_backends! {
         let (client_id, secret) = register(
             &app,
             browser,
-            &[("client_name", "Single Page"), ("scope", "profile"), ("redirect_uri", REDIRECT_URI), ("grant_type", "implicit"), ("response_type", "token")],
-            "none",
+            &[("client_name", "Single Page"), ("scope", "profile"), ("redirect_uri", REDIRECT_URI)],
+            "spa",
+            (&["implicit"], &["token"], "none"),
         )
         .await;
         assert!(secret.is_none());
@@ -178,8 +217,9 @@ in_browser_on_both_backends! {
         let (client_id, old_secret) = register(
             &app,
             browser,
-            &[("client_name", "Batch Job"), ("scope", "profile"), ("grant_type", "client_credentials")],
-            "client_secret_basic",
+            &[("client_name", "Batch Job"), ("scope", "profile")],
+            "machine",
+            (&["client_credentials"], &[], "client_secret_basic"),
         )
         .await;
         let old = crate::support::TestClient { id: client_id.clone(), secret: old_secret.unwrap() };

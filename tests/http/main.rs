@@ -13,6 +13,8 @@ mod brute_force;
 mod code_grant;
 mod concurrency;
 mod faults;
+mod hardening_clients;
+mod hardening_clients_browser;
 mod hardening_infra;
 mod introspection;
 mod metadata;

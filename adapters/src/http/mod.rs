@@ -118,6 +118,14 @@ pub async fn stylesheet() -> HttpResponse {
         .body(crate::render::STYLESHEET)
 }
 
+/// The registration form's script.
+pub async fn create_client_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(crate::render::CREATE_CLIENT_SCRIPT)
+}
+
 /// Registers the browser pages and the authorization endpoint, which need
 /// a session; wrap them in [`SessionSettings::middleware`].
 pub fn configure_pages(cfg: &mut web::ServiceConfig) {
@@ -170,6 +178,9 @@ pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
 /// Registers the API routes (no session).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/static/style.css").route(web::get().to(stylesheet)));
+    cfg.service(
+        web::resource("/static/create_client.js").route(web::get().to(create_client_script)),
+    );
     cfg.service(
         web::resource("/oauth/token")
             .route(web::post().to(token::post))

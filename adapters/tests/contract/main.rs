@@ -13,5 +13,6 @@ mod clients;
 mod codes;
 mod database;
 mod housekeeping;
+mod quotas;
 mod tokens;
 mod users;

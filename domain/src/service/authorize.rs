@@ -13,6 +13,7 @@ use crate::error::{OAuthError, StoreError};
 use crate::ids::{ClientId, UserId};
 use crate::params::Params;
 use crate::pkce::CodeChallenge;
+use crate::ports::WithinQuota;
 use crate::scope::Scope;
 
 use super::{Grantee, Services};
@@ -242,18 +243,36 @@ impl Services {
         match (&request.response_type, &request.challenge) {
             (ResponseType::Code, Some(challenge)) => {
                 let code = self.ports.random.secret();
-                self.ports.codes.insert_code(&AuthorizationCode {
-                    digest: code.digest(),
-                    client_id: request.client.id.clone(),
-                    user_id: *user,
-                    redirect_uri: request.redirect_uri_param.clone(),
-                    scope: request.scope.clone(),
-                    challenge: challenge.clone(),
-                    family: self.new_family(),
-                    issued_at: now,
-                    expires_at: now.plus(self.policy.lifetimes.code),
-                    used_at: None,
-                })?;
+                let stored = self.ports.codes.insert_code_within_quota(
+                    &AuthorizationCode {
+                        digest: code.digest(),
+                        client_id: request.client.id.clone(),
+                        user_id: *user,
+                        redirect_uri: request.redirect_uri_param.clone(),
+                        scope: request.scope.clone(),
+                        challenge: challenge.clone(),
+                        family: self.new_family(),
+                        issued_at: now,
+                        expires_at: now.plus(self.policy.lifetimes.code),
+                        used_at: None,
+                    },
+                    self.policy.quotas.pending_codes_per_grant,
+                )?;
+                if stored == WithinQuota::QuotaReached {
+                    // RFC 6749 §4.1.2.1: the user did approve, so not
+                    // `access_denied`; the condition ends by itself once
+                    // codes are redeemed or expire (CODE_TTL), which is
+                    // what `temporarily_unavailable` tells the client.
+                    return Err(AuthorizeError::Redirect(self.error_response(
+                        &request.redirect_to,
+                        false,
+                        &OAuthError::temporarily_unavailable(
+                            "too many unused authorization codes for this client; \
+                             redeem them or try again in a minute",
+                        ),
+                        request.state.as_deref(),
+                    )));
+                }
                 params.push(("code", code.expose().to_owned()));
             }
             (ResponseType::Code, None) => {
@@ -570,5 +589,36 @@ mod tests {
             .starts_with("https://client.example.com/cb#access_token="));
         assert!(response.param("refresh_token").is_none());
         assert_eq!(response.param("token_type"), Some("Bearer"));
+    }
+
+    #[test]
+    fn approvals_past_the_pending_code_quota_are_temporarily_unavailable() {
+        let mut w = world();
+        w.services.policy.quotas.pending_codes_per_grant = 3;
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let request = w
+            .services
+            .validate_authorization(&code_request(&client, &[]))
+            .unwrap();
+        for _ in 0..3 {
+            w.services
+                .approve_authorization(&request, &w.alice.id)
+                .unwrap();
+        }
+
+        let fourth = w.services.approve_authorization(&request, &w.alice.id);
+
+        let Err(AuthorizeError::Redirect(response)) = fourth else {
+            panic!("expected an error redirect, got {fourth:?}");
+        };
+        assert_eq!(response.param("error"), Some("temporarily_unavailable"));
+        assert_eq!(response.param("state"), Some("st-é &=/?x"));
+        assert!(response.param("code").is_none());
+        // Expired codes are no longer pending.
+        w.clock.set(crate::testing::t(61));
+        assert!(w
+            .services
+            .approve_authorization(&request, &w.alice.id)
+            .is_ok());
     }
 }

@@ -3,6 +3,7 @@
 use crate::client::{Client, ClientMetadata, FieldError, RegistrationInput};
 use crate::error::StoreError;
 use crate::ids::{ClientId, UserId};
+use crate::ports::WithinQuota;
 use crate::secret::PlainSecret;
 
 use super::Services;
@@ -12,6 +13,8 @@ use super::Services;
 pub enum RegistrationError {
     /// The metadata breaks rules, one error per field problem.
     Invalid(Vec<FieldError>),
+    /// The owner already has this many clients (`MAX_CLIENTS_PER_OWNER`).
+    QuotaReached(u32),
     /// The store failed.
     Store(StoreError),
 }
@@ -32,7 +35,8 @@ pub struct ClientWithSecret {
 }
 
 impl Services {
-    /// Registers a client for `owner`.
+    /// Registers a client for `owner`, within the owner's client quota
+    /// (what the pages call).
     ///
     /// # Errors
     /// A [`RegistrationError`].
@@ -40,6 +44,29 @@ impl Services {
         &self,
         owner: &UserId,
         input: &RegistrationInput,
+    ) -> Result<ClientWithSecret, RegistrationError> {
+        self.register(owner, input, Some(self.policy.quotas.clients_per_owner))
+    }
+
+    /// Registers a client for `owner` on the operator's behalf (the admin
+    /// command): every metadata rule and size limit applies, the
+    /// per-owner client count does not, since the operator decides it.
+    ///
+    /// # Errors
+    /// A [`RegistrationError`] other than `QuotaReached`.
+    pub fn register_client_as_operator(
+        &self,
+        owner: &UserId,
+        input: &RegistrationInput,
+    ) -> Result<ClientWithSecret, RegistrationError> {
+        self.register(owner, input, None)
+    }
+
+    fn register(
+        &self,
+        owner: &UserId,
+        input: &RegistrationInput,
+        quota: Option<u32>,
     ) -> Result<ClientWithSecret, RegistrationError> {
         let metadata = ClientMetadata::validate(input, &self.policy.capabilities)
             .map_err(RegistrationError::Invalid)?;
@@ -54,7 +81,17 @@ impl Services {
             metadata,
             issued_at: self.ports.clock.now(),
         };
-        self.ports.clients.insert_client(&client)?;
+        match quota {
+            Some(max) => match self
+                .ports
+                .clients
+                .insert_client_within_quota(&client, max)?
+            {
+                WithinQuota::Inserted => {}
+                WithinQuota::QuotaReached => return Err(RegistrationError::QuotaReached(max)),
+            },
+            None => self.ports.clients.insert_client(&client)?,
+        }
         Ok(ClientWithSecret { client, secret })
     }
 
@@ -123,6 +160,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::ClientRepository;
     use crate::service::fixtures::world;
 
     fn input() -> RegistrationInput {
@@ -200,5 +238,28 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(w.services.delete_client(Some(&w.alice.id), id).unwrap());
+    }
+
+    #[test]
+    fn owners_register_up_to_their_quota_and_the_operator_past_it() {
+        let mut w = world();
+        w.services.policy.quotas.clients_per_owner = 3;
+        for _ in 0..3 {
+            w.services.register_client(&w.alice.id, &input()).unwrap();
+        }
+
+        let fourth = w.services.register_client(&w.alice.id, &input());
+        let by_operator = w
+            .services
+            .register_client_as_operator(&w.alice.id, &input());
+
+        assert!(
+            matches!(fourth, Err(RegistrationError::QuotaReached(3))),
+            "{fourth:?}"
+        );
+        assert!(by_operator.is_ok());
+        assert_eq!(w.store.list_clients_of(&w.alice.id).unwrap().len(), 4);
+        let other = UserId::from_random_bytes([78; 16]);
+        assert!(w.services.register_client(&other, &input()).is_ok());
     }
 }

@@ -56,6 +56,35 @@ pub struct Policy {
     pub capabilities: ServerCapabilities,
     /// Brute-force limits.
     pub throttle: throttle::ThrottlePolicy,
+    /// Per-account quotas.
+    pub quotas: Quotas,
+}
+
+/// What one account may create, so that one free account cannot fill the
+/// store (the redirect-URI limit is in [`ServerCapabilities`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// `MAX_CLIENTS_PER_OWNER`: clients one user may register on the pages.
+    pub clients_per_owner: u32,
+    /// `MAX_PENDING_CODES_PER_GRANT`: unused, unexpired codes one user may
+    /// hold for one client.
+    pub pending_codes_per_grant: u32,
+}
+
+impl Quotas {
+    /// Default of `MAX_CLIENTS_PER_OWNER`.
+    pub const DEFAULT_CLIENTS_PER_OWNER: u32 = 50;
+    /// Default of `MAX_PENDING_CODES_PER_GRANT`.
+    pub const DEFAULT_PENDING_CODES_PER_GRANT: u32 = 10;
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            clients_per_owner: Self::DEFAULT_CLIENTS_PER_OWNER,
+            pending_codes_per_grant: Self::DEFAULT_PENDING_CODES_PER_GRANT,
+        }
+    }
 }
 
 impl Policy {
@@ -188,6 +217,7 @@ pub(crate) mod fixtures {
             lifetimes: Lifetimes::default(),
             capabilities: ServerCapabilities::all(Scope::parse("profile email").unwrap()),
             throttle: super::throttle::ThrottlePolicy::default(),
+            quotas: super::Quotas::default(),
         };
         let alice = sample_user("alice", ALICE_PASSWORD);
         store.insert_user(&alice).unwrap();

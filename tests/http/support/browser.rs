@@ -332,6 +332,34 @@ impl Browser {
         .unwrap_or_else(|e| panic!("browser: fill {css}: {e}"));
     }
 
+    /// Whether the checkbox or radio button matching `css` is checked.
+    pub async fn is_checked(&self, css: &str) -> bool {
+        let element = self.find(css).await;
+        bounded(
+            STEP_TIMEOUT,
+            &format!("is_checked {css}"),
+            element.is_selected(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("browser: is_checked {css}: {e}"))
+    }
+
+    /// Checks or unchecks the checkbox matching `css` (clicks it if needed).
+    pub async fn set_checked(&self, css: &str, checked: bool) {
+        if self.is_checked(css).await != checked {
+            self.click(css).await;
+        }
+    }
+
+    /// The current `value` of the form field matching `css`.
+    pub async fn value(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        bounded(STEP_TIMEOUT, &format!("value {css}"), element.prop("value"))
+            .await
+            .unwrap_or_else(|e| panic!("browser: value {css}: {e}"))
+            .unwrap_or_default()
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
         let element = self.find(css).await;

@@ -2,10 +2,10 @@ use diesel::prelude::*;
 use domain::client::Client;
 use domain::error::StoreError;
 use domain::ids::{ClientId, UserId};
-use domain::ports::ClientRepository;
+use domain::ports::{ClientRepository, WithinQuota};
 use domain::secret::SecretDigest;
 
-use super::{convert, convert_one};
+use super::{convert, convert_one, lock_user_row};
 use crate::db::rows::{ClientRow, NewClientRow};
 use crate::db::schema::oauth2_clients as clients;
 use crate::db::DieselStore;
@@ -19,6 +19,28 @@ impl ClientRepository for DieselStore {
                 .execute(conn)
         })?;
         Ok(())
+    }
+
+    fn insert_client_within_quota(
+        &self,
+        client: &Client,
+        max: u32,
+    ) -> Result<WithinQuota, StoreError> {
+        let row = NewClientRow::from(client);
+        self.write_tx(move |conn| {
+            lock_user_row(conn, &row.owner_id)?;
+            let owned: i64 = clients::table
+                .filter(clients::owner_id.eq(&row.owner_id))
+                .count()
+                .get_result(conn)?;
+            if owned >= i64::from(max) {
+                return Ok(WithinQuota::QuotaReached);
+            }
+            diesel::insert_into(clients::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(WithinQuota::Inserted)
+        })
     }
 
     fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {

@@ -2,13 +2,13 @@ use diesel::prelude::*;
 use domain::code::AuthorizationCode;
 use domain::error::StoreError;
 use domain::ids::{ClientId, UserId};
-use domain::ports::{CodeRedemption, CodeRepository};
+use domain::ports::{CodeRedemption, CodeRepository, WithinQuota};
 use domain::secret::SecretDigest;
 use domain::time::Timestamp;
 use domain::token::NewTokens;
 
-use super::convert_one;
 use super::token::insert_token_rows;
+use super::{convert_one, lock_user_row};
 use crate::db::rows::{CodeRow, NewCodeRow};
 use crate::db::schema::oauth2_authorization_codes as codes;
 use crate::db::DieselStore;
@@ -18,6 +18,34 @@ impl CodeRepository for DieselStore {
         let row = NewCodeRow::from(code);
         self.write_tx(move |conn| diesel::insert_into(codes::table).values(&row).execute(conn))?;
         Ok(())
+    }
+
+    fn insert_code_within_quota(
+        &self,
+        code: &AuthorizationCode,
+        max: u32,
+    ) -> Result<WithinQuota, StoreError> {
+        let row = NewCodeRow::from(code);
+        let now = code.issued_at.as_naive_utc();
+        self.write_tx(move |conn| {
+            lock_user_row(conn, &row.user_id)?;
+            // `expires_at > now` is served by the expires_at index: only
+            // the codes of the last CODE_TTL seconds are looked at.
+            let pending: i64 = codes::table
+                .filter(codes::expires_at.gt(now))
+                .filter(codes::user_id.eq(&row.user_id))
+                .filter(codes::client_id.eq(&row.client_id))
+                .filter(codes::used_at.is_null())
+                .count()
+                .get_result(conn)?;
+            if pending >= i64::from(max) {
+                return Ok(WithinQuota::QuotaReached);
+            }
+            diesel::insert_into(codes::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(WithinQuota::Inserted)
+        })
     }
 
     fn find_code(&self, digest: &SecretDigest) -> Result<Option<AuthorizationCode>, StoreError> {

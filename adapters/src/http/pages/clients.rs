@@ -9,7 +9,8 @@ use actix_web::cookie::{Cookie, CookieJar, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use domain::client::{AuthMethod, Client, GrantType, RegistrationInput};
+use domain::client::{ApplicationType, AuthMethod, Client, GrantType, RegistrationInput};
+use domain::params::Params;
 use domain::service::clients::{ClientWithSecret, RegistrationError};
 
 use super::{
@@ -17,7 +18,10 @@ use super::{
     Visitor,
 };
 use crate::http::{blocking, AppState};
-use crate::render::{ClientForm, ClientPage, ClientView, CreateClientPage, Example, FieldMessage};
+use crate::render::{
+    ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Example,
+    FieldMessage,
+};
 
 const SECRET_COOKIE: &str = "client_secret_once";
 
@@ -42,15 +46,77 @@ fn form_page(
             form,
             errors,
             scopes_supported: capabilities.scopes.to_string(),
-            grant_types_supported: capabilities
+            grant_types: capabilities
                 .grant_types
                 .iter()
                 .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+                .collect(),
+            response_types: capabilities
+                .response_types
+                .iter()
+                .map(|r| r.as_str())
+                .collect(),
+            application_types: ApplicationType::ALL
+                .iter()
+                .map(|&app| application_type_view(app, capabilities))
+                .collect(),
             auth_methods: AuthMethod::ALL.iter().map(|m| m.as_str()).collect(),
         },
     )
+}
+
+fn application_type_view(
+    app: ApplicationType,
+    capabilities: &domain::client::ServerCapabilities,
+) -> ApplicationTypeView {
+    let (label, hint) = match app {
+        ApplicationType::Web => (
+            "Web application",
+            "A server-side app that can keep a secret: authorization code with refresh tokens.",
+        ),
+        ApplicationType::Public => (
+            "Single-page or native app",
+            "Runs in a browser or on a device and cannot keep a secret: authorization code with PKCE, no secret.",
+        ),
+        ApplicationType::Machine => (
+            "Machine-to-machine",
+            "A service calling APIs for itself, with no user: client credentials.",
+        ),
+    };
+    let join = |names: Vec<&'static str>| names.join(" ");
+    ApplicationTypeView {
+        value: app.as_str(),
+        label,
+        hint,
+        grant_types: join(
+            app.grant_types(capabilities)
+                .iter()
+                .map(|g| g.as_str())
+                .collect(),
+        ),
+        response_types: join(app.response_types().iter().map(|r| r.as_str()).collect()),
+        auth_method: app.auth_method().as_str(),
+    }
+}
+
+/// The form as first shown: a web application's settings.
+fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm {
+    let app = ApplicationType::Web;
+    ClientForm {
+        application_type: app.as_str().to_owned(),
+        grant_types: app
+            .grant_types(capabilities)
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        response_types: app
+            .response_types()
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        token_endpoint_auth_method: app.auth_method().as_str().to_owned(),
+        ..ClientForm::default()
+    }
 }
 
 /// `GET /create_client`.
@@ -63,10 +129,7 @@ pub async fn new_form(
         if visitor.user.is_none() {
             return Ok(see_other(&login_url("/create_client")));
         }
-        let form = ClientForm {
-            token_endpoint_auth_method: AuthMethod::ClientSecretBasic.as_str().to_owned(),
-            ..ClientForm::default()
-        };
+        let form = default_form(&state.services.policy.capabilities);
         form_page(&state, &visitor, form, Vec::new())
     })
     .await
@@ -78,6 +141,18 @@ fn lines(value: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
+        .collect()
+}
+
+/// Every value of a list field: repeated fields (the form's checkboxes)
+/// and newline-separated values in one field (the seed's textareas, which
+/// scripts still post) both count.
+fn list_field(params: &Params, name: &str) -> Vec<String> {
+    params
+        .pairs()
+        .iter()
+        .filter(|(n, _)| n == name)
+        .flat_map(|(_, v)| lines(v))
         .collect()
 }
 
@@ -99,16 +174,17 @@ pub async fn create(
             client_uri: form_field(&params, "client_uri"),
             scope: form_field(&params, "scope"),
             redirect_uri: form_field(&params, "redirect_uri"),
-            grant_type: form_field(&params, "grant_type"),
-            response_type: form_field(&params, "response_type"),
+            application_type: form_field(&params, "application_type"),
+            grant_types: list_field(&params, "grant_type"),
+            response_types: list_field(&params, "response_type"),
             token_endpoint_auth_method: form_field(&params, "token_endpoint_auth_method"),
         };
         let input = RegistrationInput {
             client_name: form.client_name.clone(),
             client_uri: form.client_uri.clone(),
             redirect_uris: lines(&form.redirect_uri),
-            grant_types: lines(&form.grant_type),
-            response_types: lines(&form.response_type),
+            grant_types: form.grant_types.clone(),
+            response_types: form.response_types.clone(),
             scope: form.scope.clone(),
             token_endpoint_auth_method: form.token_endpoint_auth_method.clone(),
         };
@@ -124,6 +200,13 @@ pub async fn create(
                     .into_iter()
                     .map(|e| FieldMessage { field: e.field.to_owned(), message: e.message })
                     .collect();
+                form_page(&state, &visitor, form, errors)
+            }
+            Err(RegistrationError::QuotaReached(max)) => {
+                let errors = vec![FieldMessage {
+                    field: "quota".to_owned(),
+                    message: format!("You have reached the limit of {max} clients: delete one to register another."),
+                }];
                 form_page(&state, &visitor, form, errors)
             }
             Err(RegistrationError::Store(error)) => Err(error.into()),
