@@ -1,0 +1,55 @@
+//! Issue 11, items 10–14: replay revocation only by the code's holder,
+//! Basic credentials decoded half by half, spoof-proof consent metadata,
+//! vanished users and clients, and the authorization endpoint's redirects.
+
+use crate::on_both_backends;
+use crate::support::{REDIRECT_URI, VERIFIER};
+
+on_both_backends! {
+    async fn h11_spent_code_replayed_by_another_client_keeps_the_real_tokens(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let mallory = app.user("mallory");
+        let attacker = app.full_client(&mallory);
+        let code = app.code(&client, &alice, None);
+        let first = app.redeem(&client, &code).await;
+        assert_eq!(first.status, 200, "{:?}", first.body);
+
+        let replay = app.redeem(&attacker, &code).await;
+
+        assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+        assert_eq!(app.me_status(first.str("access_token")).await, 200);
+        let refreshed = app.refresh(&client, first.str("refresh_token")).await;
+        assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    }
+
+    async fn h11_spent_public_code_without_its_verifier_revokes_nothing(app) {
+        let alice = app.user("alice");
+        let public = app.client(&alice, &["authorization_code"], "profile", "none");
+        let code = app.code(&public, &alice, None);
+        let redeem = |verifier: Option<&'static str>| {
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", public.id.as_str()),
+                ("redirect_uri", REDIRECT_URI),
+            ];
+            form.extend(verifier.map(|v| ("code_verifier", v)));
+            let app = &app;
+            async move { app.token(None, &form).await }
+        };
+        let first = redeem(Some(VERIFIER)).await;
+        assert_eq!(first.status, 200, "{:?}", first.body);
+        let access = first.str("access_token").to_owned();
+
+        let without = redeem(None).await;
+        let wrong = redeem(Some("wrong-verifier-wrong-verifier-wrong-verifier")).await;
+
+        assert_eq!(without.status, 400);
+        assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
+        assert_eq!(app.me_status(&access).await, 200, "no revocation without the verifier");
+        let replay = redeem(Some(VERIFIER)).await;
+        assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+        assert_eq!(app.me_status(&access).await, 401, "the holder's replay revokes");
+    }
+}
