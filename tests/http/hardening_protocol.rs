@@ -53,3 +53,48 @@ on_both_backends! {
         assert_eq!(app.me_status(&access).await, 401, "the holder's replay revokes");
     }
 }
+
+/// `Authorization: Basic` of `id:secret` exactly as given (no encoding).
+fn raw_basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+on_both_backends! {
+    async fn h14_a_raw_ampersand_does_not_cut_the_basic_secret_short(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let send = |authorization: String| {
+            let app = &app;
+            async move {
+                crate::support::answer(
+                    app.http
+                        .post(app.url("/oauth/token"))
+                        .header("Authorization", authorization)
+                        .form(&[("grant_type", "client_credentials")])
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+
+        let right = send(raw_basic(&client.id, &client.secret)).await;
+        assert_eq!(right.status, 200, "{:?}", right.body);
+        for suffix in ["&", "&x=y", "&secret=", "&grant_type=password", "=", "%26"] {
+            let longer = send(raw_basic(&client.id, &format!("{}{suffix}", client.secret))).await;
+            assert_eq!((longer.status, longer.error()), (401, "invalid_client"), "secret + {suffix:?}");
+        }
+        for forged in [
+            format!("{}&secret={}", client.id, client.secret),
+            format!("x&id={}", client.id),
+        ] {
+            let answer = send(raw_basic(&forged, &client.secret)).await;
+            assert_eq!((answer.status, answer.error()), (401, "invalid_client"), "id {forged:?}");
+        }
+    }
+}
