@@ -12,6 +12,7 @@
 pub mod client;
 pub mod client_auth;
 pub mod code;
+pub mod display_text;
 pub mod error;
 pub mod ids;
 pub mod params;

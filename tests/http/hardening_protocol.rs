@@ -98,3 +98,45 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn h13_spoofing_names_and_userinfo_client_uris_are_refused_on_the_form(app) {
+        use crate::support::web::{code_client_form, fields, WebUser};
+        let alice = WebUser::new(&app);
+        alice.sign_up("alice").await;
+        let cases = [
+            ("client_name", "Bank\u{202E}tnuocca ruoy"),
+            ("client_name", "Pay\u{200B}Pal"),
+            ("client_name", "App \u{2067}x\u{2069}"),
+            ("client_uri", "https://your-bank.example@evil.example/"),
+            ("client_uri", "https://user:pw@evil.example/"),
+        ];
+        for (field, value) in cases {
+            let mut form = code_client_form("Fine name");
+            for (name, v) in &mut form {
+                if *name == field {
+                    *v = value.to_owned();
+                }
+            }
+            let page = alice.submit("/create_client", "/create_client", &fields(&form)).await;
+            assert_eq!(page.status, 400, "{field}={value:?}");
+            assert!(page.body.contains(&format!("data-field=\"{field}\"")), "{field}={value:?}");
+        }
+        let home = alice.get("/").await;
+        assert!(!home.body.contains("data-client-id"), "nothing was registered");
+    }
+
+    async fn h13_the_consent_page_isolates_the_client_name(app) {
+        use crate::support::web::{authorize_query, signed_in_with_code_client};
+        let (alice, client) = signed_in_with_code_client(&app, "Photo Printer").await;
+
+        let consent = alice.get(&authorize_query(&client.id, "")).await;
+
+        assert_eq!(consent.status, 200, "{}", consent.body);
+        assert!(
+            consent.body.contains("<bdi id=\"client-name\">Photo Printer</bdi> wants to access your account"),
+            "{}",
+            consent.body
+        );
+    }
+}
