@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::display_text::first_deceptive;
 use crate::ids::{ClientId, UserId};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::Scope;
@@ -241,9 +242,6 @@ impl ServerCapabilities {
     }
 }
 
-/// Longest accepted client name and client URI.
-const MAX_NAME_LEN: usize = 100;
-
 impl ClientMetadata {
     /// Validates a registration, reporting every problem at once.
     ///
@@ -262,31 +260,14 @@ impl ClientMetadata {
             }
         };
 
-        let client_name = input.client_name.trim().to_owned();
-        if client_name.is_empty() || client_name.chars().count() > MAX_NAME_LEN {
-            fail(
-                "client_name",
-                format!("is required, at most {MAX_NAME_LEN} characters"),
-            );
-        } else if client_name.chars().any(char::is_control) {
-            fail(
-                "client_name",
-                "must not contain control characters".to_owned(),
-            );
-        }
-
-        let client_uri = input.client_uri.trim();
-        let client_uri = if client_uri.is_empty() {
+        let client_name = validate_client_name(&input.client_name).unwrap_or_else(|message| {
+            fail("client_name", message);
+            String::new()
+        });
+        let client_uri = validate_client_uri(&input.client_uri).unwrap_or_else(|message| {
+            fail("client_uri", message);
             None
-        } else {
-            let valid = client_uri.len() <= 2000
-                && url::Url::parse(client_uri)
-                    .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
-            if !valid {
-                fail("client_uri", "must be an http or https URL".to_owned());
-            }
-            Some(client_uri.to_owned())
-        };
+        });
 
         let auth_method = AuthMethod::parse(input.token_endpoint_auth_method.trim());
         if auth_method.is_none() {
@@ -572,6 +553,61 @@ fn size_errors(input: &RegistrationInput, max_redirect_uris: usize) -> Vec<Field
         );
     }
     errors
+/// Validates a `client_name`: trimmed, 1 to [`MAX_CLIENT_NAME_CHARS`] characters,
+/// and nothing that would make the consent sentence read otherwise than it
+/// is stored (see [`crate::display_text`]).
+///
+/// # Errors
+/// The message to show on the field.
+pub fn validate_client_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME_CHARS {
+        return Err(format!("is required, at most {MAX_CLIENT_NAME_CHARS} characters"));
+    }
+    match first_deceptive(name) {
+        Some(c) => Err(format!(
+            "must not contain control, invisible or text-direction characters (found U+{:04X})",
+            u32::from(c)
+        )),
+        None => Ok(name.to_owned()),
+    }
+}
+
+/// Validates a `client_uri` (blank: none): an http or https URL with a host
+/// and no userinfo (`https://bank.example@evil.example/` names evil.example;
+/// RFC 3986 §7.6), nor any character that [`first_deceptive`] refuses.
+///
+/// # Errors
+/// The message to show on the field.
+pub fn validate_client_uri(raw: &str) -> Result<Option<String>, String> {
+    let uri = raw.trim();
+    if uri.is_empty() {
+        return Ok(None);
+    }
+    let parsed = (uri.len() <= MAX_CLIENT_URI_BYTES)
+        .then(|| url::Url::parse(uri).ok())
+        .flatten()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+    let Some(parsed) = parsed else {
+        return Err("must be an http or https URL".to_owned());
+    };
+    if !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || authority_of(uri).contains('@')
+    {
+        return Err("must not contain userinfo (user@ before the host)".to_owned());
+    }
+    if first_deceptive(uri).is_some() {
+        return Err("must not contain control, invisible or text-direction characters".to_owned());
+    }
+    Ok(Some(uri.to_owned()))
+}
+
+/// The authority part of an absolute URI as written (after `scheme://`, up
+/// to the first `/`, `?` or `#`).
+fn authority_of(uri: &str) -> &str {
+    let rest = uri.split_once("://").map_or("", |(_, rest)| rest);
+    rest.split(['/', '?', '#', '\\']).next().unwrap_or("")
 }
 
 fn non_blank(values: &[String]) -> impl Iterator<Item = &str> {
@@ -701,6 +737,66 @@ mod tests {
         assert_eq!(
             fields(ClientMetadata::validate(&input, &server())),
             vec!["scope"]
+        );
+    }
+
+    #[test]
+    fn names_with_bidi_controls_or_invisible_characters_are_refused() {
+        for name in [
+            "Bank\u{202E}tnuocca",
+            "Good \u{2066}app\u{2069}",
+            "Pay\u{200B}Pal",
+            "Pay\u{200D}Pal",
+            "App\u{FEFF}",
+            "\u{061C}App",
+            "App\u{E0041}",
+            "App\u{00AD}x",
+            "Line\nbreak",
+            "Tab\there",
+        ] {
+            let input = RegistrationInput {
+                client_name: name.to_owned(),
+                ..web_app()
+            };
+            assert_eq!(
+                fields(ClientMetadata::validate(&input, &server())),
+                vec!["client_name"],
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            validate_client_name("  Café 日本 🚀  ").unwrap(),
+            "Café 日本 🚀"
+        );
+    }
+
+    #[test]
+    fn client_uri_with_userinfo_or_hidden_characters_is_refused() {
+        for uri in [
+            "https://your-bank.example@evil.example/",
+            "https://user:pass@evil.example/",
+            "https://@evil.example/",
+            "https://:@evil.example/",
+            "https://evil.example/\u{202E}moc.knab",
+            "https://evil.example/a\u{200B}",
+            "ftp://files.example.com/",
+        ] {
+            let input = RegistrationInput {
+                client_uri: uri.to_owned(),
+                ..web_app()
+            };
+            assert_eq!(
+                fields(ClientMetadata::validate(&input, &server())),
+                vec!["client_uri"],
+                "{uri:?}"
+            );
+        }
+        assert_eq!(validate_client_uri(" ").unwrap(), None);
+        assert_eq!(
+            validate_client_uri("https://app.example.com/about?x=a@b#@")
+                .unwrap()
+                .as_deref(),
+            Some("https://app.example.com/about?x=a@b#@")
         );
     }
 

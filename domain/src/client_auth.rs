@@ -12,7 +12,7 @@ use base64::Engine;
 use crate::client::{AuthMethod, Client};
 use crate::error::OAuthError;
 use crate::ids::ClientId;
-use crate::params::Params;
+use crate::params::{decode_component, Params};
 use crate::secret::SecretDigest;
 
 /// Longest `Authorization` header value read, in bytes.
@@ -159,12 +159,16 @@ pub fn parse_basic_authorization(header: &str) -> Result<(String, String), OAuth
     }
     let decoded = STANDARD.decode(value.trim()).map_err(|_| malformed())?;
     let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    // RFC 6749 §2.3.1: the id and the secret are each form-urlencoded, then
+    // joined by the first ':' (an encoded id has none). Each half is decoded
+    // on its own, so a raw '&' or '=' in either is just a character.
     let (raw_id, raw_secret) = text.split_once(':').ok_or_else(malformed)?;
-    let form = format!("id={raw_id}&secret={raw_secret}");
-    let params = Params::parse_form(form.as_bytes()).map_err(|_| malformed())?;
-    let id = params.get("id").ok().flatten().ok_or_else(malformed)?;
-    let secret = params.get("secret").map_err(|_| malformed())?.unwrap_or("");
-    Ok((id.to_owned(), secret.to_owned()))
+    let id = decode_component(raw_id.as_bytes()).map_err(|_| malformed())?;
+    let secret = decode_component(raw_secret.as_bytes()).map_err(|_| malformed())?;
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, secret))
 }
 
 #[cfg(test)]
@@ -186,6 +190,50 @@ mod tests {
 
         assert_eq!(id, "my client");
         assert_eq!(secret, "p@ss word");
+    }
+
+    /// Every reserved character (RFC 3986 gen-delims and sub-delims) plus
+    /// '%', '+', space and a non-ASCII letter, in raw and in encoded form.
+    const AWKWARD: &[&str] = &[
+        ":", "/", "?", "#", "[", "]", "@", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=",
+        "%", " ", "é",
+    ];
+
+    #[test]
+    fn each_basic_half_is_decoded_on_its_own() {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        for c in AWKWARD {
+            let id = format!("id{c}x");
+            let secret = format!("s{c}e{c}c");
+            let (got_id, got_secret) =
+                parse_basic_authorization(&basic(&enc(&id), &enc(&secret))).unwrap();
+            assert_eq!(
+                (got_id.as_str(), got_secret.as_str()),
+                (id.as_str(), secret.as_str()),
+                "encoded {c}"
+            );
+        }
+        // Characters that need no form-encoding to survive may also come raw
+        // (clients that skip the encoding): '&' and '=' are kept, not split.
+        for c in [
+            "&", "=", "!", "$", "'", "(", ")", "*", ",", ";", "@", "/", "?", "[", "]", "#", ":",
+        ] {
+            let secret = format!("a{c}b{c}");
+            let (id, got) = parse_basic_authorization(&basic("client", &secret)).unwrap();
+            assert_eq!(
+                (id.as_str(), got.as_str()),
+                ("client", secret.as_str()),
+                "raw {c}"
+            );
+        }
+        let (id, secret) =
+            parse_basic_authorization(&basic("client&secret=forged", "real&x=y")).unwrap();
+        assert_eq!(
+            (id.as_str(), secret.as_str()),
+            ("client&secret=forged", "real&x=y")
+        );
+        let (id, secret) = parse_basic_authorization(&basic("a=b", "")).unwrap();
+        assert_eq!((id.as_str(), secret.as_str()), ("a=b", ""));
     }
 
     #[test]

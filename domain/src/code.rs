@@ -52,7 +52,8 @@ pub struct Redemption<'a> {
 }
 
 impl AuthorizationCode {
-    /// Checks a redemption of an unused code (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    /// Checks a redemption of an unused code (RFC 6749 §4.1.3, RFC 7636 §4.6):
+    /// [`Self::check_proof`], then the lifetime.
     ///
     /// # Errors
     /// `invalid_grant` when the code is expired, belongs to another client,
@@ -63,13 +64,28 @@ impl AuthorizationCode {
         request: &Redemption<'_>,
         now: Timestamp,
     ) -> Result<(), OAuthError> {
+        self.check_proof(request)?;
+        if now >= self.expires_at {
+            return Err(OAuthError::invalid_grant("the code has expired"));
+        }
+        Ok(())
+    }
+
+    /// Checks that the request comes from the holder the code is bound to:
+    /// its client, its redirect URI and its PKCE verifier. A replayed code is
+    /// only allowed to revoke what it issued after this passes (RFC 6749
+    /// §4.1.2 "SHOULD revoke" must not hand a kill switch to another client
+    /// or to someone holding a public client's spent code without its
+    /// verifier). The lifetime is left out: a replay after expiry by the
+    /// real client still revokes.
+    ///
+    /// # Errors
+    /// As [`Self::check_redemption`], but never for expiry.
+    pub fn check_proof(&self, request: &Redemption<'_>) -> Result<(), OAuthError> {
         if &self.client_id != request.client_id {
             return Err(OAuthError::invalid_grant(
                 "the code was issued to another client",
             ));
-        }
-        if now >= self.expires_at {
-            return Err(OAuthError::invalid_grant("the code has expired"));
         }
         // RFC 6749 §4.1.3: if the authorization request had a redirect_uri,
         // the token request must repeat it exactly. If it had none (the

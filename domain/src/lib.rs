@@ -13,6 +13,7 @@ pub mod client;
 pub mod client_auth;
 pub mod code;
 pub mod device;
+pub mod display_text;
 pub mod error;
 pub mod ids;
 pub mod params;

@@ -101,7 +101,9 @@ impl Params {
     }
 }
 
-fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a
+/// space, `%XX` a byte; the result must be UTF-8 without NUL).
+pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while let Some(&b) = raw.get(i) {

@@ -16,6 +16,7 @@ mod faults;
 mod hardening_clients;
 mod hardening_clients_browser;
 mod hardening_infra;
+mod hardening_protocol;
 mod introspection;
 mod metadata;
 mod oauth2_client;

@@ -158,18 +158,19 @@ impl Services {
                 .revoke_family(&code.family, now)
                 .map(|_| OAuthError::invalid_grant(CODE_REPLAYED))
         };
+        let redemption = Redemption {
+            client_id: &client.id,
+            redirect_uri,
+            registered_redirect_uris: &client.metadata.redirect_uris,
+            code_verifier,
+        };
         if code.used_at.is_some() {
+            // Only the holder the code is bound to may trigger revocation:
+            // anyone else gets a plain invalid_grant (RFC 9700 §4.5).
+            code.check_proof(&redemption)?;
             return Err(replayed()?);
         }
-        code.check_redemption(
-            &Redemption {
-                client_id: &client.id,
-                redirect_uri,
-                registered_redirect_uris: &client.metadata.redirect_uris,
-                code_verifier,
-            },
-            now,
-        )?;
+        code.check_redemption(&redemption, now)?;
         let grantee = Grantee {
             client,
             user: Some(code.user_id),
@@ -674,6 +675,117 @@ mod tests {
         );
         assert!(!is_live(&w, &access));
         assert!(!is_live(&w, &refresh));
+    }
+
+    /// Redeems `code` once with `client`, then returns the access token.
+    fn redeemed_once(w: &World, client: &Client, secret: &str, code: &str) -> String {
+        issue_code(w, client, code);
+        let first = redeem(w, client, secret, code).unwrap();
+        first.tokens.access_token.expose().to_owned()
+    }
+
+    #[test]
+    fn spent_code_replayed_by_another_client_revokes_nothing() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (attacker, attacker_secret) = w.client(AuthMethod::ClientSecretPost);
+        let access = redeemed_once(&w, &client, &secret, "spent");
+
+        let replay = w.services.token(
+            None,
+            &form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "spent"),
+                ("client_id", attacker.id.as_str()),
+                ("client_secret", &attacker_secret),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ]),
+        );
+
+        let error = replay.map(|_| ()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidGrant);
+        assert_eq!(reuse_detected(&error), None);
+        assert!(is_live(&w, &access), "the real client's token survives");
+    }
+
+    #[test]
+    fn spent_public_code_without_the_right_verifier_or_redirect_revokes_nothing() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::None);
+        issue_code(&w, &client, "spent");
+        let redeem_public = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("grant_type", "authorization_code"),
+                ("code", "spent"),
+                ("client_id", client.id.as_str()),
+            ];
+            pairs.extend_from_slice(extra);
+            w.services.token(None, &form(&pairs)).map(|_| ())
+        };
+        let first = w
+            .services
+            .token(
+                None,
+                &form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", "spent"),
+                    ("client_id", client.id.as_str()),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ]),
+            )
+            .unwrap();
+        let access = first.tokens.access_token.expose().to_owned();
+        let live = || is_live(&w, &access);
+
+        let wrong = "x".repeat(43);
+        for extra in [
+            vec![("redirect_uri", REDIRECT)],
+            vec![
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", wrong.as_str()),
+            ],
+            vec![("code_verifier", VERIFIER)],
+            vec![
+                ("redirect_uri", "https://client.example.com/cb/x"),
+                ("code_verifier", VERIFIER),
+            ],
+        ] {
+            let error = redeem_public(&extra).unwrap_err();
+            assert_ne!(
+                reuse_detected(&error),
+                Some("code_reuse_detected"),
+                "{extra:?}"
+            );
+            assert!(live(), "{extra:?} must not revoke");
+        }
+
+        let replay = redeem_public(&[("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)]);
+        assert_eq!(
+            reuse_detected(&replay.unwrap_err()),
+            Some("code_reuse_detected")
+        );
+        assert!(!live(), "the holder's replay with the verifier revokes");
+    }
+
+    #[test]
+    fn replay_by_the_real_client_after_expiry_still_revokes() {
+        let w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let access = redeemed_once(&w, &client, &secret, "spent");
+        w.clock.set(t(3600));
+
+        let error = redeem(&w, &client, &secret, "spent")
+            .map(|_| ())
+            .unwrap_err();
+
+        assert_eq!(reuse_detected(&error), Some("code_reuse_detected"));
+        assert!(w
+            .store
+            .find_token(&SecretDigest::of(&access))
+            .unwrap()
+            .is_some_and(|t| t.revoked_at.is_some()));
     }
 
     #[test]

@@ -1,0 +1,142 @@
+//! Issue 11, items 10–14: replay revocation only by the code's holder,
+//! Basic credentials decoded half by half, spoof-proof consent metadata,
+//! vanished users and clients, and the authorization endpoint's redirects.
+
+use crate::on_both_backends;
+use crate::support::{REDIRECT_URI, VERIFIER};
+
+on_both_backends! {
+    async fn h11_spent_code_replayed_by_another_client_keeps_the_real_tokens(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let mallory = app.user("mallory");
+        let attacker = app.full_client(&mallory);
+        let code = app.code(&client, &alice, None);
+        let first = app.redeem(&client, &code).await;
+        assert_eq!(first.status, 200, "{:?}", first.body);
+
+        let replay = app.redeem(&attacker, &code).await;
+
+        assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+        assert_eq!(app.me_status(first.str("access_token")).await, 200);
+        let refreshed = app.refresh(&client, first.str("refresh_token")).await;
+        assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    }
+
+    async fn h11_spent_public_code_without_its_verifier_revokes_nothing(app) {
+        let alice = app.user("alice");
+        let public = app.client(&alice, &["authorization_code"], "profile", "none");
+        let code = app.code(&public, &alice, None);
+        let redeem = |verifier: Option<&'static str>| {
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", public.id.as_str()),
+                ("redirect_uri", REDIRECT_URI),
+            ];
+            form.extend(verifier.map(|v| ("code_verifier", v)));
+            let app = &app;
+            async move { app.token(None, &form).await }
+        };
+        let first = redeem(Some(VERIFIER)).await;
+        assert_eq!(first.status, 200, "{:?}", first.body);
+        let access = first.str("access_token").to_owned();
+
+        let without = redeem(None).await;
+        let wrong = redeem(Some("wrong-verifier-wrong-verifier-wrong-verifier")).await;
+
+        assert_eq!(without.status, 400);
+        assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
+        assert_eq!(app.me_status(&access).await, 200, "no revocation without the verifier");
+        let replay = redeem(Some(VERIFIER)).await;
+        assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+        assert_eq!(app.me_status(&access).await, 401, "the holder's replay revokes");
+    }
+}
+
+/// `Authorization: Basic` of `id:secret` exactly as given (no encoding).
+fn raw_basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+on_both_backends! {
+    async fn h14_a_raw_ampersand_does_not_cut_the_basic_secret_short(app) {
+        let alice = app.user("alice");
+        let client = app.full_client(&alice);
+        let send = |authorization: String| {
+            let app = &app;
+            async move {
+                crate::support::answer(
+                    app.http
+                        .post(app.url("/oauth/token"))
+                        .header("Authorization", authorization)
+                        .form(&[("grant_type", "client_credentials")])
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+
+        let right = send(raw_basic(&client.id, &client.secret)).await;
+        assert_eq!(right.status, 200, "{:?}", right.body);
+        for suffix in ["&", "&x=y", "&secret=", "&grant_type=password", "=", "%26"] {
+            let longer = send(raw_basic(&client.id, &format!("{}{suffix}", client.secret))).await;
+            assert_eq!((longer.status, longer.error()), (401, "invalid_client"), "secret + {suffix:?}");
+        }
+        for forged in [
+            format!("{}&secret={}", client.id, client.secret),
+            format!("x&id={}", client.id),
+        ] {
+            let answer = send(raw_basic(&forged, &client.secret)).await;
+            assert_eq!((answer.status, answer.error()), (401, "invalid_client"), "id {forged:?}");
+        }
+    }
+}
+
+on_both_backends! {
+    async fn h13_spoofing_names_and_userinfo_client_uris_are_refused_on_the_form(app) {
+        use crate::support::web::{code_client_form, fields, WebUser};
+        let alice = WebUser::new(&app);
+        alice.sign_up("alice").await;
+        let cases = [
+            ("client_name", "Bank\u{202E}tnuocca ruoy"),
+            ("client_name", "Pay\u{200B}Pal"),
+            ("client_name", "App \u{2067}x\u{2069}"),
+            ("client_uri", "https://your-bank.example@evil.example/"),
+            ("client_uri", "https://user:pw@evil.example/"),
+        ];
+        for (field, value) in cases {
+            let mut form = code_client_form("Fine name");
+            for (name, v) in &mut form {
+                if *name == field {
+                    *v = value.to_owned();
+                }
+            }
+            let page = alice.submit("/create_client", "/create_client", &fields(&form)).await;
+            assert_eq!(page.status, 400, "{field}={value:?}");
+            assert!(page.body.contains(&format!("data-field=\"{field}\"")), "{field}={value:?}");
+        }
+        let home = alice.get("/").await;
+        assert!(!home.body.contains("data-client-id"), "nothing was registered");
+    }
+
+    async fn h13_the_consent_page_isolates_the_client_name(app) {
+        use crate::support::web::{authorize_query, signed_in_with_code_client};
+        let (alice, client) = signed_in_with_code_client(&app, "Photo Printer").await;
+
+        let consent = alice.get(&authorize_query(&client.id, "")).await;
+
+        assert_eq!(consent.status, 200, "{}", consent.body);
+        assert!(
+            consent.body.contains("<bdi id=\"client-name\">Photo Printer</bdi> wants to access your account"),
+            "{}",
+            consent.body
+        );
+    }
+}
