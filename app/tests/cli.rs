@@ -902,7 +902,10 @@ fn client_create_ignores_the_owner_quota_but_not_the_size_limits() {
     json_of(&create("First", &[]));
     json_of(&create("Second, past the quota of 1", &[]));
     let long_name = "n".repeat(101);
-    fails_with(&create(&long_name, &[]), "client_name: must be at most 100 characters");
+    fails_with(
+        &create(&long_name, &[]),
+        "client_name: must be at most 100 characters",
+    );
     fails_with(
         &create(
             "Two URIs",
