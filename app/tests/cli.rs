@@ -859,3 +859,63 @@ fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
     );
     assert_eq!(exit.code(), Some(0), "{exit:?}");
 }
+
+/// Issue 11.5: the operator's `client create` is not bound by the
+/// per-owner client quota (the operator decides), but every metadata size
+/// limit and the redirect-URI limit apply to it as to the pages.
+#[test]
+fn client_create_ignores_the_owner_quota_but_not_the_size_limits() {
+    let (_dir, url) = fresh_database();
+    let cli = |extra: &[&str]| {
+        on(
+            &url,
+            &[
+                &[
+                    "--max-clients-per-owner",
+                    "1",
+                    "--max-redirect-uris-per-client",
+                    "1",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    ok(&cli(&ALICE));
+    let create = |name: &str, more: &[&str]| {
+        let mut args = vec![
+            "client",
+            "create",
+            "--owner",
+            "alice",
+            "--name",
+            name,
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "profile",
+        ];
+        args.extend_from_slice(more);
+        cli(&args)
+    };
+
+    json_of(&create("First", &[]));
+    json_of(&create("Second, past the quota of 1", &[]));
+    let long_name = "n".repeat(101);
+    fails_with(
+        &create(&long_name, &[]),
+        "client_name: must be at most 100 characters",
+    );
+    fails_with(
+        &create(
+            "Two URIs",
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--redirect-uri",
+                "https://a.example/cb2",
+            ],
+        ),
+        "redirect_uris: at most 1 redirect URIs per client",
+    );
+}
