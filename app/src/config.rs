@@ -42,6 +42,8 @@ pub mod defaults {
     pub const REFRESH_GRACE: u32 = 10;
     /// `CLEANUP_INTERVAL`, seconds.
     pub const CLEANUP_INTERVAL: u32 = 60;
+    /// `SESSION_MAX_AGE`, seconds: 7 days.
+    pub const SESSION_MAX_AGE: u32 = 604_800;
     /// `LOG`.
     pub const LOG: &str = "info";
 }
@@ -81,6 +83,9 @@ pub struct Config {
     /// `CLEANUP_INTERVAL`: seconds between two passes of the storage
     /// cleanup timer (dead codes, tokens and sessions).
     pub cleanup_interval: u32,
+    /// `SESSION_MAX_AGE`: absolute lifetime of a browser session, seconds,
+    /// however active it is (beside the sliding 12 hours).
+    pub session_max_age: u32,
     /// `MAX_FAILURES_PER_ACCOUNT`: failed password checks or client
     /// authentications allowed per user name or client id in the window.
     pub max_failures_per_account: u32,
@@ -169,6 +174,7 @@ impl fmt::Debug for Config {
             .field("refresh_grace", &self.refresh_grace)
             .field("disabled_grants", &self.disabled_grants)
             .field("cleanup_interval", &self.cleanup_interval)
+            .field("session_max_age", &self.session_max_age)
             .field("max_failures_per_account", &self.max_failures_per_account)
             .field("max_failures_per_address", &self.max_failures_per_address)
             .field("failure_window", &self.failure_window)
@@ -321,6 +327,11 @@ pub struct Flags {
     #[arg(long, env = "CLEANUP_INTERVAL", global = true)]
     pub cleanup_interval: Option<u32>,
 
+    /// Absolute lifetime of a browser session in seconds, however active,
+    /// 1 to 31536000 [default: 604800, 7 days].
+    #[arg(long, env = "SESSION_MAX_AGE", global = true)]
+    pub session_max_age: Option<u32>,
+
     /// Failed password checks or client authentications allowed per user
     /// name or client id within the window; then 429 [default: 10].
     #[arg(long, env = "MAX_FAILURES_PER_ACCOUNT", global = true)]
@@ -377,6 +388,7 @@ struct FileSettings {
     refresh_grace: Option<u32>,
     disable_grants: Option<Vec<GrantSwitch>>,
     cleanup_interval: Option<u32>,
+    session_max_age: Option<u32>,
     max_failures_per_account: Option<u32>,
     max_failures_per_address: Option<u32>,
     failure_window: Option<u32>,
@@ -543,6 +555,14 @@ impl Flags {
             1,
             86_400,
         )?;
+        let session_max_age = in_range(
+            "SESSION_MAX_AGE",
+            self.session_max_age
+                .or(file.session_max_age)
+                .unwrap_or(defaults::SESSION_MAX_AGE),
+            1,
+            31_536_000,
+        )?;
         let max_failures_per_account = in_range(
             "MAX_FAILURES_PER_ACCOUNT",
             self.max_failures_per_account
@@ -599,6 +619,7 @@ impl Flags {
             refresh_grace,
             disabled_grants,
             cleanup_interval,
+            session_max_age,
             max_failures_per_account,
             max_failures_per_address,
             failure_window,
@@ -819,6 +840,7 @@ mod tests {
                 refresh_grace: None,
                 disable_grant: None,
                 cleanup_interval: None,
+                session_max_age: None,
                 max_failures_per_account: None,
                 max_failures_per_address: None,
                 failure_window: None,

@@ -13,6 +13,7 @@ mod brute_force;
 mod code_grant;
 mod concurrency;
 mod faults;
+mod hardening_accounts;
 mod introspection;
 mod metadata;
 mod oauth2_client;

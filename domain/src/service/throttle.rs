@@ -71,10 +71,15 @@ impl Attempt {
         }
     }
 
-    /// An attempt on user `name` from `address`.
+    /// An attempt on user `name` from `address`. Counted under the folded
+    /// name: `ALICE` logs in as `alice` (RFC 8265 §3.3), so its failures
+    /// count against the same account.
     #[must_use]
     pub fn user(name: &str, address: Option<&str>) -> Self {
-        Self::new(format!("user:{name}"), address)
+        Self::new(
+            format!("user:{}", crate::user::fold_username(name)),
+            address,
+        )
     }
 
     /// An attempt to authenticate as client `id` from `address`.
