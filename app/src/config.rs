@@ -767,6 +767,32 @@ mod tests {
     }
 
     #[test]
+    fn session_max_age_defaults_to_a_week_and_is_read_from_file_and_flag() {
+        assert_eq!(flags(&[]).resolve().unwrap().session_max_age, 604_800);
+        let toml = file("session_max_age = 3600\n");
+        let path = toml.path().to_str().unwrap();
+        assert_eq!(
+            flags(&["--config", path])
+                .resolve()
+                .unwrap()
+                .session_max_age,
+            3600
+        );
+        assert_eq!(
+            flags(&["--config", path, "--session-max-age", "60"])
+                .resolve()
+                .unwrap()
+                .session_max_age,
+            60
+        );
+        let error = flags(&["--session-max-age", "0"]).resolve().unwrap_err();
+        assert!(
+            error.starts_with("SESSION_MAX_AGE must be between 1 and 31536000"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_short_session_key_is_refused_without_being_repeated() {
         let error = flags(&["--session-key", "short-secret-value"])
             .resolve()

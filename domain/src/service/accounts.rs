@@ -355,6 +355,29 @@ mod tests {
     }
 
     #[test]
+    fn failures_under_any_spelling_of_a_name_count_against_one_account() {
+        let w = world();
+        // Ten spellings of one account: without folding, ten keys of one
+        // failure each, and the limit never bites.
+        for spelling in [
+            "alice", "Alice", "aLice", "alIce", "aliCe", "alicE", "ALice", "AlIce", "ALICE",
+            "aLICE",
+        ] {
+            assert!(w
+                .services
+                .log_in_from(Some("192.0.2.9"), spelling, "wrong")
+                .unwrap()
+                .is_none());
+        }
+
+        let locked = w
+            .services
+            .log_in_from(Some("192.0.2.9"), "alice", ALICE_PASSWORD)
+            .unwrap_err();
+        assert_eq!(locked.code, ErrorCode::SlowDown);
+    }
+
+    #[test]
     fn a_new_password_revokes_the_users_tokens() {
         use crate::client::AuthMethod;
         use crate::ports::TokenRepository;
