@@ -4,7 +4,8 @@
 -- sessions are kept: their user is read from the state the store wrote
 -- (`{"uid":"\"<id>\""}`), and their lifetime counts from the upgrade.
 ALTER TABLE sessions ADD COLUMN user_id TEXT;
+-- The default stays: instances of the previous release, still running
+-- during a rolling upgrade, insert sessions without this column.
 ALTER TABLE sessions ADD COLUMN created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC');
-ALTER TABLE sessions ALTER COLUMN created_at DROP DEFAULT;
 UPDATE sessions SET user_id = trim(both '"' from (state::json ->> 'uid'));
 CREATE INDEX sessions_user_id ON sessions (user_id);
