@@ -57,7 +57,7 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(ArgGroup::new("password-source").required(true)))]
 pub struct PasswordArgs {
-    /// The password (8 to 72 bytes); visible to other local users in the
+    /// The password (8 to 256 characters); visible to other local users in the
     /// process list, prefer `--password-stdin`.
     #[arg(long, group = "password-source")]
     password: Option<String>,
@@ -313,11 +313,11 @@ fn user_command(services: &Services, command: UserCommand) -> anyhow::Result<Out
         }
         UserCommand::Delete { username } => {
             let user = find_user(services, &username)?;
-            if !services.ports.users.delete_user(&user.id)? {
+            if !services.delete_user(&user.id)? {
                 bail!("no user named {username}");
             }
             Ok(Output {
-                text: format!("deleted user {username} with their clients and tokens"),
+                text: format!("deleted user {username} with their clients, tokens and sessions"),
                 json: json!({"deleted": true, "id": user.id.to_string(), "username": username}),
             })
         }

@@ -49,6 +49,8 @@ pub mod defaults {
     /// `MAX_PENDING_CODES_PER_GRANT`.
     pub const MAX_PENDING_CODES_PER_GRANT: u32 =
         domain::service::Quotas::DEFAULT_PENDING_CODES_PER_GRANT;
+    /// `SESSION_MAX_AGE`, seconds: 7 days.
+    pub const SESSION_MAX_AGE: u32 = 604_800;
     /// `LOG`.
     pub const LOG: &str = "info";
     /// `BODY_TIMEOUT`, seconds.
@@ -97,6 +99,9 @@ pub struct Config {
     /// `CLEANUP_INTERVAL`: seconds between two passes of the storage
     /// cleanup timer (dead codes, tokens and sessions).
     pub cleanup_interval: u32,
+    /// `SESSION_MAX_AGE`: absolute lifetime of a browser session, seconds,
+    /// however active it is (beside the sliding 12 hours).
+    pub session_max_age: u32,
     /// `MAX_FAILURES_PER_ACCOUNT`: failed password checks or client
     /// authentications allowed per user name or client id in the window.
     pub max_failures_per_account: u32,
@@ -200,6 +205,7 @@ impl fmt::Debug for Config {
                 &self.max_pending_codes_per_grant,
             )
             .field("cleanup_interval", &self.cleanup_interval)
+            .field("session_max_age", &self.session_max_age)
             .field("max_failures_per_account", &self.max_failures_per_account)
             .field("max_failures_per_address", &self.max_failures_per_address)
             .field("failure_window", &self.failure_window)
@@ -368,6 +374,11 @@ pub struct Flags {
     #[arg(long, env = "CLEANUP_INTERVAL", global = true)]
     pub cleanup_interval: Option<u32>,
 
+    /// Absolute lifetime of a browser session in seconds, however active,
+    /// 1 to 31536000 [default: 604800, 7 days].
+    #[arg(long, env = "SESSION_MAX_AGE", global = true)]
+    pub session_max_age: Option<u32>,
+
     /// Failed password checks or client authentications allowed per user
     /// name or client id within the window; then 429 [default: 10].
     #[arg(long, env = "MAX_FAILURES_PER_ACCOUNT", global = true)]
@@ -437,6 +448,7 @@ struct FileSettings {
     max_redirect_uris_per_client: Option<u32>,
     max_pending_codes_per_grant: Option<u32>,
     cleanup_interval: Option<u32>,
+    session_max_age: Option<u32>,
     max_failures_per_account: Option<u32>,
     max_failures_per_address: Option<u32>,
     failure_window: Option<u32>,
@@ -629,6 +641,14 @@ impl Flags {
             1,
             86_400,
         )?;
+        let session_max_age = in_range(
+            "SESSION_MAX_AGE",
+            self.session_max_age
+                .or(file.session_max_age)
+                .unwrap_or(defaults::SESSION_MAX_AGE),
+            1,
+            31_536_000,
+        )?;
         let max_failures_per_account = in_range(
             "MAX_FAILURES_PER_ACCOUNT",
             self.max_failures_per_account
@@ -703,6 +723,7 @@ impl Flags {
             max_redirect_uris_per_client,
             max_pending_codes_per_grant,
             cleanup_interval,
+            session_max_age,
             max_failures_per_account,
             max_failures_per_address,
             failure_window,
@@ -884,6 +905,32 @@ mod tests {
     }
 
     #[test]
+    fn session_max_age_defaults_to_a_week_and_is_read_from_file_and_flag() {
+        assert_eq!(flags(&[]).resolve().unwrap().session_max_age, 604_800);
+        let toml = file("session_max_age = 3600\n");
+        let path = toml.path().to_str().unwrap();
+        assert_eq!(
+            flags(&["--config", path])
+                .resolve()
+                .unwrap()
+                .session_max_age,
+            3600
+        );
+        assert_eq!(
+            flags(&["--config", path, "--session-max-age", "60"])
+                .resolve()
+                .unwrap()
+                .session_max_age,
+            60
+        );
+        let error = flags(&["--session-max-age", "0"]).resolve().unwrap_err();
+        assert!(
+            error.starts_with("SESSION_MAX_AGE must be between 1 and 31536000"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_short_session_key_is_refused_without_being_repeated() {
         let error = flags(&["--session-key", "short-secret-value"])
             .resolve()
@@ -993,6 +1040,7 @@ mod tests {
                 max_redirect_uris_per_client: None,
                 max_pending_codes_per_grant: None,
                 cleanup_interval: None,
+                session_max_age: None,
                 max_failures_per_account: None,
                 max_failures_per_address: None,
                 failure_window: None,

@@ -82,7 +82,8 @@ pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Servic
         clients: shared.clone(),
         codes: shared.clone(),
         tokens: shared.clone(),
-        attempts: shared,
+        attempts: shared.clone(),
+        sessions: shared,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
@@ -163,7 +164,9 @@ impl Application {
                 bytes
             }
         };
-        let sessions = SessionSettings::new(&key_bytes, https).map_err(anyhow::Error::msg)?;
+        let sessions = SessionSettings::new(&key_bytes, https)
+            .map_err(anyhow::Error::msg)?
+            .with_max_age(Lifetime::at_least_one_second(config.session_max_age));
         let origin = url::Url::parse(&issuer)
             .map(|u| u.origin().ascii_serialization())
             .with_context(|| format!("the issuer {issuer} is not a URL"))?;

@@ -919,3 +919,40 @@ fn client_create_ignores_the_owner_quota_but_not_the_size_limits() {
         "redirect_uris: at most 1 redirect URIs per client",
     );
 }
+
+/// Issue 11.7: `user create` and `set-password` refuse the passwords sign-up
+/// refuses, saying why.
+#[test]
+fn user_create_and_set_password_refuse_weak_passwords() {
+    let (_dir, url) = fresh_database();
+    let cli = |args: &[&str]| on(&url, args);
+    let create = |password: &str| {
+        cli(&[
+            "user",
+            "create",
+            "--username",
+            "carol",
+            "--password",
+            password,
+        ])
+    };
+
+    fails_with(&create("password"), "one of the most common passwords");
+    fails_with(&create("qwertyuiop"), "one of the most common passwords");
+    fails_with(&create("carol1234"), "must not contain the user name");
+    fails_with(&create("        "), "at least 4 different characters");
+    ok(&create("violet staple lantern"));
+    let set = |password: &str| {
+        cli(&[
+            "user",
+            "set-password",
+            "--username",
+            "carol",
+            "--password",
+            password,
+        ])
+    };
+    fails_with(&set("12345678"), "one of the most common passwords");
+    fails_with(&set("LORAC-and-more"), "must not contain the user name");
+    ok(&set("another violet staple"));
+}

@@ -63,7 +63,9 @@ pub trait UserRepository: Send + Sync {
     /// Stores a new user.
     ///
     /// # Errors
-    /// MUST return `StoreError::Conflict` when the username is taken.
+    /// MUST return `StoreError::Conflict` when the username, or any name
+    /// that folds to the same key ([`crate::user::Username::folded`]), is
+    /// taken.
     fn insert_user(&self, user: &User) -> Result<(), StoreError>;
 
     /// The user with this id.
@@ -72,7 +74,10 @@ pub trait UserRepository: Send + Sync {
     /// Store failures only.
     fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
 
-    /// The user with this exact name.
+    /// The user with exactly this name; failing that, the user whose name
+    /// folds ([`crate::user::fold_username`]) to the same key (RFC 8265
+    /// §3.3). Two users created before names were folded may share a key:
+    /// then only the oldest is found by it, the other by its exact name.
     ///
     /// # Errors
     /// Store failures only.
@@ -218,6 +223,23 @@ pub trait CodeRepository: Send + Sync {
     /// # Errors
     /// Store failures only.
     fn delete_unused_codes(&self, user: &UserId, client: &ClientId) -> Result<usize, StoreError>;
+
+    /// Deletes every unused code of `user`, at every client (after a
+    /// password change); returns how many.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn delete_unused_codes_of_user(&self, user: &UserId) -> Result<usize, StoreError>;
+}
+
+/// Stored browser sessions, as far as the use cases need them.
+pub trait SessionRepository: Send + Sync {
+    /// Ends every browser session logged in as `user`, for every copy of
+    /// its cookie and on every instance sharing the store; returns how many.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn end_sessions_of(&self, user: &UserId) -> Result<usize, StoreError>;
 }
 
 /// The outcome of [`TokenRepository::rotate_refresh`].

@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
     ClientRepository, Clock, CodeRedemption, CodeRepository, GrantSummary, PasswordHasher,
-    Rotation, SecureRandom, TokenRepository, UserRepository, WithinQuota,
+    Rotation, SecureRandom, SessionRepository, TokenRepository, UserRepository, WithinQuota,
 };
 use crate::redirect_uri::RedirectUri;
 use crate::scope::Scope;
@@ -156,6 +156,8 @@ struct State {
     clients: Vec<Client>,
     codes: Vec<AuthorizationCode>,
     tokens: Vec<TokenRecord>,
+    /// Browser sessions: (session id, logged-in user).
+    sessions: Vec<(String, Option<UserId>)>,
 }
 
 /// Every repository port, in memory.
@@ -171,6 +173,33 @@ impl InMemoryStore {
     #[must_use]
     pub fn all_tokens(&self) -> Vec<TokenRecord> {
         self.state().tokens.clone()
+    }
+
+    /// Stores a browser session `id`, logged in as `user` (the HTTP
+    /// adapter's session store does this in production).
+    pub fn add_session(&self, id: &str, user: Option<UserId>) {
+        self.state().sessions.push((id.to_owned(), user));
+    }
+
+    /// Whether session `id` still exists.
+    #[must_use]
+    pub fn has_session(&self, id: &str) -> bool {
+        self.state().sessions.iter().any(|(s, _)| s == id)
+    }
+
+    /// Every stored code (for assertions).
+    #[must_use]
+    pub fn all_codes(&self) -> Vec<AuthorizationCode> {
+        self.state().codes.clone()
+    }
+}
+
+impl SessionRepository for InMemoryStore {
+    fn end_sessions_of(&self, user: &UserId) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state.sessions.retain(|(_, u)| u.as_ref() != Some(user));
+        Ok(before - state.sessions.len())
     }
 }
 
@@ -197,10 +226,11 @@ fn store_tokens(state: &mut State, tokens: &NewTokens) -> Result<(), StoreError>
 impl UserRepository for InMemoryStore {
     fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let mut state = self.state();
+        let folded = user.username.folded();
         if state
             .users
             .iter()
-            .any(|u| u.username == user.username || u.id == user.id)
+            .any(|u| u.username.folded() == folded || u.id == user.id)
         {
             return Err(StoreError::Conflict);
         }
@@ -213,11 +243,13 @@ impl UserRepository for InMemoryStore {
     }
 
     fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .state()
+        let state = self.state();
+        let folded = crate::user::fold_username(username);
+        Ok(state
             .users
             .iter()
             .find(|u| u.username.as_str() == username)
+            .or_else(|| state.users.iter().find(|u| u.username.folded() == folded))
             .cloned())
     }
 
@@ -402,6 +434,15 @@ impl CodeRepository for InMemoryStore {
         state
             .codes
             .retain(|c| !(c.used_at.is_none() && &c.user_id == user && &c.client_id == client));
+        Ok(before - state.codes.len())
+    }
+
+    fn delete_unused_codes_of_user(&self, user: &UserId) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let before = state.codes.len();
+        state
+            .codes
+            .retain(|c| !(c.used_at.is_none() && &c.user_id == user));
         Ok(before - state.codes.len())
     }
 }

@@ -13,6 +13,7 @@ mod brute_force;
 mod code_grant;
 mod concurrency;
 mod faults;
+mod hardening_accounts;
 mod hardening_clients;
 mod hardening_clients_browser;
 mod hardening_infra;

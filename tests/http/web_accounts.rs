@@ -139,7 +139,7 @@ on_both_backends! {
         let taken = visitor.submit("/signup", "/signup", &[("username", "alice"), ("password", PASSWORD)]).await;
         let short = visitor.submit("/signup", "/signup", &[("username", "bo"), ("password", "short")]).await;
 
-        assert!(form.body.contains("3 to 40 characters") && form.body.contains("8 to 72 characters"));
+        assert!(form.body.contains("3 to 40 characters") && form.body.contains("8 to 256 characters"));
         assert_eq!(taken.status, 400);
         assert!(taken.body.contains("is already taken"));
         assert!(short.body.contains("data-field=\"username\"") && short.body.contains("data-field=\"password\""));

@@ -45,6 +45,8 @@ pub struct NewUserRow {
     pub password_hash: String,
     /// `users.created_at`
     pub created_at: NaiveDateTime,
+    /// `users.username_folded`: the unique, case-folded name (RFC 8265 §3.3).
+    pub username_folded: Option<String>,
 }
 
 impl From<&User> for NewUserRow {
@@ -54,6 +56,7 @@ impl From<&User> for NewUserRow {
             username: user.username.as_str().to_owned(),
             password_hash: user.password_hash.as_str().to_owned(),
             created_at: user.created_at.as_naive_utc(),
+            username_folded: Some(user.username.folded()),
         }
     }
 }

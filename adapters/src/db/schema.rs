@@ -55,6 +55,7 @@ diesel::table! {
         username -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        username_folded -> Nullable<Text>,
     }
 }
 
@@ -76,6 +77,8 @@ diesel::table! {
         id -> Text,
         state -> Text,
         expires_at -> Timestamp,
+        user_id -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 

@@ -62,6 +62,8 @@ pub struct SessionSettings {
     pub key: Key,
     /// Whether cookies are `Secure` (and named `__Host-session`).
     pub https: bool,
+    /// Absolute lifetime of a session, however active (`SESSION_MAX_AGE`).
+    pub max_age: domain::time::Lifetime,
 }
 
 impl SessionSettings {
@@ -72,7 +74,17 @@ impl SessionSettings {
     pub fn new(key_bytes: &[u8], https: bool) -> Result<Self, String> {
         let key = Key::try_from(key_bytes)
             .map_err(|_| "the session key must be at least 64 bytes".to_owned())?;
-        Ok(Self { key, https })
+        Ok(Self {
+            key,
+            https,
+            max_age: domain::time::Lifetime::at_least_one_second(session::DEFAULT_SESSION_MAX_AGE),
+        })
+    }
+
+    /// The same settings with sessions ending `max_age` after they start.
+    #[must_use]
+    pub fn with_max_age(self, max_age: domain::time::Lifetime) -> Self {
+        Self { max_age, ..self }
     }
 
     /// A separate key for the one-time secret cookie, derived from the
@@ -89,7 +101,7 @@ impl SessionSettings {
     /// The session middleware over the database.
     #[must_use]
     pub fn middleware(&self, store: DieselStore) -> SessionMiddleware<DbSessionStore> {
-        SessionMiddleware::builder(DbSessionStore::new(store), self.key.clone())
+        SessionMiddleware::builder(DbSessionStore::new(store, self.max_age), self.key.clone())
             .cookie_name(
                 if self.https {
                     "__Host-session"

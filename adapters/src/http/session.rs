@@ -3,7 +3,10 @@
 //! The cookie carries only a random session key (256 bits), encrypted and
 //! signed with the session key of the configuration; the database keeps the
 //! key's SHA-256 digest and the state. Logging out deletes the row, so every
-//! copy of the old cookie stops working at once, on every instance.
+//! copy of the old cookie stops working at once, on every instance; so does
+//! a password change, through the user id the row records. Every request
+//! re-reads the row, and a session is refused once older than its absolute
+//! lifetime (`SESSION_MAX_AGE`), however active (OWASP ASVS 5.0 §7.3.2).
 
 use std::collections::HashMap;
 
@@ -22,13 +25,17 @@ use crate::system::{OsRandom, SystemClock};
 #[derive(Clone)]
 pub struct DbSessionStore {
     store: DieselStore,
+    max_age: Lifetime,
 }
 
+/// The default absolute lifetime of a session: 7 days.
+pub const DEFAULT_SESSION_MAX_AGE: u32 = 7 * 24 * 3600;
+
 impl DbSessionStore {
-    /// A store over `store`.
+    /// A store over `store`, whose sessions end `max_age` after they start.
     #[must_use]
-    pub fn new(store: DieselStore) -> Self {
-        Self { store }
+    pub fn new(store: DieselStore, max_age: Lifetime) -> Self {
+        Self { store, max_age }
     }
 }
 
@@ -56,9 +63,15 @@ impl SessionStore for DbSessionStore {
     ) -> Result<Option<HashMap<String, String>>, LoadError> {
         let store = self.store.clone();
         let id = digest(session_key);
-        let state = blocking(move || store.load_session(&id, SystemClock.now()))
-            .await
-            .map_err(LoadError::Other)?;
+        let max_age = self.max_age.seconds();
+        let state = blocking(move || {
+            let now = SystemClock.now();
+            let started_after =
+                Timestamp::from_unix_seconds(now.unix_seconds() - max_age).unwrap_or(now);
+            store.load_session_started_after(&id, now, started_after)
+        })
+        .await
+        .map_err(LoadError::Other)?;
         state
             .map(|s| serde_json::from_str(&s))
             .transpose()
@@ -78,7 +91,7 @@ impl SessionStore for DbSessionStore {
         let store = self.store.clone();
         let id = digest(&session_key);
         let expires_at = expiry(ttl);
-        blocking(move || store.insert_session(&id, &state, expires_at))
+        blocking(move || store.start_session(&id, &state, SystemClock.now(), expires_at))
             .await
             .map_err(SaveError::Other)?;
         Ok(session_key)
@@ -140,7 +153,10 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
         (
             dir,
-            DbSessionStore::new(DieselStore::connect(&url, 2).unwrap()),
+            DbSessionStore::new(
+                DieselStore::connect(&url, 2).unwrap(),
+                Lifetime::at_least_one_second(DEFAULT_SESSION_MAX_AGE),
+            ),
         )
     }
 

@@ -12,6 +12,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod database;
+mod hardening_accounts;
 mod housekeeping;
 mod quotas;
 mod tokens;

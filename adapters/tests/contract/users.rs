@@ -28,7 +28,11 @@ fn user_round_trips_exactly(db: &TestStore) {
         store.find_user_by_name("alice").unwrap(),
         Some(alice.clone())
     );
-    assert_eq!(store.find_user_by_name("ALICE").unwrap(), None);
+    // Case-folded (RFC 8265 §3.3), see hardening_accounts.rs.
+    assert_eq!(
+        store.find_user_by_name("ALICE").unwrap(),
+        Some(alice.clone())
+    );
     assert_eq!(store.find_user(&support::user("nobody").id).unwrap(), None);
     assert_eq!(store.list_users().unwrap(), vec![upper, alice, bob]);
 }

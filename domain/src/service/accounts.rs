@@ -40,7 +40,7 @@ impl Services {
         let name = Username::parse(username)
             .map_err(|m| problems.push(("username", m)))
             .ok();
-        if let Err(message) = check_new_password(password) {
+        if let Err(message) = check_new_password(username, password) {
             problems.push(("password", message));
         }
         let Some(username) = name.filter(|_| problems.is_empty()) else {
@@ -116,7 +116,9 @@ impl Services {
         }
     }
 
-    /// Sets a new password and revokes the user's tokens; false when there
+    /// Sets a new password (under the rules of a new one) and ends what the
+    /// old one let anyone obtain: every browser session of the user, on
+    /// every instance, every unused code and every token; false when there
     /// is no such user.
     ///
     /// # Errors
@@ -127,18 +129,41 @@ impl Services {
         id: &UserId,
         password: &str,
     ) -> Result<bool, Result<&'static str, StoreError>> {
-        check_new_password(password).map_err(Ok)?;
+        let Some(user) = self.ports.users.find_user(id).map_err(Err)? else {
+            return Ok(false);
+        };
+        check_new_password(user.username.as_str(), password).map_err(Ok)?;
         let hash = self.ports.hasher.hash(password).map_err(Err)?;
         let changed = self.ports.users.set_password(id, &hash).map_err(Err)?;
         if changed {
-            // A new password ends what the old one let anyone obtain.
-            let now = self.ports.clock.now();
-            self.ports
-                .tokens
-                .revoke_tokens_of(Some(id), None, now)
-                .map_err(Err)?;
+            self.end_access_of(id).map_err(Err)?;
         }
         Ok(changed)
+    }
+
+    /// Deletes a user with their clients, codes and tokens, and ends their
+    /// browser sessions everywhere; false when there is no such user.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
+        // Sessions first: a session that outlived the row could still
+        // reach pages that trust it while the deletion runs.
+        self.ports.sessions.end_sessions_of(id)?;
+        self.ports.users.delete_user(id)
+    }
+
+    /// Ends what a stolen password let anyone obtain (OWASP ASVS 5.0
+    /// §7.4.3: terminate all sessions after a password change). Sessions
+    /// first, so that no session can mint a new code after the sweep;
+    /// then unused codes (RFC 6749 §10.5: a code must not outlive its
+    /// authorization), then every token.
+    fn end_access_of(&self, id: &UserId) -> Result<(), StoreError> {
+        self.ports.sessions.end_sessions_of(id)?;
+        self.ports.codes.delete_unused_codes_of_user(id)?;
+        let now = self.ports.clock.now();
+        self.ports.tokens.revoke_tokens_of(Some(id), None, now)?;
+        Ok(())
     }
 }
 
@@ -300,6 +325,130 @@ mod tests {
             .log_in("alice", ALICE_PASSWORD)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn a_new_password_ends_the_users_sessions_and_unused_codes() {
+        use crate::client::AuthMethod;
+        use crate::code::AuthorizationCode;
+        use crate::ports::CodeRepository;
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretPost);
+        let bob = w.services.sign_up("bob", "long enough").unwrap();
+        w.store.add_session("alice-1", Some(w.alice.id));
+        w.store.add_session("alice-2", Some(w.alice.id));
+        w.store.add_session("bob-1", Some(bob.id));
+        w.store.add_session("anonymous", None);
+        let code = |user, n: u8| AuthorizationCode {
+            digest: crate::secret::SecretDigest::of(&format!("code-{n}")),
+            client_id: client.id.clone(),
+            user_id: user,
+            redirect_uri: None,
+            scope: crate::scope::Scope::parse("profile").unwrap(),
+            challenge: crate::pkce::CodeChallenge::from_stored(
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+            ),
+            family: crate::ids::FamilyId::from_random_bytes([n; 16]),
+            issued_at: crate::testing::t(0),
+            expires_at: crate::testing::t(60),
+            used_at: None,
+        };
+        w.store.insert_code(&code(w.alice.id, 1)).unwrap();
+        w.store.insert_code(&code(bob.id, 2)).unwrap();
+
+        assert!(w
+            .services
+            .set_password(&w.alice.id, "another long one")
+            .unwrap());
+
+        assert!(!w.store.has_session("alice-1"));
+        assert!(!w.store.has_session("alice-2"));
+        assert!(w.store.has_session("bob-1"));
+        assert!(w.store.has_session("anonymous"));
+        let codes = w.store.all_codes();
+        assert_eq!(codes.len(), 1);
+        assert_eq!(codes[0].user_id, bob.id);
+    }
+
+    #[test]
+    fn a_new_password_follows_the_new_password_rules() {
+        let w = world();
+
+        assert_eq!(
+            w.services
+                .set_password(&w.alice.id, "password")
+                .unwrap_err()
+                .ok(),
+            Some("is one of the most common passwords: choose another")
+        );
+        assert_eq!(
+            w.services
+                .set_password(&w.alice.id, "alice-2026")
+                .unwrap_err()
+                .ok(),
+            Some("must not contain the user name")
+        );
+        assert!(!w
+            .services
+            .set_password(
+                &crate::ids::UserId::from_random_bytes([9; 16]),
+                "long enough"
+            )
+            .unwrap());
+    }
+
+    #[test]
+    fn deleting_a_user_ends_their_sessions() {
+        let w = world();
+        w.store.add_session("alice-1", Some(w.alice.id));
+        w.store.add_session("other", None);
+
+        assert!(w.services.delete_user(&w.alice.id).unwrap());
+
+        assert!(!w.store.has_session("alice-1"));
+        assert!(w.store.has_session("other"));
+    }
+
+    #[test]
+    fn names_that_differ_only_in_case_are_one_account() {
+        let w = world();
+
+        assert!(matches!(
+            w.services.sign_up("ALICE", "long enough"),
+            Err(SignUpError::Taken)
+        ));
+        assert!(matches!(
+            w.services.sign_up("Alice", "long enough"),
+            Err(SignUpError::Taken)
+        ));
+        let found = w.services.log_in("ALICE", ALICE_PASSWORD).unwrap();
+        assert_eq!(
+            found.map(|u| u.username.to_string()),
+            Some("alice".to_owned())
+        );
+    }
+
+    #[test]
+    fn failures_under_any_spelling_of_a_name_count_against_one_account() {
+        let w = world();
+        // Ten spellings of one account: without folding, ten keys of one
+        // failure each, and the limit never bites.
+        for spelling in [
+            "alice", "Alice", "aLice", "alIce", "aliCe", "alicE", "ALice", "AlIce", "ALICE",
+            "aLICE",
+        ] {
+            assert!(w
+                .services
+                .log_in_from(Some("192.0.2.9"), spelling, "wrong")
+                .unwrap()
+                .is_none());
+        }
+
+        let locked = w
+            .services
+            .log_in_from(Some("192.0.2.9"), "alice", ALICE_PASSWORD)
+            .unwrap_err();
+        assert_eq!(locked.code, ErrorCode::SlowDown);
     }
 
     #[test]

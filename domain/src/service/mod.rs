@@ -18,7 +18,7 @@ use crate::client::{Client, GrantType, ServerCapabilities};
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
     AttemptRepository, ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom,
-    TokenRepository, UserRepository,
+    SessionRepository, TokenRepository, UserRepository,
 };
 use crate::scope::Scope;
 use crate::time::Timestamp;
@@ -43,6 +43,8 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHasher>,
     /// Failed attempts, for brute-force limits.
     pub attempts: Arc<dyn AttemptRepository>,
+    /// Browser sessions (ended when a password changes).
+    pub sessions: Arc<dyn SessionRepository>,
 }
 
 /// Server-wide settings the rules depend on.
@@ -211,6 +213,7 @@ pub(crate) mod fixtures {
             random: Arc::new(CountingRandom::default()),
             hasher: Arc::new(PlainHasher),
             attempts: store.clone(),
+            sessions: store.clone(),
         };
         let policy = Policy {
             issuer: "https://auth.example.com".to_owned(),

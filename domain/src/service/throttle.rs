@@ -109,7 +109,7 @@ impl Attempt {
     /// without a device cookie for `name`).
     #[must_use]
     pub fn user(name: &str, address: Option<&str>) -> Self {
-        let user = format!("user:{}", name.to_ascii_lowercase());
+        let user = format!("user:{}", crate::user::fold_username(name));
         let keys = match address {
             Some(a) => vec![
                 (hashed(&format!("{user}|addr:{a}")), KeyKind::Own),
@@ -138,7 +138,7 @@ impl Attempt {
                     hashed(&format!(
                         "device:{}|user:{}",
                         device.id(),
-                        name.to_ascii_lowercase()
+                        crate::user::fold_username(name)
                     )),
                     KeyKind::Own,
                 )],

@@ -92,4 +92,16 @@ impl CodeRepository for DieselStore {
             .execute(conn)
         })
     }
+
+    fn delete_unused_codes_of_user(&self, user: &UserId) -> Result<usize, StoreError> {
+        let user = user.to_string();
+        self.write_tx(move |conn| {
+            diesel::delete(
+                codes::table
+                    .filter(codes::user_id.eq(user))
+                    .filter(codes::used_at.is_null()),
+            )
+            .execute(conn)
+        })
+    }
 }

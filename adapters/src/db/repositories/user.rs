@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::error::StoreError;
 use domain::ids::UserId;
 use domain::ports::UserRepository;
@@ -9,10 +10,32 @@ use crate::db::rows::{NewUserRow, UserRow};
 use crate::db::schema::users;
 use crate::db::DieselStore;
 
+diesel::define_sql_function! {
+    /// SQL `lower()`: ASCII lower-casing on SQLite, and on PostgreSQL for
+    /// the ASCII-only names users have.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 impl UserRepository for DieselStore {
     fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let row = NewUserRow::from(user);
-        self.write_tx(move |conn| diesel::insert_into(users::table).values(&row).execute(conn))?;
+        self.write_tx(move |conn| {
+            // The unique index on username_folded refuses a taken key, also
+            // under concurrent sign-ups; this also refuses the fold of a
+            // case-duplicate from before the migration, whose key is NULL.
+            let folded = row.username_folded.clone().unwrap_or_default();
+            let taken: i64 = users::table
+                .filter(lower(users::username).eq(&folded))
+                .count()
+                .get_result(conn)?;
+            if taken > 0 {
+                return Err(DieselError::DatabaseError(
+                    DatabaseErrorKind::UniqueViolation,
+                    Box::new("users.username_folded".to_owned()),
+                ));
+            }
+            diesel::insert_into(users::table).values(&row).execute(conn)
+        })?;
         Ok(())
     }
 
@@ -28,12 +51,23 @@ impl UserRepository for DieselStore {
     }
 
     fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let folded = domain::user::fold_username(username);
         self.with_conn(|conn| {
-            let row = users::table
+            // Exact name first (a pre-migration case-duplicate is found only
+            // so), then the folded key (RFC 8265 §3.3).
+            let exact = users::table
                 .filter(users::username.eq(username))
                 .select(UserRow::as_select())
                 .get_result(conn)
                 .optional()?;
+            let row = match exact {
+                Some(row) => Some(row),
+                None => users::table
+                    .filter(users::username_folded.eq(folded))
+                    .select(UserRow::as_select())
+                    .get_result(conn)
+                    .optional()?,
+            };
             convert_one(row)
         })
     }

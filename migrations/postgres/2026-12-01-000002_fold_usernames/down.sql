@@ -1,0 +1,3 @@
+DROP INDEX users_username_lower;
+DROP INDEX users_username_folded;
+ALTER TABLE users DROP COLUMN username_folded;
