@@ -553,6 +553,8 @@ fn size_errors(input: &RegistrationInput, max_redirect_uris: usize) -> Vec<Field
         );
     }
     errors
+}
+
 /// Validates a `client_name`: trimmed, 1 to [`MAX_CLIENT_NAME_CHARS`] characters,
 /// and nothing that would make the consent sentence read otherwise than it
 /// is stored (see [`crate::display_text`]).

@@ -439,14 +439,14 @@ mod tests {
         ] {
             assert!(w
                 .services
-                .log_in_from(Some("192.0.2.9"), spelling, "wrong")
+                .log_in_from(Some("192.0.2.9"), None, spelling, "wrong")
                 .unwrap()
                 .is_none());
         }
 
         let locked = w
             .services
-            .log_in_from(Some("192.0.2.9"), "alice", ALICE_PASSWORD)
+            .log_in_from(Some("192.0.2.9"), None, "alice", ALICE_PASSWORD)
             .unwrap_err();
         assert_eq!(locked.code, ErrorCode::SlowDown);
     }
