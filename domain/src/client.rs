@@ -564,7 +564,9 @@ fn size_errors(input: &RegistrationInput, max_redirect_uris: usize) -> Vec<Field
 pub fn validate_client_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME_CHARS {
-        return Err(format!("is required, at most {MAX_CLIENT_NAME_CHARS} characters"));
+        return Err(format!(
+            "is required, at most {MAX_CLIENT_NAME_CHARS} characters"
+        ));
     }
     match first_deceptive(name) {
         Some(c) => Err(format!(
