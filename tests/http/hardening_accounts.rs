@@ -196,16 +196,28 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    settings: &["--session-max-age", "2"];
+    settings: &["--session-max-age", "3"];
 
     async fn a_session_ends_at_its_absolute_lifetime_however_active(app) {
+        use std::time::{Duration, Instant};
+        let max_age = Duration::from_secs(3);
         let browser = WebUser::new(&app);
+        // The session starts between these instants: until `max_age` after
+        // the first it is surely younger than its lifetime, and `max_age`
+        // after the second surely older, whatever the load on the machine.
+        let before_login = Instant::now();
         browser.sign_up("alice").await;
-        for _ in 0..3 {
-            assert!(browser.is_logged_in().await);
-            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let after_login = Instant::now();
+        while before_login.elapsed() < max_age - Duration::from_millis(1500) {
+            let logged_in = browser.is_logged_in().await;
+            if before_login.elapsed() < max_age {
+                assert!(logged_in, "the session ended before SESSION_MAX_AGE");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        while after_login.elapsed() < max_age + Duration::from_millis(300) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
 
         assert!(!browser.is_logged_in().await, "the session outlived SESSION_MAX_AGE");
         assert_eq!(browser.log_in("alice", PASSWORD).await.status, 303);

@@ -66,8 +66,12 @@ impl SessionStore for DbSessionStore {
         let max_age = self.max_age.seconds();
         let state = blocking(move || {
             let now = SystemClock.now();
-            let started_after =
-                Timestamp::from_unix_seconds(now.unix_seconds() - max_age).unwrap_or(now);
+            // Exact to the microsecond: whole seconds would stretch the
+            // lifetime by up to one.
+            let started_after = now
+                .as_naive_utc()
+                .checked_sub_signed(chrono::TimeDelta::seconds(max_age))
+                .map_or(now, Timestamp::from_naive_utc);
             store.load_session_started_after(&id, now, started_after)
         })
         .await
