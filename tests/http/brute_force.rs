@@ -177,7 +177,7 @@ async fn client_credentials_from(
 }
 
 on_both_backends! {
-    settings: &["--max-failures-per-address", "10", "--trusted-proxies", "127.0.0.1"];
+    settings: &["--max-failures-per-address", "10", "--trusted-proxies", "127.0.0.1", "--metrics-bind", "127.0.0.1:0"];
 
     async fn the_correct_client_secret_is_never_refused_for_failures_it_did_not_make(app) {
         let alice = app.user("alice");
@@ -201,7 +201,8 @@ on_both_backends! {
             assert_eq!(client_credentials_from(&app, &client.id, &client.secret, address).await, 200, "{address}");
         }
         // The failures are security events and metrics all the same.
-        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = app.metrics_address.as_deref().unwrap();
+        let metrics = app.http.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("oauth_client_auth_failures_total{endpoint=\"token\"} 101"), "{metrics}");
     }
 }
