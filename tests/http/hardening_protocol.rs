@@ -140,3 +140,37 @@ on_both_backends! {
         );
     }
 }
+
+on_both_backends! {
+    async fn h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500(app) {
+        use domain::ports::PasswordHasher;
+        let owner = app.user("owner");
+        let client = app.full_client(&owner);
+        // A slow hash (bcrypt cost 12) widens the window between the user
+        // lookup and the token insert, as a production cost does.
+        let slow = adapters::system::BcryptHasher::new(12)
+            .hash(crate::support::PASSWORD)
+            .unwrap();
+        let victim = domain::user::User {
+            password_hash: slow,
+            ..domain::testing::sample_user("victim", "unused")
+        };
+        app.services.ports.users.insert_user(&victim).unwrap();
+
+        let grant = app.token(
+            Some(&client),
+            &[
+                ("grant_type", "password"),
+                ("username", "victim"),
+                ("password", crate::support::PASSWORD),
+            ],
+        );
+        let delete = async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            assert!(app.services.ports.users.delete_user(&victim.id).unwrap());
+        };
+        let (answer, ()) = tokio::join!(grant, delete);
+
+        assert_eq!((answer.status, answer.error()), (400, "invalid_grant"), "{:?}", answer.body);
+    }
+}

@@ -11,6 +11,7 @@ mod support;
 mod clients;
 mod codes;
 mod database;
+mod hardening_protocol;
 mod housekeeping;
 mod tokens;
 mod users;

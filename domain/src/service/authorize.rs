@@ -102,7 +102,15 @@ pub enum AuthorizeError {
 
 impl From<StoreError> for AuthorizeError {
     fn from(error: StoreError) -> Self {
-        Self::Page(error.into())
+        match error {
+            // The user or the client was deleted while the consent page was
+            // open: nothing can be issued, and the redirect URI of a deleted
+            // client is no longer one to send anybody to.
+            StoreError::Gone => Self::Page(OAuthError::access_denied(
+                "the account or the application no longer exists",
+            )),
+            other => Self::Page(other.into()),
+        }
     }
 }
 
@@ -570,5 +578,30 @@ mod tests {
             .starts_with("https://client.example.com/cb#access_token="));
         assert!(response.param("refresh_token").is_none());
         assert_eq!(response.param("token_type"), Some("Bearer"));
+    }
+
+    #[test]
+    fn approval_after_the_user_or_client_was_deleted_is_access_denied_on_a_page() {
+        use crate::ports::UserRepository;
+        for delete_client in [false, true] {
+            let w = world();
+            let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+            let request = w
+                .services
+                .validate_authorization(&code_request(&client, &[]))
+                .unwrap();
+            if delete_client {
+                w.store.delete_client(&client.id).unwrap();
+            } else {
+                w.store.delete_user(&w.alice.id).unwrap();
+            }
+
+            match w.services.approve_authorization(&request, &w.alice.id) {
+                Err(AuthorizeError::Page(error)) => {
+                    assert_eq!(error.code, ErrorCode::AccessDenied, "{delete_client}");
+                }
+                other => panic!("expected an access_denied page, got {other:?}"),
+            }
+        }
     }
 }
