@@ -106,6 +106,7 @@ pub fn sample_client(method: AuthMethod) -> (Client, String) {
         secret_digest: method.is_confidential().then(|| SecretDigest::of(&secret)),
         metadata,
         issued_at: t(0),
+        trusted: false,
     };
     let secret = if method.is_confidential() {
         secret
@@ -314,6 +315,16 @@ impl ClientRepository for InMemoryStore {
             .iter_mut()
             .find(|c| &c.id == id)
             .map(|c| c.secret_digest = Some(digest.clone()))
+            .is_some())
+    }
+
+    fn set_client_trusted(&self, id: &ClientId, trusted: bool) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .clients
+            .iter_mut()
+            .find(|c| &c.id == id)
+            .map(|c| c.trusted = trusted)
             .is_some())
     }
 

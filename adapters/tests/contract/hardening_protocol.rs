@@ -1,6 +1,6 @@
 //! Issue 11.12: a write that refers to a user or client deleted meanwhile
 //! is `StoreError::Gone` (a foreign key failed), never `Other`, on every
-//! store, and changes nothing.
+//! store, and changes nothing. Issue 11.10: the `trusted` flag of clients.
 
 use domain::client::AuthMethod;
 use domain::error::StoreError;
@@ -15,6 +15,7 @@ contract_tests! {
         a_code_for_a_missing_user_or_client_is_gone,
         a_client_of_a_missing_owner_is_gone,
         redeeming_a_code_into_tokens_of_a_missing_user_is_gone_and_keeps_the_code_unused,
+        clients_start_untrusted_and_set_client_trusted_round_trips,
     ],
 }
 
@@ -90,4 +91,35 @@ fn redeeming_a_code_into_tokens_of_a_missing_user_is_gone_and_keeps_the_code_unu
         store.redeem_code(&code.digest, t(6), &tokens),
         Ok(CodeRedemption::Redeemed)
     ));
+}
+
+fn clients_start_untrusted_and_set_client_trusted_round_trips(db: &TestStore) {
+    let store = &*db.store;
+    let world = support::world(store);
+    let unknown = domain::ids::ClientId::parse("unknown").unwrap();
+
+    assert!(
+        !store
+            .find_client(&world.client.id)
+            .unwrap()
+            .unwrap()
+            .trusted
+    );
+    assert!(store.set_client_trusted(&world.client.id, true).unwrap());
+    assert!(
+        store
+            .find_client(&world.client.id)
+            .unwrap()
+            .unwrap()
+            .trusted
+    );
+    assert!(store.set_client_trusted(&world.client.id, false).unwrap());
+    assert!(
+        !store
+            .find_client(&world.client.id)
+            .unwrap()
+            .unwrap()
+            .trusted
+    );
+    assert!(!store.set_client_trusted(&unknown, true).unwrap());
 }

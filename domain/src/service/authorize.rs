@@ -98,6 +98,11 @@ pub enum AuthorizeError {
     Page(OAuthError),
     /// Send this error back to the client.
     Redirect(AuthorizationResponse),
+    /// This error may go back to the client, but not automatically: the
+    /// client is not trusted by the operator and the visitor is not signed
+    /// in, so show a page naming the target with a link the user may follow
+    /// (RFC 9700 §4.11.2: an open redirector otherwise).
+    Confirm(AuthorizationResponse),
 }
 
 impl From<StoreError> for AuthorizeError {
@@ -123,6 +128,21 @@ impl Services {
     pub fn validate_authorization(
         &self,
         params: &Params,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        self.validate_authorization_for(params, true)
+    }
+
+    /// Validates an authorization request from a visitor who is signed in
+    /// or not: error redirects for a client the operator does not trust
+    /// become [`AuthorizeError::Confirm`] when nobody is signed in (RFC 9700
+    /// §4.11.2); signed-in users keep the RFC 6749 §4.1.2.1 redirect.
+    ///
+    /// # Errors
+    /// As [`Self::validate_authorization`], or `Confirm`.
+    pub fn validate_authorization_for(
+        &self,
+        params: &Params,
+        signed_in: bool,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
         let page = |e: OAuthError| AuthorizeError::Page(e);
         for name in ["client_id", "redirect_uri"] {
@@ -168,13 +188,14 @@ impl Services {
             .flatten()
             .filter(|s| s.len() <= MAX_STATE_LEN)
             .map(str::to_owned);
+        let automatic = signed_in || client.trusted;
         let fail = |error: OAuthError| {
-            AuthorizeError::Redirect(self.error_response(
-                &redirect_to,
-                in_fragment,
-                &error,
-                state.as_deref(),
-            ))
+            let response = self.error_response(&redirect_to, in_fragment, &error, state.as_deref());
+            if automatic {
+                AuthorizeError::Redirect(response)
+            } else {
+                AuthorizeError::Confirm(response)
+            }
         };
         if let Some(name) = params.first_repeated(&SINGLE_VALUED) {
             return Err(fail(OAuthError::repeated(name)));
@@ -603,5 +624,27 @@ mod tests {
                 other => panic!("expected an access_denied page, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn errors_for_untrusted_clients_and_anonymous_visitors_are_confirmed_not_redirected() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let bad = Params::from_pairs([("client_id", client.id.as_str()), ("state", "s")]);
+
+        let anonymous = w.services.validate_authorization_for(&bad, false);
+        let signed_in = w.services.validate_authorization_for(&bad, true);
+        w.store.set_client_trusted(&client.id, true).unwrap();
+        let trusted = w.services.validate_authorization_for(&bad, false);
+
+        match anonymous {
+            Err(AuthorizeError::Confirm(response)) => {
+                assert_eq!(response.param("error"), Some("invalid_request"));
+                assert!(response.location().starts_with(REDIRECT));
+            }
+            other => panic!("expected Confirm, got {other:?}"),
+        }
+        assert!(matches!(signed_in, Err(AuthorizeError::Redirect(_))));
+        assert!(matches!(trusted, Err(AuthorizeError::Redirect(_))));
     }
 }

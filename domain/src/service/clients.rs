@@ -53,6 +53,7 @@ impl Services {
             secret_digest: secret.as_ref().map(PlainSecret::digest),
             metadata,
             issued_at: self.ports.clock.now(),
+            trusted: false,
         };
         self.ports.clients.insert_client(&client)?;
         Ok(ClientWithSecret { client, secret })
@@ -105,6 +106,18 @@ impl Services {
             },
             secret: Some(secret),
         }))
+    }
+
+    /// Marks a client trusted (or not) by the operator (RFC 9700 §4.11.2);
+    /// false when there is no such client.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn set_client_trusted(&self, id: &str, trusted: bool) -> Result<bool, StoreError> {
+        match ClientId::parse(id) {
+            Some(id) => self.ports.clients.set_client_trusted(&id, trusted),
+            None => Ok(false),
+        }
     }
 
     /// Deletes a client with its codes and tokens; false when not found or

@@ -1067,6 +1067,13 @@ mod tests {
         ) -> Result<bool, crate::error::StoreError> {
             self.0.delete_client(id)
         }
+        fn set_client_trusted(
+            &self,
+            id: &crate::ids::ClientId,
+            trusted: bool,
+        ) -> Result<bool, crate::error::StoreError> {
+            self.0.set_client_trusted(id, trusted)
+        }
     }
 
     #[test]
