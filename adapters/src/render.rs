@@ -35,6 +35,7 @@ pub fn templates() -> Result<Tera, tera::Error> {
         "pages/consent.html",
         "pages/apps.html",
         "pages/error.html",
+        "pages/redirect_notice.html",
     ])?;
     tera.autoescape_on(vec![".html"]);
     Ok(tera)
@@ -202,6 +203,8 @@ pub struct ClientView {
     pub confidential: bool,
     /// When it was registered.
     pub issued_at: String,
+    /// Trusted by the operator (error redirects for visitors not signed in).
+    pub trusted: bool,
 }
 
 /// A ready-to-copy command.
@@ -283,6 +286,23 @@ pub struct AppsPage {
     pub apps: Vec<AppView>,
 }
 
+/// `pages/redirect_notice.html`: an error of an untrusted client, shown
+/// instead of an automatic redirect (RFC 9700 §4.11.2).
+#[derive(Debug, Serialize)]
+pub struct RedirectNoticePage {
+    /// Layout.
+    #[serde(flatten)]
+    pub layout: Layout,
+    /// The OAuth error code.
+    pub code: String,
+    /// Its description.
+    pub description: String,
+    /// The host the link leads to.
+    pub host: String,
+    /// The full error redirect.
+    pub location: String,
+}
+
 /// `pages/error.html`.
 #[derive(Debug, Serialize)]
 pub struct ErrorPage {
@@ -334,6 +354,7 @@ mod tests {
             token_endpoint_auth_method: "none",
             confidential: false,
             issued_at: "now".to_owned(),
+            trusted: false,
         };
         let pages: Vec<(&str, String)> = vec![
             (
@@ -478,6 +499,21 @@ mod tests {
                         heading: evil.clone(),
                         message: evil.clone(),
                         code: None,
+                    },
+                )
+                .unwrap(),
+            ),
+            (
+                "pages/redirect_notice.html",
+                render(
+                    &tera,
+                    "pages/redirect_notice.html",
+                    &RedirectNoticePage {
+                        layout: layout(),
+                        code: evil.clone(),
+                        description: evil.clone(),
+                        host: evil.clone(),
+                        location: evil.clone(),
                     },
                 )
                 .unwrap(),

@@ -157,6 +157,16 @@ pub enum ClientCommand {
         /// The `client_id`.
         client_id: String,
     },
+    /// Mark a client trusted (or, with `--no`, not): only trusted clients
+    /// get automatic error redirects for visitors who are not signed in
+    /// (RFC 9700 §4.11.2). Clients made by `client create` are trusted.
+    SetTrusted {
+        /// The `client_id`.
+        client_id: String,
+        /// Mark it untrusted instead.
+        #[arg(long)]
+        no: bool,
+    },
     /// Delete a client with its codes and tokens.
     Delete {
         /// The `client_id`.
@@ -421,6 +431,20 @@ fn client_command(services: &Services, command: ClientCommand) -> anyhow::Result
                 json: client_json(&client, owner.as_ref()),
             })
         }
+        ClientCommand::SetTrusted { client_id, no } => {
+            let client = find_client(services, &client_id)?;
+            let trusted = !no;
+            if !services.set_client_trusted(client.id.as_str(), trusted)? {
+                bail!("no client with id {client_id}");
+            }
+            Ok(Output {
+                text: format!(
+                    "client {client_id} is {}",
+                    if trusted { "trusted" } else { "not trusted" }
+                ),
+                json: json!({"client_id": client_id, "trusted": trusted}),
+            })
+        }
         ClientCommand::Delete { client_id } => {
             let client = find_client(services, &client_id)?;
             if !services.delete_client(None, client.id.as_str())? {
@@ -522,6 +546,7 @@ fn client_json(client: &Client, owner: Option<&User>) -> Value {
         "client_id_issued_at": client.issued_at.unix_seconds(),
         "owner": owner.map(|u| u.username.as_str()),
         "owner_id": client.owner.to_string(),
+        "trusted": client.trusted,
     })
 }
 
@@ -574,6 +599,10 @@ fn client_text(client: &Client, owner: Option<&User>) -> String {
             m.token_endpoint_auth_method.as_str().to_owned(),
         ),
         ("issued_at", client.issued_at.display()),
+        (
+            "trusted",
+            if client.trusted { "yes" } else { "no" }.to_owned(),
+        ),
     ]
     .iter()
     .map(|(name, value)| format!("{name:<15} {value}"))

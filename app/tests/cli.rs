@@ -956,3 +956,78 @@ fn user_create_and_set_password_refuse_weak_passwords() {
     fails_with(&set("LORAC-and-more"), "must not contain the user name");
     ok(&set("another violet staple"));
 }
+
+/// Issue 11.10: `client create` registers trusted clients; `client
+/// set-trusted CLIENT_ID [--no]` changes it; `client show` prints it.
+#[test]
+fn client_set_trusted_round_trip() {
+    let (_dir, url) = fresh_database();
+    let cli = |args: &[&str]| on(&url, args);
+    ok(&cli(&ALICE));
+    let created = json_of(&cli(&[
+        "client",
+        "create",
+        "--owner",
+        "alice",
+        "--name",
+        "Operator app",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "profile",
+    ]));
+    let id = created["client_id"].as_str().unwrap();
+    assert_eq!(created["trusted"], true, "{created}");
+
+    let off = json_of(&cli(&["client", "set-trusted", id, "--no", "--json"]));
+    assert_eq!(off["trusted"], false, "{off}");
+    assert_eq!(
+        json_of(&cli(&["client", "show", id, "--json"]))["trusted"],
+        false
+    );
+    assert!(stdout(ok(&cli(&["client", "show", id])))
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["trusted", "no"]));
+
+    ok(&cli(&["client", "set-trusted", id]));
+    assert_eq!(
+        json_of(&cli(&["client", "show", id, "--json"]))["trusted"],
+        true
+    );
+    assert!(stdout(ok(&cli(&["client", "show", id])))
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["trusted", "yes"]));
+    fails_with(
+        &cli(&["client", "set-trusted", "no-such-client"]),
+        "no-such-client",
+    );
+}
+
+/// Issue 11.13: the CLI refuses spoofing client names and userinfo URIs.
+#[test]
+fn client_create_refuses_bidi_names_and_userinfo_uris() {
+    let (_dir, url) = fresh_database();
+    let cli = |args: &[&str]| on(&url, args);
+    ok(&cli(&ALICE));
+    let create = |name: &str, uri: &str| {
+        cli(&[
+            "client",
+            "create",
+            "--owner",
+            "alice",
+            "--name",
+            name,
+            "--uri",
+            uri,
+            "--grant-type",
+            "client_credentials",
+        ])
+    };
+    fails_with(&create("Bank\u{202E}tnuocca", ""), "client_name");
+    fails_with(&create("Pay\u{200B}Pal", ""), "client_name");
+    fails_with(
+        &create("Fine", "https://bank.example@evil.example/"),
+        "client_uri",
+    );
+    ok(&create("Fine", "https://app.example/"));
+}

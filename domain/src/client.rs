@@ -177,6 +177,11 @@ pub struct Client {
     pub metadata: ClientMetadata,
     /// When the client was registered (RFC 7591 `client_id_issued_at`).
     pub issued_at: Timestamp,
+    /// Registered or vouched for by the operator. Only trusted clients get
+    /// automatic error redirects for visitors who are not signed in (RFC
+    /// 9700 §4.11.2): anyone may register a client, so an untrusted
+    /// redirect URI could be a phishing page.
+    pub trusted: bool,
 }
 
 impl Client {

@@ -180,6 +180,11 @@ pub enum StoreError {
     /// A unique key already exists (for example a username or client id).
     #[error("the record already exists")]
     Conflict,
+    /// A user or client the write refers to does not exist (any more): it
+    /// was deleted between two steps of the request (a foreign key failed).
+    /// Each use case answers it with its protocol's error, never a 5xx.
+    #[error("a record it refers to no longer exists")]
+    Gone,
     /// The store cannot be reached right now (pool timeout, closed connection,
     /// locked database); the request may be retried.
     #[error("the store is unavailable")]
@@ -194,6 +199,11 @@ impl From<StoreError> for OAuthError {
         match error {
             StoreError::Unavailable(_) => {
                 Self::temporarily_unavailable("the service is temporarily unavailable")
+            }
+            // The use cases that can meet it map it more precisely (the
+            // token endpoint to invalid_client or invalid_grant).
+            StoreError::Gone => {
+                Self::invalid_grant("the user or client of this request no longer exists")
             }
             StoreError::Conflict | StoreError::Other(_) => {
                 Self::server_error("the server met an unexpected condition")

@@ -149,6 +149,12 @@ pub trait ClientRepository: Send + Sync {
     /// Store failures only.
     fn set_client_secret(&self, id: &ClientId, digest: &SecretDigest) -> Result<bool, StoreError>;
 
+    /// Marks the client trusted by the operator or not; false when not found.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn set_client_trusted(&self, id: &ClientId, trusted: bool) -> Result<bool, StoreError>;
+
     /// Deletes a client; false when there is no such client. MUST delete its
     /// codes and tokens in the same transaction.
     ///

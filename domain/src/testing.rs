@@ -106,6 +106,7 @@ pub fn sample_client(method: AuthMethod) -> (Client, String) {
         secret_digest: method.is_confidential().then(|| SecretDigest::of(&secret)),
         metadata,
         issued_at: t(0),
+        trusted: false,
     };
     let secret = if method.is_confidential() {
         secret
@@ -209,10 +210,31 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+impl State {
+    /// The foreign keys of the SQL schema: `StoreError::Gone` when the user
+    /// or client a row refers to does not exist (any more).
+    fn references(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+    ) -> Result<(), StoreError> {
+        let user_ok = user.is_none_or(|id| self.users.iter().any(|u| &u.id == id));
+        let client_ok = client.is_none_or(|id| self.clients.iter().any(|c| &c.id == id));
+        if user_ok && client_ok {
+            Ok(())
+        } else {
+            Err(StoreError::Gone)
+        }
+    }
+}
+
 fn store_tokens(state: &mut State, tokens: &NewTokens) -> Result<(), StoreError> {
     let new: Vec<&TokenRecord> = std::iter::once(&tokens.access)
         .chain(tokens.refresh.as_ref())
         .collect();
+    for token in &new {
+        state.references(token.user_id.as_ref(), Some(&token.client_id))?;
+    }
     if new
         .iter()
         .any(|n| state.tokens.iter().any(|t| t.digest == n.digest))
@@ -296,6 +318,7 @@ impl ClientRepository for InMemoryStore {
         if state.clients.iter().any(|c| c.id == client.id) {
             return Err(StoreError::Conflict);
         }
+        state.references(Some(&client.owner), None)?;
         state.clients.push(client.clone());
         Ok(())
     }
@@ -349,6 +372,16 @@ impl ClientRepository for InMemoryStore {
             .is_some())
     }
 
+    fn set_client_trusted(&self, id: &ClientId, trusted: bool) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .clients
+            .iter_mut()
+            .find(|c| &c.id == id)
+            .map(|c| c.trusted = trusted)
+            .is_some())
+    }
+
     fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         let mut state = self.state();
         let before = state.clients.len();
@@ -365,6 +398,7 @@ impl CodeRepository for InMemoryStore {
         if state.codes.iter().any(|c| c.digest == code.digest) {
             return Err(StoreError::Conflict);
         }
+        state.references(Some(&code.user_id), Some(&code.client_id))?;
         state.codes.push(code.clone());
         Ok(())
     }

@@ -140,3 +140,100 @@ on_both_backends! {
         );
     }
 }
+
+on_both_backends! {
+    async fn h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500(app) {
+        use domain::ports::PasswordHasher;
+        let owner = app.user("owner");
+        let client = app.full_client(&owner);
+        // A slow hash (bcrypt cost 12) widens the window between the user
+        // lookup and the token insert, as a production cost does.
+        let slow = adapters::system::BcryptHasher::new(12)
+            .hash(crate::support::PASSWORD)
+            .unwrap();
+        let victim = domain::user::User {
+            password_hash: slow,
+            ..domain::testing::sample_user("victim", "unused")
+        };
+        app.services.ports.users.insert_user(&victim).unwrap();
+
+        let grant = app.token(
+            Some(&client),
+            &[
+                ("grant_type", "password"),
+                ("username", "victim"),
+                ("password", crate::support::PASSWORD),
+            ],
+        );
+        let delete = async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            assert!(app.services.ports.users.delete_user(&victim.id).unwrap());
+        };
+        let (answer, ()) = tokio::join!(grant, delete);
+
+        assert_eq!((answer.status, answer.error()), (400, "invalid_grant"), "{:?}", answer.body);
+    }
+}
+
+/// An authorization request for `client_id` that lacks its PKCE challenge
+/// (an error after the client and redirect URI are known).
+fn without_pkce(client_id: &str) -> String {
+    format!(
+        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=profile&state=st-1",
+        crate::support::web::encode(REDIRECT_URI)
+    )
+}
+
+on_both_backends! {
+    async fn h10_untrusted_client_error_for_an_anonymous_visitor_is_a_notice_not_a_redirect(app) {
+        let owner = app.user("mallory");
+        let client = app.full_client(&owner);
+
+        for query in [
+            without_pkce(&client.id),
+            without_pkce(&client.id).replace("response_type=code&", ""),
+            format!("{}&scope=admin", without_pkce(&client.id)).replace("&scope=profile", ""),
+        ] {
+            let notice = crate::support::web::WebUser::new(&app).get(&query).await;
+
+            assert_eq!(notice.status, 400, "{query}: {}", notice.body);
+            assert_eq!(notice.location(), "", "{query}: no automatic redirect");
+            assert_eq!(notice.element_text("redirect-host").as_deref(), Some("client.example.com"));
+            let html = notice.body.replace("&#x2F;", "/").replace("&amp;", "&");
+            assert!(html.contains("id=\"redirect-link\" href=\"https://client.example.com/cb?error="), "{html}");
+            assert!(html.contains("&state=st-1&"), "{html}");
+        }
+    }
+
+    async fn h10_trusted_client_or_signed_in_user_keeps_the_error_redirect(app) {
+        use crate::support::web::{signed_in_with_code_client, WebUser};
+        let owner = app.user("operator");
+        let trusted = app.full_client(&owner);
+        assert!(app.services.set_client_trusted(&trusted.id, true).unwrap());
+
+        let anonymous = WebUser::new(&app).get(&without_pkce(&trusted.id)).await;
+        assert_eq!(anonymous.status, 302, "{}", anonymous.body);
+        assert!(anonymous.location().starts_with("https://client.example.com/cb?error=invalid_request"));
+
+        let (alice, untrusted) = signed_in_with_code_client(&app, "Alice's app").await;
+        let signed_in = alice.get(&without_pkce(&untrusted.id)).await;
+        assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+        assert!(signed_in.location().starts_with("https://client.example.com/cb?error=invalid_request"));
+
+        assert!(app.services.set_client_trusted(&trusted.id, false).unwrap());
+        let untrusted_again = WebUser::new(&app).get(&without_pkce(&trusted.id)).await;
+        assert_eq!(untrusted_again.status, 400);
+    }
+
+    async fn h10_the_client_page_shows_whether_the_client_is_trusted(app) {
+        use crate::support::web::signed_in_with_code_client;
+        let (alice, client) = signed_in_with_code_client(&app, "Alice's app").await;
+        let path = format!("/clients/{}", client.id);
+
+        let before = alice.get(&path).await;
+        assert!(before.body.contains("id=\"client-trusted\" data-trusted=\"false\""), "{}", before.body);
+        app.services.set_client_trusted(&client.id, true).unwrap();
+        let after = alice.get(&path).await;
+        assert!(after.body.contains("id=\"client-trusted\" data-trusted=\"true\""), "{}", after.body);
+    }
+}

@@ -20,13 +20,22 @@ impl From<BadRow> for DieselError {
     }
 }
 
-/// Maps a Diesel error: unique violation → `Conflict`; lost connection,
+/// Maps a Diesel error: unique violation → `Conflict`; foreign-key
+/// violation → `Gone`; lost connection,
 /// SQLite busy/locked or a PostgreSQL serialization failure → `Unavailable`
 /// (worth retrying later); anything else → `Other`.
 #[must_use]
 pub fn store_error(error: DieselError) -> StoreError {
     match &error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::Conflict,
+        // SQLite's SQLITE_CONSTRAINT_FOREIGNKEY, PostgreSQL's SQLSTATE 23503:
+        // the user or client a row refers to was deleted meanwhile.
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => StoreError::Gone,
+        DieselError::DatabaseError(_, info)
+            if info.message().contains("FOREIGN KEY constraint failed") =>
+        {
+            StoreError::Gone
+        }
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
             _,
@@ -84,6 +93,22 @@ mod tests {
 
         assert!(matches!(mapped, StoreError::Unavailable(_)));
         assert!(!mapped.to_string().contains("locked"));
+    }
+
+    #[test]
+    fn foreign_key_violations_are_gone() {
+        for error in [
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                Box::new("FOREIGN KEY constraint failed".to_owned()),
+            ),
+            DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("FOREIGN KEY constraint failed".to_owned()),
+            ),
+        ] {
+            assert!(matches!(store_error(error), StoreError::Gone));
+        }
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub struct ClientRow {
     pub token_endpoint_auth_method: String,
     /// `oauth2_clients.issued_at`
     pub issued_at: NaiveDateTime,
+    /// `oauth2_clients.trusted`: registered or marked by the operator.
+    pub trusted: bool,
 }
 
 /// The new row of a client (same columns as read).
@@ -122,6 +124,7 @@ impl From<&Client> for ClientRow {
             scope: m.scope.to_string(),
             token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
             issued_at: client.issued_at.as_naive_utc(),
+            trusted: client.trusted,
         }
     }
 }
@@ -158,6 +161,7 @@ impl TryFrom<ClientRow> for Client {
                     .ok_or(bad("oauth2_clients.token_endpoint_auth_method"))?,
             },
             issued_at: Timestamp::from_naive_utc(row.issued_at),
+            trusted: row.trusted,
         })
     }
 }

@@ -30,6 +30,7 @@ diesel::table! {
         scope -> Text,
         token_endpoint_auth_method -> Text,
         issued_at -> Timestamp,
+        trusted -> Bool,
     }
 }
 

@@ -16,7 +16,7 @@ use domain::service::authorize::{AuthorizationRequest, AuthorizationResponse, Au
 
 use super::pages::{checked_form, login_url, oauth_error_page, page, respond, PageError, Visitor};
 use super::{blocking, AppState};
-use crate::render::{ConsentPage, ScopeView};
+use crate::render::{ConsentPage, RedirectNoticePage, ScopeView};
 
 fn scope_description(scope: &str) -> &'static str {
     match scope {
@@ -48,13 +48,61 @@ async fn validated(
         Err(error) => return Ok(Err(error_page(state, visitor, &error))),
     };
     let services = state.services.clone();
+    let signed_in = visitor.user.is_some();
     Ok(
-        match blocking(move || services.validate_authorization(&params)).await? {
+        match blocking(move || services.validate_authorization_for(&params, signed_in)).await? {
             Ok(request) => Ok(request),
             Err(AuthorizeError::Page(error)) => Err(error_page(state, visitor, &error)),
             Err(AuthorizeError::Redirect(response)) => Err(redirect(&response)),
+            Err(AuthorizeError::Confirm(response)) => {
+                Err(redirect_notice(state, visitor, &response))
+            }
         },
     )
+}
+
+/// RFC 9700 §4.11.2: an error of a client the operator does not trust, for
+/// a visitor who is not signed in, is not redirected automatically (anyone
+/// can register a phishing page as a redirect URI): a 400 page names the
+/// target host and offers the error redirect as a link.
+fn redirect_notice(
+    state: &AppState,
+    visitor: &Visitor,
+    response: &AuthorizationResponse,
+) -> HttpResponse {
+    let host = url::Url::parse(&response.redirect_to)
+        .ok()
+        .map(|u| match u.host_str() {
+            Some(host) => host.to_owned(),
+            None => format!("{}:", u.scheme()),
+        })
+        .unwrap_or_else(|| response.redirect_to.clone());
+    let context = RedirectNoticePage {
+        layout: visitor.layout(),
+        code: response.param("error").unwrap_or_default().to_owned(),
+        description: response
+            .param("error_description")
+            .unwrap_or_default()
+            .to_owned(),
+        host,
+        location: response.location(),
+    };
+    page(
+        state,
+        StatusCode::BAD_REQUEST,
+        "pages/redirect_notice.html",
+        &context,
+    )
+    .unwrap_or_else(|_| {
+        oauth_error_page(
+            state,
+            Some(visitor),
+            StatusCode::BAD_REQUEST,
+            "This authorization request cannot be processed",
+            response.param("error_description").unwrap_or_default(),
+            response.param("error"),
+        )
+    })
 }
 
 fn error_page(
@@ -148,7 +196,10 @@ pub async fn post(
                         tracing::info!(event = "consent_granted", client_id = %client_id, user_id = %user.id);
                         Ok(redirect(&response))
                     }
-                    Err(AuthorizeError::Redirect(response)) => Ok(redirect(&response)),
+                    // The user is signed in here: redirects are automatic.
+                    Err(AuthorizeError::Redirect(response) | AuthorizeError::Confirm(response)) => {
+                        Ok(redirect(&response))
+                    }
                     Err(AuthorizeError::Page(error)) => Ok(error_page(&state, &visitor, &error)),
                 }
             }

@@ -211,7 +211,8 @@ fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
     // FULL: every commit is synced to disk before it is answered.
     assert_eq!(synchronous, 2);
     assert!(
-        matches!(inserted, Err(StoreError::Other(_))),
+        // Issue 11.12: a foreign-key failure is `Gone`, not a 500.
+        matches!(inserted, Err(StoreError::Gone)),
         "{inserted:?}"
     );
 }

@@ -13,6 +13,7 @@ mod clients;
 mod codes;
 mod database;
 mod hardening_accounts;
+mod hardening_protocol;
 mod housekeeping;
 mod quotas;
 mod tokens;

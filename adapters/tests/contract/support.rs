@@ -211,6 +211,7 @@ pub fn client(id: &str, owner: &User, method: AuthMethod) -> Client {
             token_endpoint_auth_method: method,
         },
         issued_at: t(10),
+        trusted: false,
     }
 }
 

@@ -99,11 +99,24 @@ pub enum AuthorizeError {
     Page(OAuthError),
     /// Send this error back to the client.
     Redirect(AuthorizationResponse),
+    /// This error may go back to the client, but not automatically: the
+    /// client is not trusted by the operator and the visitor is not signed
+    /// in, so show a page naming the target with a link the user may follow
+    /// (RFC 9700 §4.11.2: an open redirector otherwise).
+    Confirm(AuthorizationResponse),
 }
 
 impl From<StoreError> for AuthorizeError {
     fn from(error: StoreError) -> Self {
-        Self::Page(error.into())
+        match error {
+            // The user or the client was deleted while the consent page was
+            // open: nothing can be issued, and the redirect URI of a deleted
+            // client is no longer one to send anybody to.
+            StoreError::Gone => Self::Page(OAuthError::access_denied(
+                "the account or the application no longer exists",
+            )),
+            other => Self::Page(other.into()),
+        }
     }
 }
 
@@ -116,6 +129,21 @@ impl Services {
     pub fn validate_authorization(
         &self,
         params: &Params,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        self.validate_authorization_for(params, true)
+    }
+
+    /// Validates an authorization request from a visitor who is signed in
+    /// or not: error redirects for a client the operator does not trust
+    /// become [`AuthorizeError::Confirm`] when nobody is signed in (RFC 9700
+    /// §4.11.2); signed-in users keep the RFC 6749 §4.1.2.1 redirect.
+    ///
+    /// # Errors
+    /// As [`Self::validate_authorization`], or `Confirm`.
+    pub fn validate_authorization_for(
+        &self,
+        params: &Params,
+        signed_in: bool,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
         let page = |e: OAuthError| AuthorizeError::Page(e);
         for name in ["client_id", "redirect_uri"] {
@@ -161,13 +189,14 @@ impl Services {
             .flatten()
             .filter(|s| s.len() <= MAX_STATE_LEN)
             .map(str::to_owned);
+        let automatic = signed_in || client.trusted;
         let fail = |error: OAuthError| {
-            AuthorizeError::Redirect(self.error_response(
-                &redirect_to,
-                in_fragment,
-                &error,
-                state.as_deref(),
-            ))
+            let response = self.error_response(&redirect_to, in_fragment, &error, state.as_deref());
+            if automatic {
+                AuthorizeError::Redirect(response)
+            } else {
+                AuthorizeError::Confirm(response)
+            }
         };
         if let Some(name) = params.first_repeated(&SINGLE_VALUED) {
             return Err(fail(OAuthError::repeated(name)));
@@ -620,5 +649,52 @@ mod tests {
             .services
             .approve_authorization(&request, &w.alice.id)
             .is_ok());
+    }
+
+    #[test]
+    fn approval_after_the_user_or_client_was_deleted_is_access_denied_on_a_page() {
+        use crate::ports::UserRepository;
+        for delete_client in [false, true] {
+            let w = world();
+            let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+            let request = w
+                .services
+                .validate_authorization(&code_request(&client, &[]))
+                .unwrap();
+            if delete_client {
+                w.store.delete_client(&client.id).unwrap();
+            } else {
+                w.store.delete_user(&w.alice.id).unwrap();
+            }
+
+            match w.services.approve_authorization(&request, &w.alice.id) {
+                Err(AuthorizeError::Page(error)) => {
+                    assert_eq!(error.code, ErrorCode::AccessDenied, "{delete_client}");
+                }
+                other => panic!("expected an access_denied page, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn errors_for_untrusted_clients_and_anonymous_visitors_are_confirmed_not_redirected() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let bad = Params::from_pairs([("client_id", client.id.as_str()), ("state", "s")]);
+
+        let anonymous = w.services.validate_authorization_for(&bad, false);
+        let signed_in = w.services.validate_authorization_for(&bad, true);
+        w.store.set_client_trusted(&client.id, true).unwrap();
+        let trusted = w.services.validate_authorization_for(&bad, false);
+
+        match anonymous {
+            Err(AuthorizeError::Confirm(response)) => {
+                assert_eq!(response.param("error"), Some("invalid_request"));
+                assert!(response.location().starts_with(REDIRECT));
+            }
+            other => panic!("expected Confirm, got {other:?}"),
+        }
+        assert!(matches!(signed_in, Err(AuthorizeError::Redirect(_))));
+        assert!(matches!(trusted, Err(AuthorizeError::Redirect(_))));
     }
 }

@@ -45,12 +45,19 @@ impl Services {
         owner: &UserId,
         input: &RegistrationInput,
     ) -> Result<ClientWithSecret, RegistrationError> {
-        self.register(owner, input, Some(self.policy.quotas.clients_per_owner))
+        self.register(
+            owner,
+            input,
+            Some(self.policy.quotas.clients_per_owner),
+            false,
+        )
     }
 
     /// Registers a client for `owner` on the operator's behalf (the admin
     /// command): every metadata rule and size limit applies, the
-    /// per-owner client count does not, since the operator decides it.
+    /// per-owner client count does not, since the operator decides it. The
+    /// client is trusted (RFC 9700 §4.11.2: its redirect URIs were chosen
+    /// by the operator), in the same insert.
     ///
     /// # Errors
     /// A [`RegistrationError`] other than `QuotaReached`.
@@ -59,7 +66,7 @@ impl Services {
         owner: &UserId,
         input: &RegistrationInput,
     ) -> Result<ClientWithSecret, RegistrationError> {
-        self.register(owner, input, None)
+        self.register(owner, input, None, true)
     }
 
     fn register(
@@ -67,6 +74,7 @@ impl Services {
         owner: &UserId,
         input: &RegistrationInput,
         quota: Option<u32>,
+        trusted: bool,
     ) -> Result<ClientWithSecret, RegistrationError> {
         let metadata = ClientMetadata::validate(input, &self.policy.capabilities)
             .map_err(RegistrationError::Invalid)?;
@@ -80,6 +88,7 @@ impl Services {
             secret_digest: secret.as_ref().map(PlainSecret::digest),
             metadata,
             issued_at: self.ports.clock.now(),
+            trusted,
         };
         match quota {
             Some(max) => match self
@@ -142,6 +151,18 @@ impl Services {
             },
             secret: Some(secret),
         }))
+    }
+
+    /// Marks a client trusted (or not) by the operator (RFC 9700 §4.11.2);
+    /// false when there is no such client.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn set_client_trusted(&self, id: &str, trusted: bool) -> Result<bool, StoreError> {
+        match ClientId::parse(id) {
+            Some(id) => self.ports.clients.set_client_trusted(&id, trusted),
+            None => Ok(false),
+        }
     }
 
     /// Deletes a client with its codes and tokens; false when not found or
@@ -261,5 +282,19 @@ mod tests {
         assert_eq!(w.store.list_clients_of(&w.alice.id).unwrap().len(), 4);
         let other = UserId::from_random_bytes([78; 16]);
         assert!(w.services.register_client(&other, &input()).is_ok());
+    }
+
+    #[test]
+    fn operator_registrations_are_trusted_and_self_service_ones_are_not() {
+        let w = world();
+        let by_owner = w.services.register_client(&w.alice.id, &input()).unwrap();
+        let by_operator = w
+            .services
+            .register_client_as_operator(&w.alice.id, &input())
+            .unwrap();
+
+        let stored = |id| w.store.find_client(id).unwrap().unwrap().trusted;
+        assert!(!stored(&by_owner.client.id));
+        assert!(stored(&by_operator.client.id));
     }
 }

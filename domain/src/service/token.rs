@@ -8,7 +8,7 @@
 use crate::client::{Client, GrantType};
 use crate::client_auth::PresentedCredentials;
 use crate::code::Redemption;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, StoreError};
 use crate::params::Params;
 use crate::ports::{CodeRedemption, Rotation};
 use crate::scope::Scope;
@@ -133,6 +133,21 @@ impl Services {
             .map_err(|failure| self.client_authentication_failed(address, failure))
     }
 
+    /// The error for a write whose user or client was deleted since the
+    /// request began (a foreign key failed): `invalid_client` when the client
+    /// is gone (RFC 6749 §5.2: it no longer authenticates), `invalid_grant`
+    /// when the resource owner is (the grant no longer stands).
+    fn vanished(&self, client: &Client, error: StoreError) -> OAuthError {
+        match error {
+            StoreError::Gone => match self.ports.clients.find_client(&client.id) {
+                Ok(Some(_)) => OAuthError::invalid_grant("the resource owner no longer exists"),
+                Ok(None) => OAuthError::invalid_client("client authentication failed"),
+                Err(error) => error.into(),
+            },
+            other => other.into(),
+        }
+    }
+
     fn refresh_expiry(&self, client: &Client, now: Timestamp) -> Option<Timestamp> {
         (client.metadata.allows_grant(GrantType::RefreshToken)
             && self.policy.grant_enabled(GrantType::RefreshToken))
@@ -178,7 +193,12 @@ impl Services {
         };
         let (records, issued) =
             self.mint(code.family, &grantee, now, self.refresh_expiry(client, now));
-        match self.ports.codes.redeem_code(&digest, now, &records)? {
+        match self
+            .ports
+            .codes
+            .redeem_code(&digest, now, &records)
+            .map_err(|e| self.vanished(client, e))?
+        {
             CodeRedemption::Redeemed => Ok((Some(code.user_id), issued)),
             CodeRedemption::AlreadyUsed => Err(replayed()?),
         }
@@ -215,7 +235,10 @@ impl Services {
             now,
             self.refresh_expiry(client, now),
         );
-        self.ports.tokens.insert_tokens(&records)?;
+        self.ports
+            .tokens
+            .insert_tokens(&records)
+            .map_err(|e| self.vanished(client, e))?;
         Ok((Some(user.id), issued))
     }
 
@@ -238,7 +261,10 @@ impl Services {
             scope,
         };
         let (records, issued) = self.mint(self.new_family(), &grantee, now, None);
-        self.ports.tokens.insert_tokens(&records)?;
+        self.ports
+            .tokens
+            .insert_tokens(&records)
+            .map_err(|e| self.vanished(client, e))?;
         Ok(issued)
     }
 
@@ -288,7 +314,12 @@ impl Services {
         };
         // The refresh lifetime is absolute: rotation never extends it.
         let (records, issued) = self.mint(old.family, &grantee, now, Some(old.expires_at));
-        match self.ports.tokens.rotate_refresh(&old.id, now, &records)? {
+        match self
+            .ports
+            .tokens
+            .rotate_refresh(&old.id, now, &records)
+            .map_err(|e| self.vanished(client, e))?
+        {
             Rotation::Rotated => Ok((old.user_id, issued)),
             Rotation::AlreadyRotated(rotated_at) => Err(reused(rotated_at)?),
             Rotation::Revoked => Err(invalid()),
@@ -983,5 +1014,141 @@ mod tests {
             error_of(refresh(&w, &client, &secret, &rt)),
             ErrorCode::InvalidGrant
         );
+    }
+
+    /// A hasher that runs `during` while it checks a password (bcrypt's
+    /// wide window, made deterministic).
+    struct HasherThen(Box<dyn Fn() + Send + Sync>);
+
+    impl crate::ports::PasswordHasher for HasherThen {
+        fn hash(
+            &self,
+            password: &str,
+        ) -> Result<crate::user::PasswordHash, crate::error::StoreError> {
+            crate::testing::PlainHasher.hash(password)
+        }
+
+        fn verify(&self, password: &str, hash: Option<&crate::user::PasswordHash>) -> bool {
+            (self.0)();
+            crate::testing::PlainHasher.verify(password, hash)
+        }
+    }
+
+    /// Clients that are deleted right after they are read (the client
+    /// authenticates, then disappears before the tokens are stored).
+    struct DeletedAfterRead(std::sync::Arc<crate::testing::InMemoryStore>);
+
+    impl ClientRepository for DeletedAfterRead {
+        fn insert_client(&self, client: &Client) -> Result<(), crate::error::StoreError> {
+            self.0.insert_client(client)
+        }
+        fn insert_client_within_quota(
+            &self,
+            client: &Client,
+            max: u32,
+        ) -> Result<crate::ports::WithinQuota, crate::error::StoreError> {
+            self.0.insert_client_within_quota(client, max)
+        }
+        fn find_client(
+            &self,
+            id: &crate::ids::ClientId,
+        ) -> Result<Option<Client>, crate::error::StoreError> {
+            let found = self.0.find_client(id)?;
+            self.0.delete_client(id)?;
+            Ok(found)
+        }
+        fn list_clients_of(
+            &self,
+            owner: &crate::ids::UserId,
+        ) -> Result<Vec<Client>, crate::error::StoreError> {
+            self.0.list_clients_of(owner)
+        }
+        fn list_clients(&self) -> Result<Vec<Client>, crate::error::StoreError> {
+            self.0.list_clients()
+        }
+        fn set_client_secret(
+            &self,
+            id: &crate::ids::ClientId,
+            digest: &SecretDigest,
+        ) -> Result<bool, crate::error::StoreError> {
+            self.0.set_client_secret(id, digest)
+        }
+        fn delete_client(
+            &self,
+            id: &crate::ids::ClientId,
+        ) -> Result<bool, crate::error::StoreError> {
+            self.0.delete_client(id)
+        }
+        fn set_client_trusted(
+            &self,
+            id: &crate::ids::ClientId,
+            trusted: bool,
+        ) -> Result<bool, crate::error::StoreError> {
+            self.0.set_client_trusted(id, trusted)
+        }
+    }
+
+    #[test]
+    fn user_deleted_during_the_password_check_is_invalid_grant() {
+        use crate::ports::UserRepository;
+        let mut w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (store, alice) = (w.store.clone(), w.alice.id);
+        w.services.ports.hasher = std::sync::Arc::new(HasherThen(Box::new(move || {
+            store.delete_user(&alice).unwrap();
+        })));
+        // alice owns the client too: re-home it so only the user vanishes.
+        let bob = crate::testing::sample_user("bob", "pw");
+        w.store.insert_user(&bob).unwrap();
+        let mut kept = client.clone();
+        kept.owner = bob.id;
+        w.store.delete_client(&client.id).unwrap();
+        w.store.insert_client(&kept).unwrap();
+
+        let result = w.services.token(
+            Some(&basic(&client, &secret)),
+            &form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+            ]),
+        );
+
+        assert_eq!(error_of(result), ErrorCode::InvalidGrant);
+    }
+
+    #[test]
+    fn client_deleted_during_the_password_check_is_invalid_client() {
+        let mut w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (store, id) = (w.store.clone(), client.id.clone());
+        w.services.ports.hasher = std::sync::Arc::new(HasherThen(Box::new(move || {
+            store.delete_client(&id).unwrap();
+        })));
+
+        let result = w.services.token(
+            Some(&basic(&client, &secret)),
+            &form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+            ]),
+        );
+
+        assert_eq!(error_of(result), ErrorCode::InvalidClient);
+    }
+
+    #[test]
+    fn client_deleted_after_it_authenticated_is_invalid_client() {
+        let mut w = world();
+        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        w.services.ports.clients = std::sync::Arc::new(DeletedAfterRead(w.store.clone()));
+
+        let result = w.services.token(
+            Some(&basic(&client, &secret)),
+            &form(&[("grant_type", "client_credentials")]),
+        );
+
+        assert_eq!(error_of(result), ErrorCode::InvalidClient);
     }
 }

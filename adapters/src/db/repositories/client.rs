@@ -87,6 +87,16 @@ impl ClientRepository for DieselStore {
         Ok(updated > 0)
     }
 
+    fn set_client_trusted(&self, id: &ClientId, trusted: bool) -> Result<bool, StoreError> {
+        let id = id.as_str().to_owned();
+        let updated = self.write_tx(move |conn| {
+            diesel::update(clients::table.find(id))
+                .set(clients::trusted.eq(trusted))
+                .execute(conn)
+        })?;
+        Ok(updated > 0)
+    }
+
     fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         // ON DELETE CASCADE removes the client's codes and tokens in this
         // transaction.

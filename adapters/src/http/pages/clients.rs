@@ -301,6 +301,7 @@ pub async fn show(
             token_endpoint_auth_method: m.token_endpoint_auth_method.as_str(),
             confidential: client.is_confidential(),
             issued_at: client.issued_at.display(),
+            trusted: client.trusted,
         };
         let mut response = page(
             &state,

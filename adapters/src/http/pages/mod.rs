@@ -73,6 +73,9 @@ impl From<domain::error::StoreError> for PageError {
     fn from(error: domain::error::StoreError) -> Self {
         match error {
             domain::error::StoreError::Unavailable(_) => Self::Unavailable,
+            domain::error::StoreError::Gone => Self::BadRequest(
+                "The account or application this needs was deleted in the meantime.".to_owned(),
+            ),
             other => Self::Internal(other.to_string()),
         }
     }
