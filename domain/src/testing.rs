@@ -340,6 +340,7 @@ impl ClientRepository for InMemoryStore {
         if state.clients.iter().any(|c| c.id == client.id) {
             return Err(StoreError::Conflict);
         }
+        state.references(Some(&client.owner), None)?;
         state.clients.push(client.clone());
         Ok(WithinQuota::Inserted)
     }
@@ -425,6 +426,7 @@ impl CodeRepository for InMemoryStore {
         if state.codes.iter().any(|c| c.digest == code.digest) {
             return Err(StoreError::Conflict);
         }
+        state.references(Some(&code.user_id), Some(&code.client_id))?;
         state.codes.push(code.clone());
         Ok(WithinQuota::Inserted)
     }

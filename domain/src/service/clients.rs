@@ -280,8 +280,10 @@ mod tests {
         );
         assert!(by_operator.is_ok());
         assert_eq!(w.store.list_clients_of(&w.alice.id).unwrap().len(), 4);
-        let other = UserId::from_random_bytes([78; 16]);
-        assert!(w.services.register_client(&other, &input()).is_ok());
+        // Another owner has a quota of its own.
+        let bob = crate::testing::sample_user("bob", "another horse");
+        crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
+        assert!(w.services.register_client(&bob.id, &input()).is_ok());
     }
 
     #[test]
