@@ -84,13 +84,15 @@ impl KnownDevice {
         &self.id
     }
 
-    /// Whether it speaks for `username` at `now`: the same name (matched
-    /// without regard to ASCII case, as the limits count names), and not
+    /// Whether it speaks for `username` at `now`: exactly the name it was
+    /// issued for (not case-folded: accounts from before case folding may
+    /// differ only in case, and the owner of `Alice` must not get a device
+    /// budget for guessing at `alice`), and not
     /// older than [`KnownDevice::LIFETIME`] (the cookie's own expiry is the
     /// browser's to keep; this one is the server's).
     #[must_use]
     pub fn is_for(&self, username: &str, now: Timestamp) -> bool {
-        self.username.eq_ignore_ascii_case(username)
+        self.username == username
             && now < self.issued_at.plus(Self::LIFETIME)
             && self.issued_at.minus(CLOCK_SKEW) <= now
     }
@@ -136,7 +138,10 @@ mod tests {
         let year = i64::from(365 * 24 * 3600_u32);
 
         assert!(device.is_for("alice", t(0)));
-        assert!(device.is_for("Alice", t(year - 1)));
+        assert!(device.is_for("alice", t(year - 1)));
+        // Exactly the name: a case-duplicate account from before folding
+        // gets no device budget for the other spelling.
+        assert!(!device.is_for("Alice", t(0)));
         assert!(!device.is_for("alice", t(year)));
         assert!(!device.is_for("bob", t(0)));
         let from_the_future = KnownDevice::new([2; 16], t(3600), &alice());
