@@ -104,7 +104,9 @@ on_both_backends! {
     }
 }
 
-async fn guess_from(
+/// A failed password grant from behind the proxy, with this
+/// `X-Forwarded-For`: the status.
+pub(crate) async fn guess_from(
     app: &crate::support::TestApp,
     client: &TestClient,
     forwarded_for: &str,

@@ -7,31 +7,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::on_both_backends;
-use crate::support::{spawn_app_with, Backend, TestApp, TestClient};
+use crate::support::{spawn_app_with, Backend, TestApp};
 
-/// A failed password grant from behind the proxy, with this
-/// `X-Forwarded-For`: the status.
-async fn guess_through_proxy(
-    app: &TestApp,
-    client: &TestClient,
-    forwarded_for: &str,
-    username: &str,
-) -> u16 {
-    app.http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&client.id, Some(&client.secret))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", "guess"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
+use crate::brute_force::guess_from as guess_through_proxy;
 
 on_both_backends! {
     settings: &["--max-failures-per-address", "3", "--trusted-proxies", "127.0.0.1"];
