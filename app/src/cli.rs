@@ -283,7 +283,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Opens the database and applies the pending migrations, nothing else.
 fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
-    let store = adapters::db::DieselStore::open(&config.database_url, config.pool_size)
+    let store = adapters::db::DieselStore::open(config.database_url.as_str(), config.pool_size)
         .context("cannot open the database")?;
     store.migrate().context("cannot migrate the database")
 }

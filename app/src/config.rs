@@ -2,25 +2,39 @@
 //! variable, else the optional TOML file (`--config PATH` / `CONFIG`), else
 //! its default.
 //!
-//! Clap reads the flags and the environment into [`Flags`] (every value
-//! optional, so that "not given" is visible); [`Flags::resolve`] then reads
-//! the file, fills in the defaults and checks every value, naming the
-//! setting by its environment variable in each error. [`Config`] is the
-//! result and implements clap's `Args` itself, so `Cli::parse` yields it
-//! fully resolved.
+//! Each setting is declared once, as a field of [`Flags`]: its clap
+//! attributes name the flag and the environment variable, the field (or its
+//! serde name) is the TOML key, and its doc comment is the `--help` text with
+//! the default. Clap reads the flags and the environment into `Flags`, serde
+//! reads the file into the same struct, and clap lays the first over the
+//! second (`update_from_arg_matches` sets only what was given), so the
+//! precedence is clap's own. [`Flags::resolve`] then applies the defaults and
+//! the range checks, once, into domain types: [`Config`] is the result, and
+//! implements clap's `Args` itself, so `Cli::parse` yields it fully resolved.
+//! Every error names the setting by its environment variable.
 
+use std::ffi::OsStr;
 use std::fmt;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use clap::builder::BoolishValueParser;
+use clap::builder::{BoolishValueParser, TypedValueParser};
+use clap::error::ErrorKind;
 use clap::{ArgMatches, Args, FromArgMatches, ValueEnum};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-use domain::client::{GrantType, ResponseType, ServerCapabilities};
+use domain::client::{GrantType, ServerCapabilities, DEFAULT_MAX_REDIRECT_URIS};
 use domain::scope::Scope;
+use domain::service::throttle::ThrottlePolicy;
+use domain::service::Quotas;
+use domain::time::Lifetime;
+use domain::token::Lifetimes;
 
-/// Default values of the settings.
+/// Defaults of the settings that have no domain type to carry them; the
+/// others come from `Lifetimes::default()`, `ThrottlePolicy::default()`,
+/// `Quotas::default()` and `DEFAULT_MAX_REDIRECT_URIS`.
 pub mod defaults {
     /// `DATABASE_URL`.
     pub const DATABASE_URL: &str = "sqlite://oauth2.db";
@@ -32,23 +46,8 @@ pub mod defaults {
     pub const BCRYPT_COST: u32 = 12;
     /// `SCOPES`.
     pub const SCOPES: &str = "profile email";
-    /// `CODE_TTL`, seconds.
-    pub const CODE_TTL: u32 = 60;
-    /// `ACCESS_TOKEN_TTL`, seconds.
-    pub const ACCESS_TOKEN_TTL: u32 = 3600;
-    /// `REFRESH_TOKEN_TTL`, seconds (30 days).
-    pub const REFRESH_TOKEN_TTL: u32 = 2_592_000;
-    /// `REFRESH_GRACE`, seconds.
-    pub const REFRESH_GRACE: u32 = 10;
     /// `CLEANUP_INTERVAL`, seconds.
     pub const CLEANUP_INTERVAL: u32 = 60;
-    /// `MAX_CLIENTS_PER_OWNER`.
-    pub const MAX_CLIENTS_PER_OWNER: u32 = domain::service::Quotas::DEFAULT_CLIENTS_PER_OWNER;
-    /// `MAX_REDIRECT_URIS_PER_CLIENT`.
-    pub const MAX_REDIRECT_URIS_PER_CLIENT: u32 = 20;
-    /// `MAX_PENDING_CODES_PER_GRANT`.
-    pub const MAX_PENDING_CODES_PER_GRANT: u32 =
-        domain::service::Quotas::DEFAULT_PENDING_CODES_PER_GRANT;
     /// `SESSION_MAX_AGE`, seconds: 7 days.
     pub const SESSION_MAX_AGE: u32 = 604_800;
     /// `LOG`.
@@ -60,58 +59,44 @@ pub mod defaults {
 /// Shortest accepted session key, in bytes.
 pub const MIN_SESSION_KEY_BYTES: usize = 64;
 
-/// Every server setting, resolved (flag > environment > file > default) and
-/// checked.
-#[derive(Clone)]
+/// Every server setting, resolved (flag > environment > file > default),
+/// checked, and parsed into the types that use it. Every field that holds a
+/// secret redacts itself, so the derived `Debug` shows none.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// `DATABASE_URL`: `sqlite://PATH` (or a plain path) or `postgres://…`.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// `DATABASE_POOL_SIZE`: largest number of pooled connections.
     pub pool_size: u32,
     /// `BIND`: address to listen on.
     pub bind: SocketAddr,
     /// `ISSUER`: issuer identifier and public base URL (default: http:// + bind).
-    pub issuer: Option<String>,
+    pub issuer: Option<Issuer>,
     /// `SESSION_KEY`: key for session cookies (random at start when absent).
     pub session_key: Option<SessionKey>,
     /// `BCRYPT_COST`: bcrypt cost for user passwords.
     pub bcrypt_cost: u32,
-    /// `SCOPES`: scopes this server knows, space-separated.
-    pub scopes: String,
-    /// `CODE_TTL`: authorization code lifetime in seconds.
-    pub code_ttl: u32,
-    /// `ACCESS_TOKEN_TTL`: access token lifetime in seconds.
-    pub access_token_ttl: u32,
-    /// `REFRESH_TOKEN_TTL`: refresh token absolute lifetime in seconds.
-    pub refresh_token_ttl: u32,
-    /// `REFRESH_GRACE`: seconds during which a duplicate of a just-rotated
-    /// refresh token is refused without revoking its family.
-    pub refresh_grace: u32,
+    /// `SCOPES`: scopes this server knows.
+    pub scopes: Scope,
+    /// `CODE_TTL`, `ACCESS_TOKEN_TTL`, `REFRESH_TOKEN_TTL`, `REFRESH_GRACE`.
+    pub lifetimes: Lifetimes,
     /// `DISABLE_GRANTS`: grants switched off (only implicit and password can be).
     pub disabled_grants: Vec<GrantType>,
-    /// `MAX_CLIENTS_PER_OWNER`: clients one user may register on the pages.
-    pub max_clients_per_owner: u32,
+    /// `MAX_CLIENTS_PER_OWNER`, `MAX_PENDING_CODES_PER_GRANT`.
+    pub quotas: Quotas,
     /// `MAX_REDIRECT_URIS_PER_CLIENT`: redirect URIs one client may register.
-    pub max_redirect_uris_per_client: u32,
-    /// `MAX_PENDING_CODES_PER_GRANT`: unused, unexpired codes one user may
-    /// hold for one client.
-    pub max_pending_codes_per_grant: u32,
-    /// `CLEANUP_INTERVAL`: seconds between two passes of the storage
-    /// cleanup timer (dead codes, tokens and sessions).
-    pub cleanup_interval: u32,
-    /// `SESSION_MAX_AGE`: absolute lifetime of a browser session, seconds,
-    /// however active it is (beside the sliding 12 hours).
-    pub session_max_age: u32,
-    /// `MAX_FAILURES_PER_ACCOUNT`: failed password checks or client
-    /// authentications allowed per user name or client id in the window.
-    pub max_failures_per_account: u32,
-    /// `MAX_FAILURES_PER_ADDRESS`: failures allowed per client address.
-    pub max_failures_per_address: u32,
-    /// `FAILURE_WINDOW`: the sliding window of those limits, in seconds.
-    pub failure_window: u32,
+    pub max_redirect_uris_per_client: usize,
+    /// `CLEANUP_INTERVAL`: time between two passes of the storage cleanup
+    /// timer (dead codes, tokens and sessions).
+    pub cleanup_interval: Duration,
+    /// `SESSION_MAX_AGE`: absolute lifetime of a browser session, however
+    /// active it is (beside the sliding 12 hours).
+    pub session_max_age: Lifetime,
+    /// `MAX_FAILURES_PER_ACCOUNT`, `MAX_FAILURES_PER_ADDRESS`, `FAILURE_WINDOW`.
+    pub throttle: ThrottlePolicy,
     /// `TRUSTED_PROXIES`: addresses of reverse proxies whose
     /// `X-Forwarded-For` names the real client (for the per-address limit).
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<IpAddr>,
     /// `LOG_FORMAT`: plain text or JSON log lines.
     pub log_format: LogFormat,
     /// `LOG`: the log filter (`tracing` `EnvFilter` syntax).
@@ -122,8 +107,8 @@ pub struct Config {
     /// `METRICS_BIND`: address of the separate `/metrics` listener (none:
     /// no metrics listener).
     pub metrics_bind: Option<SocketAddr>,
-    /// `BODY_TIMEOUT`: seconds a request may take to send its whole body.
-    pub body_timeout: u32,
+    /// `BODY_TIMEOUT`: time a request may take to send its whole body.
+    pub body_timeout: Duration,
     /// `CONFIG`: the TOML file the settings were read from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -132,9 +117,10 @@ impl Config {
     /// The issuer, defaulting to `http://` + the bind address.
     #[must_use]
     pub fn issuer(&self) -> String {
-        self.issuer
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
+        self.issuer.as_ref().map_or_else(
+            || format!("http://{}", self.bind),
+            |i| i.as_str().to_owned(),
+        )
     }
 
     /// Whether `grant` is switched on.
@@ -144,18 +130,14 @@ impl Config {
     }
 
     /// What this server offers: every grant and response type except the
-    /// disabled ones (disabling implicit also removes response type `token`).
+    /// disabled ones (the rule is [`ServerCapabilities::without`]).
     #[must_use]
-    pub fn capabilities(&self, scopes: Scope) -> ServerCapabilities {
-        let mut capabilities = ServerCapabilities::all(scopes);
-        capabilities.grant_types.retain(|g| self.grant_enabled(*g));
-        capabilities.max_redirect_uris = self.max_redirect_uris_per_client as usize;
-        if !self.grant_enabled(GrantType::Implicit) {
-            capabilities
-                .response_types
-                .retain(|r| *r != ResponseType::Token);
+    pub fn capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities {
+            max_redirect_uris: self.max_redirect_uris_per_client,
+            ..ServerCapabilities::all(self.scopes.clone())
         }
-        capabilities
+        .without(&self.disabled_grants)
     }
 
     /// The checks that only apply when serving: an `https` issuer needs an
@@ -165,10 +147,7 @@ impl Config {
     /// # Errors
     /// A one-line message naming the settings.
     pub fn check_for_serving(&self) -> Result<(), String> {
-        let https = self.issuer.as_deref().is_some_and(|i| {
-            i.get(..8)
-                .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-        });
+        let https = self.issuer.as_ref().is_some_and(Issuer::is_https);
         if https && self.session_key.is_none() {
             return Err(format!(
                 "ISSUER is an https URL but SESSION_KEY is not set: configure a session key of \
@@ -180,54 +159,137 @@ impl Config {
     }
 }
 
-impl fmt::Debug for Config {
+/// A value parsed from the text of a flag, an environment variable or a
+/// TOML string, with an error that names its setting and never repeats a
+/// secret. Clap and serde both parse through it ([`setting`],
+/// [`from_text`]), so a value has one parser whatever its source.
+pub trait FromSetting: Sized {
+    /// Parses `text`.
+    ///
+    /// # Errors
+    /// A one-line message naming the setting by its environment variable.
+    fn from_setting(text: &str) -> Result<Self, String>;
+}
+
+/// `DATABASE_URL`: redacts its password in `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL as given, password included: for opening the database only.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password, if any, replaced.
+    fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some("redacted"));
+                parsed.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl FromSetting for DatabaseUrl {
+    fn from_setting(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err("DATABASE_URL must not be empty".to_owned());
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("database_url", &redact_url(&self.database_url))
-            .field("pool_size", &self.pool_size)
-            .field("bind", &self.bind)
-            .field("issuer", &self.issuer)
-            .field("session_key", &self.session_key)
-            .field("bcrypt_cost", &self.bcrypt_cost)
-            .field("scopes", &self.scopes)
-            .field("code_ttl", &self.code_ttl)
-            .field("access_token_ttl", &self.access_token_ttl)
-            .field("refresh_token_ttl", &self.refresh_token_ttl)
-            .field("refresh_grace", &self.refresh_grace)
-            .field("disabled_grants", &self.disabled_grants)
-            .field("max_clients_per_owner", &self.max_clients_per_owner)
-            .field(
-                "max_redirect_uris_per_client",
-                &self.max_redirect_uris_per_client,
-            )
-            .field(
-                "max_pending_codes_per_grant",
-                &self.max_pending_codes_per_grant,
-            )
-            .field("cleanup_interval", &self.cleanup_interval)
-            .field("session_max_age", &self.session_max_age)
-            .field("max_failures_per_account", &self.max_failures_per_account)
-            .field("max_failures_per_address", &self.max_failures_per_address)
-            .field("failure_window", &self.failure_window)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("log_format", &self.log_format)
-            .field("log_filter", &self.log_filter)
-            .field("migrate_on_start", &self.migrate_on_start)
-            .field("metrics_bind", &self.metrics_bind)
-            .field("body_timeout", &self.body_timeout)
-            .field("config_file", &self.config_file)
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
             .finish()
     }
 }
 
-/// The URL with its password, if any, replaced.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("redacted"));
-            parsed.to_string()
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// `ISSUER`: an `http` or `https` URL with a host and without query or
+/// fragment (RFC 8414 §2), kept as written, since the metadata and `iss`
+/// repeat it byte for byte and `Url` would add a trailing slash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Issuer {
+    text: String,
+    url: url::Url,
+}
+
+impl Issuer {
+    /// `http://` + `address`: the issuer when none is configured.
+    ///
+    /// # Errors
+    /// None in practice: a socket address always makes a URL.
+    pub fn for_address(address: SocketAddr) -> Result<Self, String> {
+        Self::from_setting(&format!("http://{address}"))
+    }
+
+    /// The issuer as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether it is an `https` URL (cookies are then `Secure`).
+    #[must_use]
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// Its origin, e.g. `https://auth.example.com` (RFC 6454 §6.2).
+    #[must_use]
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+}
+
+impl FromSetting for Issuer {
+    fn from_setting(text: &str) -> Result<Self, String> {
+        match url::Url::parse(text) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.query().is_none()
+                    && url.fragment().is_none() =>
+            {
+                Ok(Self {
+                    text: text.to_owned(),
+                    url,
+                })
+            }
+            _ => Err(format!(
+                "ISSUER must be an http:// or https:// URL without query or fragment (got {text})"
+            )),
         }
-        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Issuer").field(&self.text).finish()
+    }
+}
+
+impl FromSetting for Scope {
+    fn from_setting(text: &str) -> Result<Self, String> {
+        Scope::parse(text).map_err(|e| format!("SCOPES: {}", e.description))
     }
 }
 
@@ -282,25 +344,96 @@ impl std::str::FromStr for SessionKey {
     }
 }
 
+impl FromSetting for SessionKey {
+    fn from_setting(text: &str) -> Result<Self, String> {
+        Self::new(text)
+    }
+}
+
 impl fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionKey([redacted])")
     }
 }
 
-/// The settings as given on the command line and in the environment.
-/// Defaults are applied by [`Flags::resolve`], after the file.
-#[derive(Debug, Clone, Args)]
+/// Clap's parser for a [`FromSetting`] value. Its error is the setting's
+/// own one-line message: clap's usual "invalid value '…'" would repeat the
+/// value, which for `SESSION_KEY` is the secret.
+#[derive(Clone)]
+pub struct Setting<T>(PhantomData<fn() -> T>);
+
+/// The clap value parser of a [`FromSetting`] type.
+#[must_use]
+pub fn setting<T>() -> Setting<T> {
+    Setting(PhantomData)
+}
+
+impl<T: FromSetting + Clone + Send + Sync + 'static> TypedValueParser for Setting<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::raw(ErrorKind::InvalidUtf8, "a setting is not UTF-8"))?;
+        T::from_setting(text)
+            .map_err(|message| clap::Error::raw(ErrorKind::ValueValidation, message))
+    }
+}
+
+/// Serde's parser for a [`FromSetting`] value in the TOML file.
+fn from_text<'de, D: Deserializer<'de>, T: FromSetting>(d: D) -> Result<Option<T>, D::Error> {
+    let text = String::deserialize(d)?;
+    T::from_setting(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// An address in the TOML file, with the message of its setting.
+fn address(name: &str, example: &str, text: &str) -> Result<SocketAddr, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{name} must be an address like {example} (got {text})"))
+}
+
+fn bind_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    address("BIND", "127.0.0.1:5000", &text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn metrics_bind_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    address("METRICS_BIND", "127.0.0.1:9100", &text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// The settings as given: on the command line and in the environment
+/// (clap), or in the TOML file (serde; the keys are the field names). Every
+/// value is optional, so that "not given" is visible to the precedence;
+/// [`Flags::resolve`] applies the defaults. Each `[default: …]` below is
+/// checked against the real default and the README by the tests.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Flags {
     /// TOML file with settings (keys as in the README); flags and the
     /// environment override it.
     #[arg(long = "config", env = "CONFIG", value_name = "PATH", global = true)]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
 
     /// Database URL: `sqlite://PATH` (or a plain path) or `postgres://…`
     /// [default: sqlite://oauth2.db].
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true,
+          value_parser = setting::<DatabaseUrl>())]
+    #[serde(deserialize_with = "from_text")]
+    pub database_url: Option<DatabaseUrl>,
 
     /// Largest number of pooled database connections [default: 8].
     #[arg(long, env = "DATABASE_POOL_SIZE", global = true)]
@@ -308,24 +441,29 @@ pub struct Flags {
 
     /// Address to listen on [default: 127.0.0.1:5000].
     #[arg(long, env = "BIND", global = true)]
+    #[serde(deserialize_with = "bind_from_text")]
     pub bind: Option<SocketAddr>,
 
-    /// Issuer identifier and public base URL [default: http:// + bind].
-    #[arg(long, env = "ISSUER", global = true)]
-    pub issuer: Option<String>,
+    /// Issuer identifier and public base URL [default: http:// + bind address].
+    #[arg(long, env = "ISSUER", global = true, value_parser = setting::<Issuer>())]
+    #[serde(deserialize_with = "from_text")]
+    pub issuer: Option<Issuer>,
 
     /// Key for session cookies, at least 64 bytes; required with an https
     /// issuer [default: random at start, sessions end on restart].
-    #[arg(long, env = "SESSION_KEY", global = true, hide_env_values = true)]
-    pub session_key: Option<String>,
+    #[arg(long, env = "SESSION_KEY", global = true, hide_env_values = true,
+          value_parser = setting::<SessionKey>())]
+    #[serde(deserialize_with = "from_text")]
+    pub session_key: Option<SessionKey>,
 
     /// bcrypt cost for user passwords, 4 to 31 [default: 12].
     #[arg(long, env = "BCRYPT_COST", global = true)]
     pub bcrypt_cost: Option<u32>,
 
     /// Scopes this server knows, space-separated [default: "profile email"].
-    #[arg(long, env = "SCOPES", global = true)]
-    pub scopes: Option<String>,
+    #[arg(long, env = "SCOPES", global = true, value_parser = setting::<Scope>())]
+    #[serde(deserialize_with = "from_text")]
+    pub scopes: Option<Scope>,
 
     /// Authorization code lifetime in seconds, 1 to 600 [default: 60].
     #[arg(long, env = "CODE_TTL", global = true)]
@@ -335,7 +473,7 @@ pub struct Flags {
     #[arg(long, env = "ACCESS_TOKEN_TTL", global = true)]
     pub access_token_ttl: Option<u32>,
 
-    /// Refresh token absolute lifetime in seconds [default: 2592000].
+    /// Refresh token absolute lifetime in seconds [default: 2592000 (30 days)].
     #[arg(long, env = "REFRESH_TOKEN_TTL", global = true)]
     pub refresh_token_ttl: Option<u32>,
 
@@ -353,6 +491,7 @@ pub struct Flags {
         value_delimiter = ',',
         global = true
     )]
+    #[serde(rename = "disable_grants")]
     pub disable_grant: Option<Vec<GrantSwitch>>,
 
     /// Clients one user may register on the pages (the admin command is
@@ -375,7 +514,7 @@ pub struct Flags {
     pub cleanup_interval: Option<u32>,
 
     /// Absolute lifetime of a browser session in seconds, however active,
-    /// 1 to 31536000 [default: 604800, 7 days].
+    /// 1 to 31536000 [default: 604800 (7 days)].
     #[arg(long, env = "SESSION_MAX_AGE", global = true)]
     pub session_max_age: Option<u32>,
 
@@ -388,7 +527,8 @@ pub struct Flags {
     #[arg(long, env = "MAX_FAILURES_PER_ADDRESS", global = true)]
     pub max_failures_per_address: Option<u32>,
 
-    /// Sliding window of the failure limits, in seconds [default: 900].
+    /// Sliding window of the failure limits, in seconds, 1 to 86400
+    /// [default: 900].
     #[arg(long, env = "FAILURE_WINDOW", global = true)]
     pub failure_window: Option<u32>,
 
@@ -396,7 +536,7 @@ pub struct Flags {
     /// for requests from them the client address is taken from
     /// `X-Forwarded-For` [default: none].
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
-    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 
     /// Log line format [default: text].
     #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
@@ -404,6 +544,7 @@ pub struct Flags {
 
     /// Log filter in `tracing` syntax, e.g. `info,adapters=debug` [default: info].
     #[arg(long = "log", env = "LOG", value_name = "FILTER", global = true)]
+    #[serde(rename = "log")]
     pub log_filter: Option<String>,
 
     /// Apply pending migrations when starting; with false, `serve` refuses
@@ -420,6 +561,7 @@ pub struct Flags {
     /// Address of a separate listener serving only `/metrics` (e.g.
     /// 127.0.0.1:9100); the main listener answers 404 there [default: none].
     #[arg(long, env = "METRICS_BIND", global = true)]
+    #[serde(deserialize_with = "metrics_bind_from_text")]
     pub metrics_bind: Option<SocketAddr>,
 
     /// Seconds, 1 to 300, within which a request must send its whole body;
@@ -428,40 +570,12 @@ pub struct Flags {
     pub body_timeout: Option<u32>,
 }
 
-/// The settings of the TOML file; keys are the field names.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    database_url: Option<String>,
-    pool_size: Option<u32>,
-    bind: Option<String>,
-    issuer: Option<String>,
-    session_key: Option<String>,
-    bcrypt_cost: Option<u32>,
-    scopes: Option<String>,
-    code_ttl: Option<u32>,
-    access_token_ttl: Option<u32>,
-    refresh_token_ttl: Option<u32>,
-    refresh_grace: Option<u32>,
-    disable_grants: Option<Vec<GrantSwitch>>,
-    max_clients_per_owner: Option<u32>,
-    max_redirect_uris_per_client: Option<u32>,
-    max_pending_codes_per_grant: Option<u32>,
-    cleanup_interval: Option<u32>,
-    session_max_age: Option<u32>,
-    max_failures_per_account: Option<u32>,
-    max_failures_per_address: Option<u32>,
-    failure_window: Option<u32>,
-    trusted_proxies: Option<Vec<std::net::IpAddr>>,
-    log_format: Option<LogFormat>,
-    log: Option<String>,
-    migrate_on_start: Option<bool>,
-    metrics_bind: Option<String>,
-    body_timeout: Option<u32>,
-}
-
-impl FileSettings {
-    fn load(path: &Path) -> Result<Self, String> {
+impl Flags {
+    /// Reads the TOML file at `path`.
+    ///
+    /// # Errors
+    /// A one-line message naming the file, the line and the key.
+    pub fn load(path: &Path) -> Result<Self, String> {
         let shown = path.display();
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("CONFIG: cannot read {shown}: {e}"))?;
@@ -475,6 +589,170 @@ impl FileSettings {
                 Some(line) => format!("CONFIG: {shown}, line {line}: {message}"),
                 None => format!("CONFIG: {shown}: {message}"),
             }
+        })
+    }
+
+    /// The flags and environment in `matches` over the file they name (if
+    /// any), resolved.
+    ///
+    /// # Errors
+    /// A one-line message naming the setting by its environment variable.
+    pub fn resolve_matches(matches: &ArgMatches) -> Result<Config, String> {
+        let given = Self::from_arg_matches(matches).map_err(|e| e.to_string())?;
+        let mut settings = match &given.config {
+            Some(path) => Self::load(path)?,
+            None => Self::default(),
+        };
+        // Sets only the fields given as a flag or in the environment.
+        settings
+            .update_from_arg_matches(matches)
+            .map_err(|e| e.to_string())?;
+        settings.resolve()
+    }
+
+    /// Applies the defaults and checks every range, into domain types.
+    ///
+    /// # Errors
+    /// A one-line message naming the setting by its environment variable.
+    pub fn resolve(self) -> Result<Config, String> {
+        let lifetimes = Lifetimes::default();
+        let throttle = ThrottlePolicy::default();
+        let quotas = Quotas::default();
+        let mut disabled_grants = Vec::new();
+        let switches = self.disable_grant.unwrap_or_default();
+        if switches.contains(&GrantSwitch::None) && switches.len() > 1 {
+            return Err("DISABLE_GRANTS: `none` cannot be combined with a grant".to_owned());
+        }
+        for switch in switches {
+            let grant = match switch {
+                GrantSwitch::Implicit => GrantType::Implicit,
+                GrantSwitch::Password => GrantType::Password,
+                GrantSwitch::None => continue,
+            };
+            if !disabled_grants.contains(&grant) {
+                disabled_grants.push(grant);
+            }
+        }
+        let log_filter = self.log_filter.unwrap_or_else(|| defaults::LOG.to_owned());
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&log_filter)
+            .map_err(|e| format!("LOG: not a valid log filter: {e}"))?;
+        Ok(Config {
+            database_url: self
+                .database_url
+                .unwrap_or_else(|| DatabaseUrl::from(defaults::DATABASE_URL)),
+            pool_size: number(
+                "DATABASE_POOL_SIZE",
+                self.pool_size,
+                defaults::POOL_SIZE,
+                1,
+                1000,
+            )?,
+            bind: match self.bind {
+                Some(bind) => bind,
+                None => address("BIND", "127.0.0.1:5000", defaults::BIND)?,
+            },
+            issuer: self.issuer,
+            session_key: self.session_key,
+            bcrypt_cost: number(
+                "BCRYPT_COST",
+                self.bcrypt_cost,
+                defaults::BCRYPT_COST,
+                4,
+                31,
+            )?,
+            scopes: match self.scopes {
+                Some(scopes) => scopes,
+                None => Scope::from_setting(defaults::SCOPES)?,
+            },
+            lifetimes: Lifetimes {
+                code: seconds("CODE_TTL", self.code_ttl, lifetimes.code, 600)?,
+                access_token: seconds(
+                    "ACCESS_TOKEN_TTL",
+                    self.access_token_ttl,
+                    lifetimes.access_token,
+                    u32::MAX,
+                )?,
+                refresh_token: seconds(
+                    "REFRESH_TOKEN_TTL",
+                    self.refresh_token_ttl,
+                    lifetimes.refresh_token,
+                    u32::MAX,
+                )?,
+                refresh_grace: seconds(
+                    "REFRESH_GRACE",
+                    self.refresh_grace,
+                    lifetimes.refresh_grace,
+                    60,
+                )?,
+            },
+            disabled_grants,
+            quotas: Quotas {
+                clients_per_owner: number(
+                    "MAX_CLIENTS_PER_OWNER",
+                    self.max_clients_per_owner,
+                    quotas.clients_per_owner,
+                    1,
+                    100_000,
+                )?,
+                pending_codes_per_grant: number(
+                    "MAX_PENDING_CODES_PER_GRANT",
+                    self.max_pending_codes_per_grant,
+                    quotas.pending_codes_per_grant,
+                    1,
+                    1000,
+                )?,
+            },
+            max_redirect_uris_per_client: match self.max_redirect_uris_per_client {
+                Some(value) => in_range("MAX_REDIRECT_URIS_PER_CLIENT", value, 1, 1000)? as usize,
+                None => DEFAULT_MAX_REDIRECT_URIS,
+            },
+            cleanup_interval: duration(
+                "CLEANUP_INTERVAL",
+                self.cleanup_interval,
+                defaults::CLEANUP_INTERVAL,
+                86_400,
+            )?,
+            session_max_age: seconds(
+                "SESSION_MAX_AGE",
+                self.session_max_age,
+                Lifetime::at_least_one_second(defaults::SESSION_MAX_AGE),
+                31_536_000,
+            )?,
+            throttle: ThrottlePolicy {
+                per_account: number(
+                    "MAX_FAILURES_PER_ACCOUNT",
+                    self.max_failures_per_account,
+                    throttle.per_account,
+                    1,
+                    1_000_000,
+                )?,
+                per_address: number(
+                    "MAX_FAILURES_PER_ADDRESS",
+                    self.max_failures_per_address,
+                    throttle.per_address,
+                    1,
+                    1_000_000,
+                )?,
+                window: seconds(
+                    "FAILURE_WINDOW",
+                    self.failure_window,
+                    throttle.window,
+                    86_400,
+                )?,
+            },
+            trusted_proxies: self.trusted_proxies.unwrap_or_default(),
+            log_format: self.log_format.unwrap_or(LogFormat::Text),
+            log_filter,
+            migrate_on_start: self.migrate_on_start.unwrap_or(true),
+            metrics_bind: self.metrics_bind,
+            body_timeout: duration(
+                "BODY_TIMEOUT",
+                self.body_timeout,
+                defaults::BODY_TIMEOUT,
+                300,
+            )?,
+            config_file: self.config,
         })
     }
 }
@@ -491,258 +769,40 @@ fn in_range(name: &str, value: u32, low: u32, high: u32) -> Result<u32, String> 
     }
 }
 
-impl Flags {
-    /// Reads the file (if any), applies the defaults and checks every value.
-    ///
-    /// # Errors
-    /// A one-line message naming the setting by its environment variable.
-    pub fn resolve(self) -> Result<Config, String> {
-        let file = match &self.config {
-            Some(path) => FileSettings::load(path)?,
-            None => FileSettings::default(),
-        };
+/// The given number, checked, else the default.
+fn number(
+    name: &str,
+    given: Option<u32>,
+    default: u32,
+    low: u32,
+    high: u32,
+) -> Result<u32, String> {
+    in_range(name, given.unwrap_or(default), low, high)
+}
 
-        let database_url = self
-            .database_url
-            .or(file.database_url)
-            .unwrap_or_else(|| defaults::DATABASE_URL.to_owned());
-        if database_url.trim().is_empty() {
-            return Err("DATABASE_URL must not be empty".to_owned());
-        }
-        let pool_size = in_range(
-            "DATABASE_POOL_SIZE",
-            self.pool_size
-                .or(file.pool_size)
-                .unwrap_or(defaults::POOL_SIZE),
-            1,
-            1000,
-        )?;
-        let bind = match (self.bind, file.bind) {
-            (Some(bind), _) => bind,
-            (None, Some(text)) => text
-                .trim()
-                .parse()
-                .map_err(|_| format!("BIND must be an address like 127.0.0.1:5000 (got {text})"))?,
-            (None, None) => defaults::BIND
-                .parse()
-                .map_err(|_| "BIND: the default does not parse".to_owned())?,
-        };
-        let issuer = self.issuer.or(file.issuer);
-        if let Some(issuer) = &issuer {
-            let valid = url::Url::parse(issuer).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host().is_some()
-                    && u.query().is_none()
-                    && u.fragment().is_none()
-            });
-            if !valid {
-                return Err(format!(
-                    "ISSUER must be an http:// or https:// URL without query or fragment (got {issuer})"
-                ));
-            }
-        }
-        let session_key = self
-            .session_key
-            .or(file.session_key)
-            .map(|key| SessionKey::new(&key))
-            .transpose()?;
-        let bcrypt_cost = in_range(
-            "BCRYPT_COST",
-            self.bcrypt_cost
-                .or(file.bcrypt_cost)
-                .unwrap_or(defaults::BCRYPT_COST),
-            4,
-            31,
-        )?;
-        let scopes = self
-            .scopes
-            .or(file.scopes)
-            .unwrap_or_else(|| defaults::SCOPES.to_owned());
-        Scope::parse(&scopes).map_err(|e| format!("SCOPES: {}", e.description))?;
-        let code_ttl = in_range(
-            "CODE_TTL",
-            self.code_ttl
-                .or(file.code_ttl)
-                .unwrap_or(defaults::CODE_TTL),
-            1,
-            600,
-        )?;
-        let access_token_ttl = in_range(
-            "ACCESS_TOKEN_TTL",
-            self.access_token_ttl
-                .or(file.access_token_ttl)
-                .unwrap_or(defaults::ACCESS_TOKEN_TTL),
-            1,
-            u32::MAX,
-        )?;
-        let refresh_token_ttl = in_range(
-            "REFRESH_TOKEN_TTL",
-            self.refresh_token_ttl
-                .or(file.refresh_token_ttl)
-                .unwrap_or(defaults::REFRESH_TOKEN_TTL),
-            1,
-            u32::MAX,
-        )?;
-        let refresh_grace = in_range(
-            "REFRESH_GRACE",
-            self.refresh_grace
-                .or(file.refresh_grace)
-                .unwrap_or(defaults::REFRESH_GRACE),
-            1,
-            60,
-        )?;
-        let switches = self
-            .disable_grant
-            .or(file.disable_grants)
-            .unwrap_or_default();
-        if switches.contains(&GrantSwitch::None) && switches.len() > 1 {
-            return Err("DISABLE_GRANTS: `none` cannot be combined with a grant".to_owned());
-        }
-        let mut disabled_grants = Vec::new();
-        for switch in switches {
-            let grant = match switch {
-                GrantSwitch::Implicit => GrantType::Implicit,
-                GrantSwitch::Password => GrantType::Password,
-                GrantSwitch::None => continue,
-            };
-            if !disabled_grants.contains(&grant) {
-                disabled_grants.push(grant);
-            }
-        }
-        let max_clients_per_owner = in_range(
-            "MAX_CLIENTS_PER_OWNER",
-            self.max_clients_per_owner
-                .or(file.max_clients_per_owner)
-                .unwrap_or(defaults::MAX_CLIENTS_PER_OWNER),
-            1,
-            100_000,
-        )?;
-        let max_redirect_uris_per_client = in_range(
-            "MAX_REDIRECT_URIS_PER_CLIENT",
-            self.max_redirect_uris_per_client
-                .or(file.max_redirect_uris_per_client)
-                .unwrap_or(defaults::MAX_REDIRECT_URIS_PER_CLIENT),
-            1,
-            1000,
-        )?;
-        let max_pending_codes_per_grant = in_range(
-            "MAX_PENDING_CODES_PER_GRANT",
-            self.max_pending_codes_per_grant
-                .or(file.max_pending_codes_per_grant)
-                .unwrap_or(defaults::MAX_PENDING_CODES_PER_GRANT),
-            1,
-            1000,
-        )?;
-        let cleanup_interval = in_range(
-            "CLEANUP_INTERVAL",
-            self.cleanup_interval
-                .or(file.cleanup_interval)
-                .unwrap_or(defaults::CLEANUP_INTERVAL),
-            1,
-            86_400,
-        )?;
-        let session_max_age = in_range(
-            "SESSION_MAX_AGE",
-            self.session_max_age
-                .or(file.session_max_age)
-                .unwrap_or(defaults::SESSION_MAX_AGE),
-            1,
-            31_536_000,
-        )?;
-        let max_failures_per_account = in_range(
-            "MAX_FAILURES_PER_ACCOUNT",
-            self.max_failures_per_account
-                .or(file.max_failures_per_account)
-                .unwrap_or(10),
-            1,
-            1_000_000,
-        )?;
-        let max_failures_per_address = in_range(
-            "MAX_FAILURES_PER_ADDRESS",
-            self.max_failures_per_address
-                .or(file.max_failures_per_address)
-                .unwrap_or(100),
-            1,
-            1_000_000,
-        )?;
-        let failure_window = in_range(
-            "FAILURE_WINDOW",
-            self.failure_window.or(file.failure_window).unwrap_or(900),
-            1,
-            86_400,
-        )?;
-        let trusted_proxies = self
-            .trusted_proxies
-            .or(file.trusted_proxies)
-            .unwrap_or_default();
-        let log_format = self
-            .log_format
-            .or(file.log_format)
-            .unwrap_or(LogFormat::Text);
-        let log_filter = self
-            .log_filter
-            .or(file.log)
-            .unwrap_or_else(|| defaults::LOG.to_owned());
-        tracing_subscriber::EnvFilter::builder()
-            .parse(&log_filter)
-            .map_err(|e| format!("LOG: not a valid log filter: {e}"))?;
-        let migrate_on_start = self
-            .migrate_on_start
-            .or(file.migrate_on_start)
-            .unwrap_or(true);
-        let metrics_bind = match (self.metrics_bind, file.metrics_bind) {
-            (Some(bind), _) => Some(bind),
-            (None, Some(text)) => Some(text.trim().parse().map_err(|_| {
-                format!("METRICS_BIND must be an address like 127.0.0.1:9100 (got {text})")
-            })?),
-            (None, None) => None,
-        };
-        let body_timeout = in_range(
-            "BODY_TIMEOUT",
-            self.body_timeout
-                .or(file.body_timeout)
-                .unwrap_or(defaults::BODY_TIMEOUT),
-            1,
-            300,
-        )?;
-
-        Ok(Config {
-            database_url,
-            pool_size,
-            bind,
-            issuer,
-            session_key,
-            bcrypt_cost,
-            scopes,
-            code_ttl,
-            access_token_ttl,
-            refresh_token_ttl,
-            refresh_grace,
-            disabled_grants,
-            max_clients_per_owner,
-            max_redirect_uris_per_client,
-            max_pending_codes_per_grant,
-            cleanup_interval,
-            session_max_age,
-            max_failures_per_account,
-            max_failures_per_address,
-            failure_window,
-            trusted_proxies,
-            log_format,
-            log_filter,
-            migrate_on_start,
-            metrics_bind,
-            body_timeout,
-            config_file: self.config,
-        })
+/// The given number of seconds (1 to `high`), else the default.
+fn seconds(
+    name: &str,
+    given: Option<u32>,
+    default: Lifetime,
+    high: u32,
+) -> Result<Lifetime, String> {
+    match given {
+        Some(value) => in_range(name, value, 1, high).map(Lifetime::at_least_one_second),
+        None => Ok(default),
     }
+}
+
+/// The given number of seconds (1 to `high`), else the default, as a
+/// timer's duration.
+fn duration(name: &str, given: Option<u32>, default: u32, high: u32) -> Result<Duration, String> {
+    number(name, given, default, 1, high).map(|s| Duration::from_secs(u64::from(s)))
 }
 
 impl FromArgMatches for Config {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        Flags::from_arg_matches(matches)?
-            .resolve()
-            .map_err(|message| clap::Error::raw(clap::error::ErrorKind::ValueValidation, message))
+        Flags::resolve_matches(matches)
+            .map_err(|message| clap::Error::raw(ErrorKind::ValueValidation, message))
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -770,7 +830,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
+    use domain::client::ResponseType;
 
     #[derive(Debug, Parser)]
     struct Probe {
@@ -778,10 +839,19 @@ mod tests {
         config: Flags,
     }
 
-    fn flags(args: &[&str]) -> Flags {
+    /// The configuration `args` give: flags over the file they name over
+    /// the defaults, as `Cli::parse` resolves it. A clap error (a value its
+    /// parser refuses) comes back as its message without the "error: ".
+    fn resolve(args: &[&str]) -> Result<Config, String> {
         let mut all = vec!["probe"];
         all.extend_from_slice(args);
-        Probe::try_parse_from(all).unwrap().config
+        let matches = Probe::command().try_get_matches_from(all).map_err(|e| {
+            e.to_string()
+                .trim()
+                .trim_start_matches("error: ")
+                .to_owned()
+        })?;
+        Flags::resolve_matches(&matches)
     }
 
     fn file(text: &str) -> tempfile::NamedTempFile {
@@ -793,46 +863,47 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_nothing_is_given() {
-        let config = Flags::default_for_tests().resolve().unwrap();
+        let config = Flags::default().resolve().unwrap();
 
-        assert_eq!(config.database_url, "sqlite://oauth2.db");
+        assert_eq!(config.database_url.as_str(), "sqlite://oauth2.db");
         assert_eq!(config.pool_size, 8);
         assert_eq!(config.bind.to_string(), "127.0.0.1:5000");
         assert_eq!(config.bcrypt_cost, 12);
-        assert_eq!(config.code_ttl, 60);
-        assert_eq!(config.access_token_ttl, 3600);
-        assert_eq!(config.refresh_token_ttl, 2_592_000);
-        assert_eq!(config.refresh_grace, 10);
+        assert_eq!(config.scopes, Scope::parse("profile email").unwrap());
+        assert_eq!(config.lifetimes.code.seconds(), 60);
+        assert_eq!(config.lifetimes.access_token.seconds(), 3600);
+        assert_eq!(config.lifetimes.refresh_token.seconds(), 2_592_000);
+        assert_eq!(config.lifetimes.refresh_grace.seconds(), 10);
+        assert_eq!(config.throttle, ThrottlePolicy::default());
         assert!(config.disabled_grants.is_empty());
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.migrate_on_start);
         assert!(config.session_key.is_none());
         assert!(config.metrics_bind.is_none());
-        assert_eq!(config.body_timeout, 10);
+        assert_eq!(config.body_timeout, Duration::from_secs(10));
     }
 
     #[test]
     fn metrics_bind_and_body_timeout_are_checked() {
         let toml = file("metrics_bind = \"127.0.0.1:9100\"\nbody_timeout = 3\n");
 
-        let config = flags(&["--config", toml.path().to_str().unwrap()])
-            .resolve()
-            .unwrap();
-        let bad_bind = flags(&[
+        let config = resolve(&["--config", toml.path().to_str().unwrap()]).unwrap();
+        let bad_bind = resolve(&[
             "--config",
             file("metrics_bind = \"nope\"\n").path().to_str().unwrap(),
         ])
-        .resolve()
         .unwrap_err();
-        let bad_timeout = flags(&["--body-timeout", "0"]).resolve().unwrap_err();
+        let bad_timeout = resolve(&["--body-timeout", "0"]).unwrap_err();
 
         assert_eq!(
             config.metrics_bind.map(|a| a.to_string()).as_deref(),
             Some("127.0.0.1:9100")
         );
-        assert_eq!(config.body_timeout, 3);
+        assert_eq!(config.body_timeout, Duration::from_secs(3));
+        // A bad value in the file also names the file and line.
+        assert!(bad_bind.starts_with("CONFIG: "), "{bad_bind}");
         assert!(
-            bad_bind.starts_with("METRICS_BIND must be an address"),
+            bad_bind.contains("line 1: METRICS_BIND must be an address"),
             "{bad_bind}"
         );
         assert!(
@@ -850,11 +921,9 @@ mod tests {
         );
         let path = toml.path().to_str().unwrap();
 
-        let config = flags(&["--config", path, "--bcrypt-cost", "5"])
-            .resolve()
-            .unwrap();
+        let config = resolve(&["--config", path, "--bcrypt-cost", "5"]).unwrap();
 
-        assert_eq!(config.database_url, "sqlite:///tmp/x.db");
+        assert_eq!(config.database_url.as_str(), "sqlite:///tmp/x.db");
         assert_eq!(config.bcrypt_cost, 5);
         assert_eq!(config.bind.to_string(), "0.0.0.0:8080");
         assert_eq!(
@@ -863,11 +932,9 @@ mod tests {
         );
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(!config.migrate_on_start);
-        assert_eq!(config.access_token_ttl, 600);
+        assert_eq!(config.lifetimes.access_token.seconds(), 600);
 
-        let none = flags(&["--config", path, "--disable-grant", "none"])
-            .resolve()
-            .unwrap();
+        let none = resolve(&["--config", path, "--disable-grant", "none"]).unwrap();
         assert!(none.disabled_grants.is_empty());
     }
 
@@ -875,9 +942,7 @@ mod tests {
     fn file_errors_name_the_file_line_and_key() {
         let toml = file("bcrypt_cost = 6\nbcrypt_kost = 7\n");
 
-        let error = flags(&["--config", toml.path().to_str().unwrap()])
-            .resolve()
-            .unwrap_err();
+        let error = resolve(&["--config", toml.path().to_str().unwrap()]).unwrap_err();
 
         assert!(error.starts_with("CONFIG: "), "{error}");
         assert!(error.contains("line 2"), "{error}");
@@ -889,10 +954,8 @@ mod tests {
     fn out_of_range_values_name_the_setting_wherever_they_come_from() {
         let toml = file("code_ttl = 900\n");
 
-        let from_file = flags(&["--config", toml.path().to_str().unwrap()])
-            .resolve()
-            .unwrap_err();
-        let from_flag = flags(&["--bcrypt-cost", "3"]).resolve().unwrap_err();
+        let from_file = resolve(&["--config", toml.path().to_str().unwrap()]).unwrap_err();
+        let from_flag = resolve(&["--bcrypt-cost", "3"]).unwrap_err();
 
         assert!(
             from_file.starts_with("CODE_TTL must be between 1 and 600"),
@@ -906,24 +969,16 @@ mod tests {
 
     #[test]
     fn session_max_age_defaults_to_a_week_and_is_read_from_file_and_flag() {
-        assert_eq!(flags(&[]).resolve().unwrap().session_max_age, 604_800);
+        let max_age = |config: Config| config.session_max_age.seconds();
+        assert_eq!(max_age(resolve(&[]).unwrap()), 604_800);
         let toml = file("session_max_age = 3600\n");
         let path = toml.path().to_str().unwrap();
+        assert_eq!(max_age(resolve(&["--config", path]).unwrap()), 3600);
         assert_eq!(
-            flags(&["--config", path])
-                .resolve()
-                .unwrap()
-                .session_max_age,
-            3600
-        );
-        assert_eq!(
-            flags(&["--config", path, "--session-max-age", "60"])
-                .resolve()
-                .unwrap()
-                .session_max_age,
+            max_age(resolve(&["--config", path, "--session-max-age", "60"]).unwrap()),
             60
         );
-        let error = flags(&["--session-max-age", "0"]).resolve().unwrap_err();
+        let error = resolve(&["--session-max-age", "0"]).unwrap_err();
         assert!(
             error.starts_with("SESSION_MAX_AGE must be between 1 and 31536000"),
             "{error}"
@@ -932,61 +987,64 @@ mod tests {
 
     #[test]
     fn a_short_session_key_is_refused_without_being_repeated() {
-        let error = flags(&["--session-key", "short-secret-value"])
-            .resolve()
-            .unwrap_err();
+        let from_flag = resolve(&["--session-key", "short-secret-value"]).unwrap_err();
+        let toml = file("session_key = \"short-secret-value\"\n");
+        let from_file = resolve(&["--config", toml.path().to_str().unwrap()]).unwrap_err();
 
-        assert!(error.contains("SESSION_KEY"), "{error}");
-        assert!(!error.contains("short-secret-value"), "{error}");
+        for error in [from_flag, from_file] {
+            assert!(error.contains("SESSION_KEY"), "{error}");
+            assert!(!error.contains("short-secret-value"), "{error}");
+        }
     }
 
     #[test]
     fn an_https_issuer_needs_a_session_key() {
-        let without = flags(&["--issuer", "https://auth.example.com"])
-            .resolve()
-            .unwrap();
-        let with = flags(&[
+        let without = resolve(&["--issuer", "https://auth.example.com"]).unwrap();
+        let with = resolve(&[
             "--issuer",
             "https://auth.example.com",
             "--session-key",
             &"k".repeat(64),
         ])
-        .resolve()
         .unwrap();
 
         let error = without.check_for_serving().unwrap_err();
         assert!(error.contains("SESSION_KEY"), "{error}");
         assert!(with.check_for_serving().is_ok());
-        assert!(flags(&[]).resolve().unwrap().check_for_serving().is_ok());
+        assert!(resolve(&[]).unwrap().check_for_serving().is_ok());
+    }
+
+    #[test]
+    fn the_issuer_is_kept_as_written() {
+        let config = resolve(&["--issuer", "https://Auth.example.com"]).unwrap();
+
+        let issuer = config.issuer.unwrap();
+        assert_eq!(issuer.as_str(), "https://Auth.example.com");
+        assert!(issuer.is_https());
+        assert_eq!(issuer.origin(), "https://auth.example.com");
+        let error = resolve(&["--issuer", "https://a.example/?q=1"]).unwrap_err();
+        assert!(error.starts_with("ISSUER must be an http://"), "{error}");
     }
 
     #[test]
     fn quota_settings_have_defaults_and_are_checked() {
-        let config = flags(&[]).resolve().unwrap();
-        assert_eq!(config.max_clients_per_owner, 50);
+        let config = resolve(&[]).unwrap();
+        assert_eq!(config.quotas.clients_per_owner, 50);
         assert_eq!(config.max_redirect_uris_per_client, 20);
-        assert_eq!(config.max_pending_codes_per_grant, 10);
+        assert_eq!(config.quotas.pending_codes_per_grant, 10);
         let toml = file("max_clients_per_owner = 3\nmax_redirect_uris_per_client = 2\n");
-        let config = flags(&[
+        let config = resolve(&[
             "--config",
             toml.path().to_str().unwrap(),
             "--max-pending-codes-per-grant",
             "4",
         ])
-        .resolve()
         .unwrap();
-        assert_eq!(config.max_clients_per_owner, 3);
-        assert_eq!(config.max_pending_codes_per_grant, 4);
-        assert_eq!(
-            config
-                .capabilities(Scope::parse("profile").unwrap())
-                .max_redirect_uris,
-            2
-        );
+        assert_eq!(config.quotas.clients_per_owner, 3);
+        assert_eq!(config.quotas.pending_codes_per_grant, 4);
+        assert_eq!(config.capabilities().max_redirect_uris, 2);
 
-        let error = flags(&["--max-clients-per-owner", "0"])
-            .resolve()
-            .unwrap_err();
+        let error = resolve(&["--max-clients-per-owner", "0"]).unwrap_err();
         assert!(
             error.starts_with("MAX_CLIENTS_PER_OWNER must be between 1 and 100000"),
             "{error}"
@@ -995,9 +1053,9 @@ mod tests {
 
     #[test]
     fn disabling_implicit_removes_the_token_response_type() {
-        let config = flags(&["--disable-grant", "implicit"]).resolve().unwrap();
+        let config = resolve(&["--disable-grant", "implicit"]).unwrap();
 
-        let capabilities = config.capabilities(Scope::parse("profile").unwrap());
+        let capabilities = config.capabilities();
 
         assert!(!capabilities.grant_types.contains(&GrantType::Implicit));
         assert!(capabilities.grant_types.contains(&GrantType::Password));
@@ -1006,50 +1064,136 @@ mod tests {
 
     #[test]
     fn debug_redacts_the_session_key_and_the_database_password() {
-        let config = flags(&[
+        let args = [
             "--database-url",
             "postgres://u:hunter2@db/x",
             "--session-key",
             &"s".repeat(64),
-        ])
-        .resolve()
-        .unwrap();
+        ];
+        let mut all = vec!["probe"];
+        all.extend_from_slice(&args);
+        let flags = Probe::try_parse_from(all).unwrap().config;
+        let config = resolve(&args).unwrap();
 
-        let shown = format!("{config:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(!shown.contains(&"s".repeat(64)), "{shown}");
+        for shown in [format!("{flags:?}"), format!("{config:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!shown.contains(&"s".repeat(64)), "{shown}");
+        }
     }
 
-    impl Flags {
-        fn default_for_tests() -> Self {
-            Self {
-                config: None,
-                database_url: None,
-                pool_size: None,
-                bind: None,
-                issuer: None,
-                session_key: None,
-                bcrypt_cost: None,
-                scopes: None,
-                code_ttl: None,
-                access_token_ttl: None,
-                refresh_token_ttl: None,
-                refresh_grace: None,
-                disable_grant: None,
-                max_clients_per_owner: None,
-                max_redirect_uris_per_client: None,
-                max_pending_codes_per_grant: None,
-                cleanup_interval: None,
-                session_max_age: None,
-                max_failures_per_account: None,
-                max_failures_per_address: None,
-                failure_window: None,
-                trusted_proxies: None,
-                log_format: None,
-                log_filter: None,
-                migrate_on_start: None,
-                metrics_bind: None,
-                body_timeout: None,
+    #[test]
+    fn database_url_redacts_its_password_in_debug_and_display() {
+        let url = DatabaseUrl::from_setting("postgres://u:hunter2@db/x").unwrap();
+
+        assert!(!format!("{url:?}").contains("hunter2"), "{url:?}");
+        assert!(!url.to_string().contains("hunter2"), "{url}");
+        assert!(url.to_string().contains("u:redacted@db"), "{url}");
+        assert_eq!(url.as_str(), "postgres://u:hunter2@db/x");
+    }
+
+    #[test]
+    fn session_key_redacts_itself_in_debug() {
+        let key = SessionKey::new(&"s".repeat(64)).unwrap();
+
+        assert_eq!(format!("{key:?}"), "SessionKey([redacted])");
+        assert!(!format!("{:?}", Some(key)).contains("sss"));
+    }
+
+    /// Each setting's flag, environment variable and `[default: …]` as
+    /// `--help` shows them.
+    fn help_settings() -> Vec<(String, String, Option<String>)> {
+        Probe::command()
+            .get_arguments()
+            .filter_map(|arg| {
+                let flag = format!("--{}", arg.get_long()?);
+                let env = arg.get_env()?.to_str()?.to_owned();
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                let default = help
+                    .split_once("[default: ")
+                    .and_then(|(_, rest)| rest.split_once(']'))
+                    .map(|(default, _)| default.trim_matches('"').to_owned());
+                Some((flag, env, default))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_default_in_the_help_is_the_real_default() {
+        let real = format!("{:?}", resolve(&[]).unwrap());
+        let mut checked = 0;
+        for (flag, _, default) in help_settings() {
+            let Some(default) = default else { continue };
+            // Defaults that are not values: "none", "random at start",
+            // "http:// + bind address". A note in brackets explains a value.
+            let value = default.split(" (").next().unwrap_or_default();
+            if value == "none" || value.contains(" + ") || value.starts_with("random") {
+                continue;
+            }
+            let given = resolve(&[&flag, value]).unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+            assert_eq!(
+                format!("{given:?}"),
+                real,
+                "{flag} {value} is not the default"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} defaults checked");
+    }
+
+    #[test]
+    fn the_readme_table_and_the_help_agree() {
+        let readme = include_str!("../../README.md");
+        let table: Vec<Vec<&str>> = readme
+            .lines()
+            .skip_while(|line| !line.starts_with("| setting | flag | environment |"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| line.trim_matches('|').split(" | ").map(str::trim).collect())
+            .collect();
+        let first_code = |cell: &str| -> String {
+            cell.split('`')
+                .nth(1)
+                .and_then(|code| code.split(' ').next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let rows: Vec<(String, String, String)> = table
+            .iter()
+            .map(|cells| {
+                (
+                    first_code(cells[1]),
+                    first_code(cells[2]),
+                    cells[4].replace('`', ""),
+                )
+            })
+            .collect();
+        let help = help_settings();
+
+        let in_help: Vec<(&str, &str)> = help
+            .iter()
+            .map(|(f, e, _)| (f.as_str(), e.as_str()))
+            .collect();
+        let in_readme: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|(f, e, _)| (f.as_str(), e.as_str()))
+            .collect();
+        for setting in &in_help {
+            assert!(
+                in_readme.contains(setting),
+                "{setting:?} is not in the README table"
+            );
+        }
+        for setting in &in_readme {
+            assert!(in_help.contains(setting), "{setting:?} is not in --help");
+        }
+        for (flag, _, readme_default) in &rows {
+            let (_, _, help_default) = help.iter().find(|(f, _, _)| f == flag).unwrap();
+            match help_default {
+                Some(help_default) => assert!(
+                    help_default.starts_with(readme_default.as_str()),
+                    "{flag}: the README says {readme_default}, --help says {help_default}"
+                ),
+                None => assert_eq!(readme_default, "none", "{flag}: --help shows no default"),
             }
         }
     }

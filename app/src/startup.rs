@@ -11,13 +11,9 @@ use adapters::db::DieselStore;
 use adapters::http::{self, AppState, SessionSettings};
 use adapters::system::{BcryptHasher, OsRandom, SystemClock};
 use domain::ports::SecureRandom;
-use domain::scope::Scope;
-use domain::service::throttle::ThrottlePolicy;
-use domain::service::{Policy, Ports, Quotas, Services};
-use domain::time::Lifetime;
-use domain::token::Lifetimes;
+use domain::service::{Policy, Ports, Services};
 
-use crate::config::Config;
+use crate::config::{Config, Issuer};
 
 /// Opens the store: with `migrate_on_start`, applies the pending
 /// migrations; without, refuses a schema with pending migrations.
@@ -26,7 +22,7 @@ use crate::config::Config;
 /// An unreachable database, an unknown URL scheme, a failed migration or
 /// an outdated schema.
 pub fn open_store(config: &Config) -> anyhow::Result<DieselStore> {
-    let store = DieselStore::open(&config.database_url, config.pool_size)
+    let store = DieselStore::open(config.database_url.as_str(), config.pool_size)
         .context("cannot open the database")?;
     if config.migrate_on_start {
         store.migrate().context("cannot migrate the database")?;
@@ -51,30 +47,12 @@ pub fn open_store(config: &Config) -> anyhow::Result<DieselStore> {
 /// An unreachable database, an unknown URL scheme or a bad setting.
 pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Services, DieselStore)> {
     let store = open_store(config)?;
-    let scopes =
-        Scope::parse(&config.scopes).map_err(|e| anyhow::anyhow!("SCOPES: {}", e.description))?;
-    let seconds = |name: &str, value: u32| {
-        Lifetime::from_seconds(i64::from(value))
-            .ok_or_else(|| anyhow::anyhow!("{name} must be positive"))
-    };
     let policy = Policy {
         issuer,
-        lifetimes: Lifetimes {
-            code: seconds("CODE_TTL", config.code_ttl)?,
-            access_token: seconds("ACCESS_TOKEN_TTL", config.access_token_ttl)?,
-            refresh_token: seconds("REFRESH_TOKEN_TTL", config.refresh_token_ttl)?,
-            refresh_grace: seconds("REFRESH_GRACE", config.refresh_grace)?,
-        },
-        capabilities: config.capabilities(scopes),
-        throttle: ThrottlePolicy {
-            per_account: config.max_failures_per_account,
-            per_address: config.max_failures_per_address,
-            window: seconds("FAILURE_WINDOW", config.failure_window)?,
-        },
-        quotas: Quotas {
-            clients_per_owner: config.max_clients_per_owner,
-            pending_codes_per_grant: config.max_pending_codes_per_grant,
-        },
+        lifetimes: config.lifetimes,
+        capabilities: config.capabilities(),
+        throttle: config.throttle,
+        quotas: config.quotas,
     };
     let shared = Arc::new(store.clone());
     let ports = Ports {
@@ -146,14 +124,12 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
         let port = address.port();
-        let issuer = config
-            .issuer
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}"));
-        let (services, store) = build_services(config, issuer.clone())?;
-        let https = issuer
-            .get(..8)
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let issuer = match &config.issuer {
+            Some(issuer) => issuer.clone(),
+            None => Issuer::for_address(address).map_err(anyhow::Error::msg)?,
+        };
+        let (services, store) = build_services(config, issuer.as_str().to_owned())?;
+        let https = issuer.is_https();
         let key_bytes = match &config.session_key {
             Some(key) => key.0.clone(),
             None => {
@@ -166,10 +142,8 @@ impl Application {
         };
         let sessions = SessionSettings::new(&key_bytes, https)
             .map_err(anyhow::Error::msg)?
-            .with_max_age(Lifetime::at_least_one_second(config.session_max_age));
-        let origin = url::Url::parse(&issuer)
-            .map(|u| u.origin().ascii_serialization())
-            .with_context(|| format!("the issuer {issuer} is not a URL"))?;
+            .with_max_age(config.session_max_age);
+        let origin = issuer.origin();
         let templates = adapters::render::templates().context("the page templates do not parse")?;
         let state = web::Data::new(AppState {
             services: Arc::new(services),
@@ -182,9 +156,7 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone().into(),
         });
         let app_state = state.clone();
-        let body_timeout = web::Data::new(http::body::BodyTimeout(std::time::Duration::from_secs(
-            u64::from(config.body_timeout),
-        )));
+        let body_timeout = web::Data::new(http::body::BodyTimeout(config.body_timeout));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(http::body::body_deadline))
@@ -229,7 +201,7 @@ impl Application {
             issuer: state.services.policy.issuer.clone(),
             server,
             store: state.store.clone(),
-            cleanup_interval: std::time::Duration::from_secs(u64::from(config.cleanup_interval)),
+            cleanup_interval: config.cleanup_interval,
         })
     }
 

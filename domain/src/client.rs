@@ -245,6 +245,18 @@ impl ServerCapabilities {
             max_redirect_uris: DEFAULT_MAX_REDIRECT_URIS,
         }
     }
+
+    /// These capabilities with `disabled` grants switched off. The implicit
+    /// grant is the only user of response type `token` (RFC 6749 §4.2.1),
+    /// so switching it off removes that response type too.
+    #[must_use]
+    pub fn without(mut self, disabled: &[GrantType]) -> Self {
+        self.grant_types.retain(|g| !disabled.contains(g));
+        if disabled.contains(&GrantType::Implicit) {
+            self.response_types.retain(|r| *r != ResponseType::Token);
+        }
+        self
+    }
 }
 
 impl ClientMetadata {
@@ -629,6 +641,24 @@ mod tests {
 
     fn server() -> ServerCapabilities {
         ServerCapabilities::all(Scope::parse("profile email").unwrap())
+    }
+
+    #[test]
+    fn disabling_implicit_removes_the_token_response_type() {
+        let capabilities = server().without(&[GrantType::Implicit]);
+
+        assert!(!capabilities.grant_types.contains(&GrantType::Implicit));
+        assert!(capabilities.grant_types.contains(&GrantType::Password));
+        assert_eq!(capabilities.response_types, vec![ResponseType::Code]);
+    }
+
+    #[test]
+    fn disabling_password_keeps_both_response_types() {
+        let capabilities = server().without(&[GrantType::Password]);
+
+        assert!(!capabilities.grant_types.contains(&GrantType::Password));
+        assert!(capabilities.grant_types.contains(&GrantType::Implicit));
+        assert_eq!(capabilities.response_types, ResponseType::ALL.to_vec());
     }
 
     fn web_app() -> RegistrationInput {
