@@ -302,6 +302,28 @@ fn the_server_answers_healthz_and_keeps_its_data_across_restarts() {
 }
 
 #[test]
+fn the_test_environment_list_names_every_setting() {
+    use clap::Args;
+    let flags = app::config::Flags::augment_args(clap::Command::new("probe"));
+    let mut read: Vec<String> = flags
+        .get_arguments()
+        .filter_map(clap::Arg::get_env)
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    let mut cleared: Vec<String> = support::SETTINGS_ENV
+        .iter()
+        .map(|name| (*name).to_owned())
+        .collect();
+    read.sort();
+    cleared.sort();
+
+    assert_eq!(
+        cleared, read,
+        "SETTINGS_ENV must clear every variable the binary reads"
+    );
+}
+
+#[test]
 fn flags_beat_the_environment_which_beats_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);

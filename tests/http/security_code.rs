@@ -185,7 +185,7 @@ on_both_backends! {
 fn ac_11_code_ttl_defaults_to_60_s_and_is_capped_at_10_min() {
     use clap::Parser;
     let default = app::cli::Cli::try_parse_from(["oauth2-server"]).unwrap();
-    assert_eq!(default.config.code_ttl, 60);
+    assert_eq!(default.config.lifetimes.code.seconds(), 60);
     assert!(app::cli::Cli::try_parse_from(["oauth2-server", "--code-ttl", "600"]).is_ok());
     assert!(app::cli::Cli::try_parse_from(["oauth2-server", "--code-ttl", "601"]).is_err());
 }

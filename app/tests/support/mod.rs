@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_oauth2-server");
 
 /// Every environment variable the binary reads, so that the caller's
-/// environment does not leak into a test.
+/// environment does not leak into a test (`cli.rs` checks the list against
+/// the flags).
 pub const SETTINGS_ENV: &[&str] = &[
     "CONFIG",
     "DATABASE_URL",
@@ -27,7 +28,11 @@ pub const SETTINGS_ENV: &[&str] = &[
     "REFRESH_TOKEN_TTL",
     "REFRESH_GRACE",
     "DISABLE_GRANTS",
+    "MAX_CLIENTS_PER_OWNER",
+    "MAX_REDIRECT_URIS_PER_CLIENT",
+    "MAX_PENDING_CODES_PER_GRANT",
     "CLEANUP_INTERVAL",
+    "SESSION_MAX_AGE",
     "MAX_FAILURES_PER_ACCOUNT",
     "MAX_FAILURES_PER_ADDRESS",
     "FAILURE_WINDOW",

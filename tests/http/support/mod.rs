@@ -121,7 +121,7 @@ pub async fn spawn_app_reaching_database_at(
         .metrics_port()
         .map(|port| format!("http://127.0.0.1:{port}"));
     let mut own = cli.config.clone();
-    own.database_url = database.url().to_owned();
+    own.database_url = database.url().into();
     let (services, _) = build_services(&own, application.issuer().to_owned()).expect("services");
     tokio::spawn(application.run_until_stopped());
     let http = reqwest::Client::builder()
