@@ -104,6 +104,22 @@ impl Services {
         Ok(ClientWithSecret { client, secret })
     }
 
+    /// Every client, for the operator.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.ports.clients.list_clients()
+    }
+
+    /// The clients `owner` owns.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn clients_of(&self, owner: &UserId) -> Result<Vec<Client>, StoreError> {
+        self.ports.clients.list_clients_of(owner)
+    }
+
     /// The client `id` if `owner` owns it (any owner when `owner` is `None`).
     ///
     /// # Errors
@@ -284,6 +300,32 @@ mod tests {
         let bob = crate::testing::sample_user("bob", "another horse");
         crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
         assert!(w.services.register_client(&bob.id, &input()).is_ok());
+    }
+
+    #[test]
+    fn clients_are_listed_all_or_by_owner() {
+        let w = world();
+        let bob = crate::testing::sample_user("bob", "another horse");
+        crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
+        let of_alice = w.services.register_client(&w.alice.id, &input()).unwrap();
+        let of_bob = w.services.register_client(&bob.id, &input()).unwrap();
+
+        let ids = |clients: Vec<Client>| {
+            let mut ids: Vec<ClientId> = clients.into_iter().map(|c| c.id).collect();
+            ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            ids
+        };
+        let mut both = vec![of_alice.client.id.clone(), of_bob.client.id.clone()];
+        both.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        assert_eq!(ids(w.services.clients().unwrap()), both);
+        assert_eq!(
+            ids(w.services.clients_of(&w.alice.id).unwrap()),
+            [of_alice.client.id]
+        );
+        assert_eq!(
+            ids(w.services.clients_of(&bob.id).unwrap()),
+            [of_bob.client.id]
+        );
     }
 
     #[test]
