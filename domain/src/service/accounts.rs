@@ -1,9 +1,9 @@
 //! User accounts: sign-up, log-in, password changes.
 
-use super::throttle::Attempt;
+use super::throttle::{Attempt, Checked};
 use crate::client::FieldError;
 use crate::device::KnownDevice;
-use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::error::{OAuthError, StoreError};
 use crate::ids::UserId;
 use crate::user::{check_new_password, User, Username};
 
@@ -161,15 +161,17 @@ impl Services {
         password: &str,
     ) -> Result<Option<User>, OAuthError> {
         let attempt = Attempt::log_in(username, address, device, self.ports.clock.now());
-        let outcome = self.guarded(&attempt, || {
-            self.log_in(username, password)?
-                .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))
-        });
-        match outcome {
-            Ok(user) => Ok(Some(user)),
-            Err(error) if error.code == ErrorCode::InvalidGrant => Ok(None),
-            Err(error) => Err(error),
-        }
+        let reservation = self.reserve_attempt(&attempt)?;
+        let user = self.log_in(username, password);
+        self.settle(
+            reservation,
+            match &user {
+                Ok(Some(_)) => Checked::Passed,
+                Ok(None) => Checked::Failed,
+                Err(_) => Checked::Unanswered,
+            },
+        );
+        Ok(user?)
     }
 
     /// Sets a new password (under the rules of a new one) and ends what the
@@ -220,6 +222,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::service::fixtures::{world, ALICE_PASSWORD};
 
     #[test]
