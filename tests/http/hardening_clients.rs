@@ -148,7 +148,7 @@ on_both_backends! {
             ])
             .await;
 
-        let stored = app.services.client_owned_by(None, &id).unwrap().unwrap();
+        let stored = app.services.client_for(domain::service::clients::Actor::Admin, &id).unwrap().unwrap();
         let grants: Vec<&str> = stored.metadata.grant_types.iter().map(|g| g.as_str()).collect();
         assert_eq!(grants, ["authorization_code", "password", "refresh_token"]);
         let script = app.http.get(app.url("/static/create_client.js")).send().await.unwrap();

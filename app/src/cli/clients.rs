@@ -5,7 +5,7 @@ use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
 use domain::client::{Client, RegistrationInput};
-use domain::service::clients::RegistrationError;
+use domain::service::clients::{Actor, RegistrationError};
 use domain::service::Services;
 
 use super::output::{client_json, client_text, grant_list, with_secret, Output};
@@ -111,7 +111,7 @@ pub(super) fn run(services: &Services, command: ClientCommand) -> anyhow::Result
         }
         ClientCommand::Delete { client_id } => {
             let client = find_client(services, &client_id)?;
-            if !services.delete_client(None, client.id.as_str())? {
+            if !services.delete_client(Actor::Admin, client.id.as_str())? {
                 bail!("no client with id {client_id}");
             }
             Ok(Output {
@@ -124,7 +124,8 @@ pub(super) fn run(services: &Services, command: ClientCommand) -> anyhow::Result
             if !client.is_confidential() {
                 bail!("client {client_id} is public (auth method none) and has no secret");
             }
-            let Some(rotated) = services.rotate_client_secret(None, client.id.as_str())? else {
+            let Some(rotated) = services.rotate_client_secret(Actor::Admin, client.id.as_str())?
+            else {
                 bail!("no client with id {client_id}");
             };
             let owner = services.find_user(&client.owner)?;
@@ -142,6 +143,6 @@ pub(super) fn run(services: &Services, command: ClientCommand) -> anyhow::Result
 /// The client `client_id` (of any owner), or the operator's error.
 pub(super) fn find_client(services: &Services, client_id: &str) -> anyhow::Result<Client> {
     services
-        .client_owned_by(None, client_id)?
+        .client_for(Actor::Admin, client_id)?
         .ok_or_else(|| anyhow!("no client with id {client_id}"))
 }
