@@ -246,7 +246,7 @@ in_browser_on_both_backends! {
         sign_up(&app, browser, "alice").await;
         let (client_id, secret) = register_code_client(&app, browser).await;
         let client = crate::support::TestClient { id: client_id.clone(), secret };
-        let alice = app.services.ports.users.find_user_by_name("alice").unwrap().unwrap();
+        let alice = app.services.find_user_by_name("alice").unwrap().unwrap();
         let code = app.code(&client, &alice, None);
         let tokens = app.redeem(&client, &code).await;
         assert_eq!(app.me_status(tokens.str("access_token")).await, 200);

@@ -260,7 +260,7 @@ on_both_backends! {
 
         let statuses: Vec<u16> = pages.iter().map(|p| p.status).collect();
         assert_eq!((count(&statuses, 303), count(&statuses, 429)), (10, 50), "{statuses:?}");
-        assert_eq!(app.services.ports.users.list_users().unwrap().len(), 10);
+        assert_eq!(app.services.users().unwrap().len(), 10);
     }
 }
 

@@ -16,8 +16,6 @@ const SEVENTY_TWO: &str =
 
 fn stored(app: &TestApp, name: &str) -> User {
     app.services
-        .ports
-        .users
         .find_user_by_name(name)
         .unwrap()
         .unwrap_or_else(|| panic!("no user {name}"))
@@ -73,7 +71,7 @@ on_both_backends! {
         assert!(thief.is_logged_in().await && laptop.is_logged_in().await);
 
         // What `user set-password` runs (app/src/cli.rs), on the same database.
-        assert!(app.services.set_password(&alice.id, "a brand new secret").unwrap());
+        app.services.set_password(&alice.id, "a brand new secret").unwrap();
 
         assert!(!laptop.is_logged_in().await, "a session outlived the password change");
         assert!(!thief.is_logged_in().await, "a session outlived the password change");
@@ -115,7 +113,7 @@ on_both_backends! {
             assert!(body.contains(reason), "{password:?}: no {reason:?} in {body}");
             assert!(!visitor.is_logged_in().await);
         }
-        assert!(app.services.ports.users.find_user_by_name("dmitri_k").unwrap().is_none());
+        assert!(app.services.find_user_by_name("dmitri_k").unwrap().is_none());
         let (_, status, _) = sign_up_with(&app, "dmitri_k", "violet staple lantern").await;
         assert_eq!(status, 303);
     }
@@ -158,7 +156,8 @@ on_both_backends! {
         let client = app.full_client(&alice);
         // As an earlier version stored it: bcrypt of the password itself.
         let old = PasswordHash::new(bcrypt::hash(SEVENTY_TWO, 4).unwrap());
-        assert!(app.services.ports.users.set_password(&alice.id, &old).unwrap());
+        let store = adapters::db::DieselStore::connect(&app.database_url, 1).unwrap();
+        assert!(domain::ports::UserRepository::set_password(&store, &alice.id, &old).unwrap());
 
         assert_eq!(WebUser::new(&app).log_in("alice", SEVENTY_TWO).await.status, 303);
         assert_eq!(password_grant(&app, &client, "alice", SEVENTY_TWO).await.0, 200);
@@ -176,7 +175,7 @@ on_both_backends! {
             assert!(body.contains("is already taken"), "{body}");
             assert!(!visitor.is_logged_in().await);
         }
-        assert_eq!(app.services.ports.users.list_users().unwrap().len(), 1);
+        assert_eq!(app.services.users().unwrap().len(), 1);
         drop(first);
 
         let upper = WebUser::new(&app);

@@ -23,7 +23,7 @@ on_both_backends! {
     async fn the_51st_client_of_an_owner_is_refused_with_a_message(app) {
         let alice = WebUser::new(&app);
         alice.sign_up("alice").await;
-        let owner = app.services.ports.users.find_user_by_name("alice").unwrap().unwrap();
+        let owner = app.services.find_user_by_name("alice").unwrap().unwrap();
         for _ in 0..49 {
             app.client(&owner, &["client_credentials"], "profile", "client_secret_basic");
         }
@@ -35,7 +35,7 @@ on_both_backends! {
         assert!(refused.body.contains("data-field=\"quota\""), "{}", refused.body);
         assert!(refused.body.contains("You have reached the limit of 50 clients"));
         assert!(refused.body.contains("value=\"Fifty-first\""), "the values are kept");
-        assert_eq!(app.services.ports.clients.list_clients_of(&owner.id).unwrap().len(), 50);
+        assert_eq!(app.services.clients_of(&owner.id).unwrap().len(), 50);
         // Another account is not affected.
         let bob = WebUser::new(&app);
         bob.sign_up("bob").await;
@@ -148,7 +148,7 @@ on_both_backends! {
             ])
             .await;
 
-        let stored = app.services.client_owned_by(None, &id).unwrap().unwrap();
+        let stored = app.services.client_for(domain::service::clients::Actor::Admin, &id).unwrap().unwrap();
         let grants: Vec<&str> = stored.metadata.grant_types.iter().map(|g| g.as_str()).collect();
         assert_eq!(grants, ["authorization_code", "password", "refresh_token"]);
         let script = app.http.get(app.url("/static/create_client.js")).send().await.unwrap();

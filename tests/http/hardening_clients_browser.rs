@@ -79,7 +79,7 @@ in_browser_on_both_backends! {
             for grant in grants {
                 assert!(page.contains(grant), "{app_type}: {grant} on the client page");
             }
-            let stored = app.services.client_owned_by(None, &id).unwrap().unwrap();
+            let stored = app.services.client_for(domain::service::clients::Actor::Admin, &id).unwrap().unwrap();
             let stored_grants: Vec<&str> = stored.metadata.grant_types.iter().map(|g| g.as_str()).collect();
             assert_eq!(&stored_grants, grants, "{app_type}");
             assert_eq!(stored.metadata.token_endpoint_auth_method.as_str(), *method, "{app_type}");
@@ -109,7 +109,7 @@ in_browser_on_both_backends! {
         browser.click("#create-client-submit").await;
         browser.wait_for("#client_id").await;
         let id = browser.text("#client_id").await;
-        let stored = app.services.client_owned_by(None, &id).unwrap().unwrap();
+        let stored = app.services.client_for(domain::service::clients::Actor::Admin, &id).unwrap().unwrap();
         let grants: Vec<&str> = stored.metadata.grant_types.iter().map(|g| g.as_str()).collect();
         assert_eq!(grants, ["password", "client_credentials"]);
     }

@@ -155,7 +155,8 @@ on_both_backends! {
             password_hash: slow,
             ..domain::testing::sample_user("victim", "unused")
         };
-        app.services.ports.users.insert_user(&victim).unwrap();
+        let store = adapters::db::DieselStore::connect(&app.database_url, 1).unwrap();
+        domain::ports::UserRepository::insert_user(&store, &victim).unwrap();
 
         let grant = app.token(
             Some(&client),
@@ -167,7 +168,7 @@ on_both_backends! {
         );
         let delete = async {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            assert!(app.services.ports.users.delete_user(&victim.id).unwrap());
+            assert!(app.services.delete_user(&victim.id).unwrap());
         };
         let (answer, ()) = tokio::join!(grant, delete);
 

@@ -80,7 +80,7 @@ on_both_backends! {
         let client = app.full_client(&alice);
         let tokens = app.password_tokens(&client, "alice", None).await;
 
-        assert!(app.services.delete_client(None, &client.id).unwrap());
+        assert!(app.services.delete_client(domain::service::clients::Actor::Admin, &client.id).unwrap());
 
         assert_eq!(app.refresh(&client, tokens.str("refresh_token")).await.status, 401);
         assert_eq!(app.me_status(tokens.str("access_token")).await, 401);

@@ -1,8 +1,9 @@
 //! User accounts: sign-up, log-in, password changes.
 
-use super::throttle::Attempt;
+use super::throttle::{Attempt, Checked};
+use crate::client::FieldError;
 use crate::device::KnownDevice;
-use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::error::{OAuthError, StoreError};
 use crate::ids::UserId;
 use crate::user::{check_new_password, User, Username};
 
@@ -11,8 +12,8 @@ use super::Services;
 /// Why a sign-up was refused.
 #[derive(Debug)]
 pub enum SignUpError {
-    /// A field breaks a rule: (field, message), safe to show.
-    Invalid(Vec<(&'static str, &'static str)>),
+    /// Fields break rules, one error per problem, safe to show.
+    Invalid(Vec<FieldError>),
     /// The username is taken.
     Taken,
     /// Too many sign-ups from this address (`slow_down`).
@@ -30,18 +31,73 @@ impl From<StoreError> for SignUpError {
     }
 }
 
+/// Why a password was not set.
+#[derive(Debug)]
+pub enum SetPasswordError {
+    /// The password breaks a rule of new passwords: why, safe to show.
+    Weak(&'static str),
+    /// There is no such user.
+    NotFound,
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for SetPasswordError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
 impl Services {
+    /// Every user, for the operator.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.ports.users.list_users()
+    }
+
+    /// The user `id`, if there is one.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.ports.users.find_user(id)
+    }
+
+    /// The user named `username` under any spelling of the name, if any.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.ports.users.find_user_by_name(username)
+    }
+
+    /// Whether `device` speaks for `username` now, i.e. whether a log-in
+    /// showing it is counted under the device alone (see
+    /// [`Services::log_in_from`]).
+    #[must_use]
+    pub fn is_known_device(&self, device: &KnownDevice, username: &str) -> bool {
+        device.is_for(username, self.ports.clock.now())
+    }
+
     /// Creates an account.
     ///
     /// # Errors
     /// A [`SignUpError`].
     pub fn sign_up(&self, username: &str, password: &str) -> Result<User, SignUpError> {
         let mut problems = Vec::new();
+        let mut problem = |field, message: &str| {
+            problems.push(FieldError {
+                field,
+                message: message.to_owned(),
+            });
+        };
         let name = Username::parse(username)
-            .map_err(|m| problems.push(("username", m)))
+            .map_err(|m| problem("username", m))
             .ok();
         if let Err(message) = check_new_password(username, password) {
-            problems.push(("password", message));
+            problem("password", message);
         }
         let Some(username) = name.filter(|_| problems.is_empty()) else {
             return Err(SignUpError::Invalid(problems));
@@ -105,40 +161,37 @@ impl Services {
         password: &str,
     ) -> Result<Option<User>, OAuthError> {
         let attempt = Attempt::log_in(username, address, device, self.ports.clock.now());
-        let outcome = self.guarded(&attempt, || {
-            self.log_in(username, password)?
-                .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))
-        });
-        match outcome {
-            Ok(user) => Ok(Some(user)),
-            Err(error) if error.code == ErrorCode::InvalidGrant => Ok(None),
-            Err(error) => Err(error),
-        }
+        let reservation = self.reserve_attempt(&attempt)?;
+        let user = self.log_in(username, password);
+        self.settle(
+            reservation,
+            match &user {
+                Ok(Some(_)) => Checked::Passed,
+                Ok(None) => Checked::Failed,
+                Err(_) => Checked::Unanswered,
+            },
+        );
+        Ok(user?)
     }
 
     /// Sets a new password (under the rules of a new one) and ends what the
     /// old one let anyone obtain: every browser session of the user, on
-    /// every instance, every unused code and every token; false when there
-    /// is no such user.
+    /// every instance, every unused code and every token.
     ///
     /// # Errors
-    /// `Err(Ok(message))` when the password breaks the rules, `Err(Err(_))`
-    /// when the store fails.
-    pub fn set_password(
-        &self,
-        id: &UserId,
-        password: &str,
-    ) -> Result<bool, Result<&'static str, StoreError>> {
-        let Some(user) = self.ports.users.find_user(id).map_err(Err)? else {
-            return Ok(false);
+    /// A [`SetPasswordError`].
+    pub fn set_password(&self, id: &UserId, password: &str) -> Result<(), SetPasswordError> {
+        let Some(user) = self.ports.users.find_user(id)? else {
+            return Err(SetPasswordError::NotFound);
         };
-        check_new_password(user.username.as_str(), password).map_err(Ok)?;
-        let hash = self.ports.hasher.hash(password).map_err(Err)?;
-        let changed = self.ports.users.set_password(id, &hash).map_err(Err)?;
-        if changed {
-            self.end_access_of(id).map_err(Err)?;
+        check_new_password(user.username.as_str(), password).map_err(SetPasswordError::Weak)?;
+        let hash = self.ports.hasher.hash(password)?;
+        // Deleted since the lookup: nothing to end.
+        if !self.ports.users.set_password(id, &hash)? {
+            return Err(SetPasswordError::NotFound);
         }
-        Ok(changed)
+        self.end_access_of(id)?;
+        Ok(())
     }
 
     /// Deletes a user with their clients, codes and tokens, and ends their
@@ -161,8 +214,7 @@ impl Services {
     fn end_access_of(&self, id: &UserId) -> Result<(), StoreError> {
         self.ports.sessions.end_sessions_of(id)?;
         self.ports.codes.delete_unused_codes_of_user(id)?;
-        let now = self.ports.clock.now();
-        self.ports.tokens.revoke_tokens_of(Some(id), None, now)?;
+        self.revoke_tokens_of(Some(id), None)?;
         Ok(())
     }
 }
@@ -170,6 +222,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::service::fixtures::{world, ALICE_PASSWORD};
 
     #[test]
@@ -178,6 +231,13 @@ mod tests {
 
         assert!(
             matches!(w.services.sign_up("bo", "short"), Err(SignUpError::Invalid(p)) if p.len() == 2)
+        );
+        let Err(SignUpError::Invalid(problems)) = w.services.sign_up("a b", "long enough") else {
+            panic!("a name with a space was accepted");
+        };
+        assert_eq!(
+            problems.iter().map(|p| p.field).collect::<Vec<_>>(),
+            ["username"]
         );
         assert!(matches!(
             w.services.sign_up("alice", "long enough"),
@@ -356,10 +416,9 @@ mod tests {
         w.store.insert_code(&code(w.alice.id, 1)).unwrap();
         w.store.insert_code(&code(bob.id, 2)).unwrap();
 
-        assert!(w
-            .services
+        w.services
             .set_password(&w.alice.id, "another long one")
-            .unwrap());
+            .unwrap();
 
         assert!(!w.store.has_session("alice-1"));
         assert!(!w.store.has_session("alice-2"));
@@ -373,28 +432,67 @@ mod tests {
     #[test]
     fn a_new_password_follows_the_new_password_rules() {
         let w = world();
+        let reason = |password| match w.services.set_password(&w.alice.id, password) {
+            Err(SetPasswordError::Weak(reason)) => Some(reason),
+            _ => None,
+        };
 
         assert_eq!(
-            w.services
-                .set_password(&w.alice.id, "password")
-                .unwrap_err()
-                .ok(),
+            reason("password"),
             Some("is one of the most common passwords: choose another")
         );
-        assert_eq!(
-            w.services
-                .set_password(&w.alice.id, "alice-2026")
-                .unwrap_err()
-                .ok(),
-            Some("must not contain the user name")
-        );
-        assert!(!w
-            .services
-            .set_password(
+        assert_eq!(reason("alice-2026"), Some("must not contain the user name"));
+        assert!(matches!(
+            w.services.set_password(
                 &crate::ids::UserId::from_random_bytes([9; 16]),
                 "long enough"
-            )
-            .unwrap());
+            ),
+            Err(SetPasswordError::NotFound)
+        ));
+        assert!(w
+            .services
+            .log_in("alice", ALICE_PASSWORD)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn users_are_listed_and_found_by_id_and_by_any_spelling() {
+        let w = world();
+        let bob = w.services.sign_up("bob", "long enough").unwrap();
+
+        let mut names: Vec<String> = w
+            .services
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username.to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["alice", "bob"]);
+        assert_eq!(
+            w.services.find_user(&bob.id).unwrap().map(|u| u.id),
+            Some(bob.id)
+        );
+        assert_eq!(
+            w.services.find_user_by_name("BOB").unwrap().map(|u| u.id),
+            Some(bob.id)
+        );
+        assert!(w.services.find_user_by_name("carol").unwrap().is_none());
+        assert!(w.services.delete_user(&bob.id).unwrap());
+        assert!(w.services.find_user(&bob.id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_device_is_known_only_for_its_own_name_and_lifetime() {
+        let w = world();
+        let device = w.services.new_known_device(&w.alice);
+
+        assert!(w.services.is_known_device(&device, "alice"));
+        assert!(!w.services.is_known_device(&device, "bob"));
+        w.clock
+            .set(crate::testing::t(0).plus(KnownDevice::LIFETIME));
+        assert!(!w.services.is_known_device(&device, "alice"));
     }
 
     #[test]
@@ -459,10 +557,9 @@ mod tests {
         let (client, secret) = w.client(AuthMethod::ClientSecretPost);
         let grant = w.password_grant(client.id.as_str(), &secret, None);
 
-        assert!(w
-            .services
+        w.services
             .set_password(&w.alice.id, "another long one")
-            .unwrap());
+            .unwrap();
 
         let token = w
             .store

@@ -42,12 +42,25 @@ impl Services {
         let Some(client_id) = ClientId::parse(client_id) else {
             return Ok(0);
         };
-        let now = self.ports.clock.now();
         // A code approved a moment ago must not outlive the revocation.
         self.ports.codes.delete_unused_codes(user, &client_id)?;
-        self.ports
-            .tokens
-            .revoke_tokens_of(Some(user), Some(&client_id), now)
+        self.revoke_tokens_of(Some(user), Some(&client_id))
+    }
+
+    /// Revokes, now, every live access and refresh token of `user` (at every
+    /// client when `client` is `None`) or, with `user` `None`, of `client`
+    /// (RFC 7009 §2.1: revoking a grant ends all its tokens); returns how
+    /// many. Unused codes are left alone: see [`Services::revoke_app`].
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn revoke_tokens_of(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+    ) -> Result<usize, StoreError> {
+        let now = self.ports.clock.now();
+        self.ports.tokens.revoke_tokens_of(user, client, now)
     }
 }
 
@@ -75,6 +88,38 @@ mod tests {
 
         assert_eq!(w.services.revoke_app(&w.alice.id, id).unwrap(), 4);
         assert!(w.services.connected_apps(&w.alice.id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn tokens_are_revoked_by_user_by_client_or_by_both() {
+        use crate::ports::{TokenRepository, UserRepository};
+        let w = world();
+        let (one, one_secret) = w.client_with_id(AuthMethod::ClientSecretPost, "client-one");
+        let (two, two_secret) = w.client_with_id(AuthMethod::ClientSecretPost, "client-two");
+        let at_one = w.password_grant(one.id.as_str(), &one_secret, None);
+        let at_two = w.password_grant(two.id.as_str(), &two_secret, None);
+        let revoked_at = |grant: &crate::service::token::TokenGrant| {
+            w.store
+                .find_token(&grant.tokens.access_token.digest())
+                .unwrap()
+                .unwrap()
+                .revoked_at
+        };
+        w.clock.set(t(30));
+
+        assert_eq!(
+            w.services
+                .revoke_tokens_of(Some(&w.alice.id), Some(&one.id))
+                .unwrap(),
+            2
+        );
+        assert_eq!(revoked_at(&at_one), Some(t(30)));
+        assert_eq!(revoked_at(&at_two), None);
+        assert_eq!(w.services.revoke_tokens_of(None, Some(&two.id)).unwrap(), 2);
+        assert_eq!(revoked_at(&at_two), Some(t(30)));
+        let bob = crate::testing::sample_user("bob", "another horse");
+        w.store.insert_user(&bob).unwrap();
+        assert_eq!(w.services.revoke_tokens_of(Some(&bob.id), None).unwrap(), 0);
     }
 
     #[test]

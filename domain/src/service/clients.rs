@@ -25,6 +25,27 @@ impl From<StoreError> for RegistrationError {
     }
 }
 
+/// Who manages a client: the operator (the admin commands), any client;
+/// a signed-in user (the pages), only the clients they own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The operator.
+    Admin,
+    /// The owner of the clients acted on.
+    Owner(UserId),
+}
+
+impl Actor {
+    /// Whether this actor may see and change `client`.
+    #[must_use]
+    pub fn manages(self, client: &Client) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Owner(owner) => client.owner == owner,
+        }
+    }
+}
+
 /// A client just registered or re-keyed: the secret in clear is shown once.
 #[derive(Debug)]
 pub struct ClientWithSecret {
@@ -104,15 +125,27 @@ impl Services {
         Ok(ClientWithSecret { client, secret })
     }
 
-    /// The client `id` if `owner` owns it (any owner when `owner` is `None`).
+    /// Every client, for the operator.
     ///
     /// # Errors
     /// Store failures only.
-    pub fn client_owned_by(
-        &self,
-        owner: Option<&UserId>,
-        id: &str,
-    ) -> Result<Option<Client>, StoreError> {
+    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.ports.clients.list_clients()
+    }
+
+    /// The clients `owner` owns.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn clients_of(&self, owner: &UserId) -> Result<Vec<Client>, StoreError> {
+        self.ports.clients.list_clients_of(owner)
+    }
+
+    /// The client `id` if `actor` manages it.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub fn client_for(&self, actor: Actor, id: &str) -> Result<Option<Client>, StoreError> {
         let Some(id) = ClientId::parse(id) else {
             return Ok(None);
         };
@@ -120,23 +153,21 @@ impl Services {
             .ports
             .clients
             .find_client(&id)?
-            .filter(|c| owner.is_none_or(|o| &c.owner == o)))
+            .filter(|c| actor.manages(c)))
     }
 
     /// Gives a confidential client a new secret; the old one stops working.
-    /// `None` when the client is not found, not owned, or public.
+    /// `None` when the client is not found, not managed by `actor`, or
+    /// public.
     ///
     /// # Errors
     /// Store failures only.
     pub fn rotate_client_secret(
         &self,
-        owner: Option<&UserId>,
+        actor: Actor,
         id: &str,
     ) -> Result<Option<ClientWithSecret>, StoreError> {
-        let Some(client) = self
-            .client_owned_by(owner, id)?
-            .filter(Client::is_confidential)
-        else {
+        let Some(client) = self.client_for(actor, id)?.filter(Client::is_confidential) else {
             return Ok(None);
         };
         let secret = self.ports.random.secret();
@@ -166,12 +197,12 @@ impl Services {
     }
 
     /// Deletes a client with its codes and tokens; false when not found or
-    /// not owned.
+    /// not managed by `actor`.
     ///
     /// # Errors
     /// Store failures only.
-    pub fn delete_client(&self, owner: Option<&UserId>, id: &str) -> Result<bool, StoreError> {
-        match self.client_owned_by(owner, id)? {
+    pub fn delete_client(&self, actor: Actor, id: &str) -> Result<bool, StoreError> {
+        match self.client_for(actor, id)? {
             Some(client) => self.ports.clients.delete_client(&client.id),
             None => Ok(false),
         }
@@ -204,7 +235,7 @@ mod tests {
         let secret = created.secret.unwrap();
         let stored = w
             .services
-            .client_owned_by(Some(&w.alice.id), created.client.id.as_str())
+            .client_for(Actor::Owner(w.alice.id), created.client.id.as_str())
             .unwrap()
             .unwrap();
         assert!(stored
@@ -215,12 +246,12 @@ mod tests {
 
         let rotated = w
             .services
-            .rotate_client_secret(Some(&w.alice.id), created.client.id.as_str())
+            .rotate_client_secret(Actor::Owner(w.alice.id), created.client.id.as_str())
             .unwrap()
             .unwrap();
         let stored = w
             .services
-            .client_owned_by(None, created.client.id.as_str())
+            .client_for(Actor::Admin, created.client.id.as_str())
             .unwrap()
             .unwrap();
         assert!(!stored
@@ -249,16 +280,22 @@ mod tests {
         assert!(created.secret.is_none());
         assert!(w
             .services
-            .client_owned_by(Some(&stranger), id)
+            .client_for(Actor::Owner(stranger), id)
             .unwrap()
             .is_none());
-        assert!(!w.services.delete_client(Some(&stranger), id).unwrap());
+        assert!(!w
+            .services
+            .delete_client(Actor::Owner(stranger), id)
+            .unwrap());
         assert!(w
             .services
-            .rotate_client_secret(Some(&w.alice.id), id)
+            .rotate_client_secret(Actor::Owner(w.alice.id), id)
             .unwrap()
             .is_none());
-        assert!(w.services.delete_client(Some(&w.alice.id), id).unwrap());
+        assert!(w
+            .services
+            .delete_client(Actor::Owner(w.alice.id), id)
+            .unwrap());
     }
 
     #[test]
@@ -284,6 +321,32 @@ mod tests {
         let bob = crate::testing::sample_user("bob", "another horse");
         crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
         assert!(w.services.register_client(&bob.id, &input()).is_ok());
+    }
+
+    #[test]
+    fn clients_are_listed_all_or_by_owner() {
+        let w = world();
+        let bob = crate::testing::sample_user("bob", "another horse");
+        crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
+        let of_alice = w.services.register_client(&w.alice.id, &input()).unwrap();
+        let of_bob = w.services.register_client(&bob.id, &input()).unwrap();
+
+        let ids = |clients: Vec<Client>| {
+            let mut ids: Vec<ClientId> = clients.into_iter().map(|c| c.id).collect();
+            ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            ids
+        };
+        let mut both = vec![of_alice.client.id.clone(), of_bob.client.id.clone()];
+        both.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        assert_eq!(ids(w.services.clients().unwrap()), both);
+        assert_eq!(
+            ids(w.services.clients_of(&w.alice.id).unwrap()),
+            [of_alice.client.id]
+        );
+        assert_eq!(
+            ids(w.services.clients_of(&bob.id).unwrap()),
+            [of_bob.client.id]
+        );
     }
 
     #[test]

@@ -98,10 +98,14 @@ impl Policy {
 }
 
 /// Every use case, over one set of ports and one policy.
+///
+/// The ports are private: the adapters and the admin commands reach the
+/// store only through these use cases, so that the pages and the CLI cannot
+/// drift apart on a rule (revoking, listing, looking up).
 #[derive(Clone)]
 pub struct Services {
     /// The ports.
-    pub ports: Ports,
+    pub(crate) ports: Ports,
     /// The policy.
     pub policy: Policy,
 }

@@ -191,6 +191,16 @@ fn seconds_from_until(now: Timestamp, later: Timestamp) -> i64 {
     micros.saturating_add(999_999) / 1_000_000
 }
 
+/// How a password check under a [`Reservation`] came out.
+pub(crate) enum Checked {
+    /// The password is right: released, the account's failures forgiven.
+    Passed,
+    /// The password (or name) is wrong: the reservation stays as its count.
+    Failed,
+    /// No answer about the password (the store failed): released.
+    Unanswered,
+}
+
 /// Rows held under the keys of an attempt: the failure, unless released.
 #[derive(Debug)]
 #[must_use = "a reservation is counted as a failure unless released"]
@@ -284,28 +294,39 @@ impl Services {
         check: impl FnOnce() -> Result<T, OAuthError>,
     ) -> Result<T, OAuthError> {
         let reservation = self.reserve_attempt(attempt)?;
-        match check() {
-            Ok(value) => {
+        let outcome = check();
+        self.settle(
+            reservation,
+            match &outcome {
+                Ok(_) => Checked::Passed,
+                Err(error)
+                    if matches!(
+                        error.code,
+                        ErrorCode::InvalidClient | ErrorCode::InvalidGrant
+                    ) =>
+                {
+                    Checked::Failed
+                }
+                Err(_) => Checked::Unanswered,
+            },
+        );
+        outcome
+    }
+
+    /// Ends the reservation of a password check that came to `checked`.
+    pub(crate) fn settle(&self, reservation: Reservation, checked: Checked) {
+        match checked {
+            Checked::Passed => {
                 // A correct password is not refused for a bookkeeping
                 // failure: unreleased rows only age out of the window.
                 let _ = self.release_attempt(reservation, true);
-                Ok(value)
             }
-            Err(error)
-                if matches!(
-                    error.code,
-                    ErrorCode::InvalidClient | ErrorCode::InvalidGrant
-                ) =>
-            {
-                drop(reservation);
-                Err(error)
-            }
-            Err(error) => {
+            Checked::Failed => drop(reservation),
+            Checked::Unanswered => {
                 // Not an answer about the password: not a failure. If the
                 // store fails here too, the row stays, which errs on the
                 // safe side.
                 let _ = self.release_attempt(reservation, false);
-                Err(error)
             }
         }
     }

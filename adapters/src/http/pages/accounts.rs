@@ -58,8 +58,7 @@ pub async fn home(
         };
         let services = state.services.clone();
         let owner = user.id;
-        let clients: Vec<Client> =
-            blocking(move || services.ports.clients.list_clients_of(&owner)).await??;
+        let clients: Vec<Client> = blocking(move || services.clients_of(&owner)).await??;
         let clients = clients
             .iter()
             .map(|c| ClientSummary {
@@ -123,8 +122,9 @@ pub async fn login(
         let name = username.clone();
         let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
         let device = super::device::known_device(&state, &request);
-        let now = state.services.ports.clock.now();
-        let known_device = device.as_ref().is_some_and(|d| d.is_for(&username, now));
+        let known_device = device
+            .as_ref()
+            .is_some_and(|d| state.services.is_known_device(d, &username));
         let user = blocking(move || {
             services.log_in_from(address.as_deref(), device.as_ref(), &name, &password)
         })
@@ -132,7 +132,7 @@ pub async fn login(
         match user {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
-                log_in(&state, &session, &user)?;
+                log_in(&session, &user)?;
                 Ok(signed_in(&state, &user, next.as_deref()))
             }
             None => {
@@ -206,16 +206,16 @@ pub async fn signup(
         match blocking(move || services.sign_up_from(address.as_deref(), &name, &password)).await? {
             Ok(user) => {
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
-                log_in(&state, &session, &user)?;
+                log_in(&session, &user)?;
                 flash(&session, "Welcome! Your account is ready.");
                 Ok(signed_in(&state, &user, next.as_deref()))
             }
             Err(SignUpError::Invalid(problems)) => {
                 let errors = problems
                     .into_iter()
-                    .map(|(field, message)| FieldMessage {
-                        field: field.to_owned(),
-                        message: message.to_owned(),
+                    .map(|problem| FieldMessage {
+                        field: problem.field.to_owned(),
+                        message: problem.message,
                     })
                     .collect();
                 signup_page(&state, &visitor, next.as_deref(), &username, errors)

@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use domain::client::{ApplicationType, AuthMethod, Client, GrantType, RegistrationInput};
 use domain::params::Params;
-use domain::service::clients::{ClientWithSecret, RegistrationError};
+use domain::service::clients::{Actor, ClientWithSecret, RegistrationError};
 
 use super::{
     checked_form, flash, form_field, login_url, page, respond, see_other, user_action, PageError,
@@ -264,7 +264,7 @@ async fn find_owned(
 ) -> Result<Client, PageError> {
     let services = state.services.clone();
     let owner = user.id;
-    blocking(move || services.client_owned_by(Some(&owner), &id))
+    blocking(move || services.client_for(Actor::Owner(owner), &id))
         .await??
         .ok_or(PageError::NotFound)
 }
@@ -340,7 +340,7 @@ pub async fn rotate_secret(
     let id = path.into_inner();
     respond(&state, &session, &request, async |visitor: Visitor| {
         let (owner, rotated) = user_action(&state, &request, &session, &visitor, body, move |services, owner| {
-            services.rotate_client_secret(Some(&owner), &id)
+            services.rotate_client_secret(Actor::Owner(owner), &id)
         })
         .await?;
         let rotated = rotated.ok_or(PageError::NotFound)?;
@@ -367,7 +367,7 @@ pub async fn delete(
             &session,
             &visitor,
             body,
-            move |services, owner| services.delete_client(Some(&owner), &client_id),
+            move |services, owner| services.delete_client(Actor::Owner(owner), &client_id),
         )
         .await?;
         if !deleted {

@@ -125,7 +125,7 @@ pub async fn visitor(
         None => match anonymous_csrf_token(state, request) {
             Some(token) => token,
             None => {
-                let token = state.services.ports.random.secret().expose().to_owned();
+                let token = new_csrf_token();
                 new_anonymous_token = Some(token.clone());
                 token
             }
@@ -145,7 +145,7 @@ pub async fn visitor(
     {
         Some(id) => {
             let services = state.services.clone();
-            let found = super::blocking(move || services.ports.users.find_user(&id)).await??;
+            let found = super::blocking(move || services.find_user(&id)).await??;
             if found.is_none() {
                 session.remove(USER_KEY);
             }
@@ -159,6 +159,13 @@ pub async fn visitor(
         flash,
         new_anonymous_token,
     })
+}
+
+/// A new CSRF token, from the adapter's own random source (the use cases'
+/// is theirs alone).
+fn new_csrf_token() -> String {
+    let random: &dyn domain::ports::SecureRandom = &crate::system::OsRandom;
+    random.secret().expose().to_owned()
 }
 
 /// The anonymous CSRF cookie's name (host-only behind TLS).
@@ -200,10 +207,10 @@ fn set_anonymous_csrf_cookie(state: &AppState, response: &mut HttpResponse, toke
 ///
 /// # Errors
 /// Session failures.
-pub fn log_in(state: &AppState, session: &Session, user: &User) -> Result<(), PageError> {
+pub fn log_in(session: &Session, user: &User) -> Result<(), PageError> {
     session.renew();
     session.insert(USER_KEY, user.id.to_string())?;
-    session.insert(CSRF_KEY, state.services.ports.random.secret().expose())?;
+    session.insert(CSRF_KEY, new_csrf_token())?;
     Ok(())
 }
 
