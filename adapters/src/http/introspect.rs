@@ -7,7 +7,7 @@ use serde::Serialize;
 use domain::service::introspect::ActiveToken;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState};
+use super::{client_endpoint, AppState, ClientEndpoint};
 
 /// The introspection body (RFC 7662 §2.2).
 #[derive(Debug, Serialize)]
@@ -60,7 +60,7 @@ pub async fn post(
         &state,
         &request,
         body,
-        "introspect",
+        ClientEndpoint::Introspect,
         |services, address, auth, params| services.introspect(address, auth, params),
     )
     .await;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use domain::service::token::TokenGrant;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState};
+use super::{client_endpoint, AppState, ClientEndpoint};
 
 /// The success body (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -47,7 +47,7 @@ pub async fn post(
         &state,
         &request,
         body,
-        "token",
+        ClientEndpoint::Token,
         |services, address, auth, params| services.token_from(address, auth, params),
     )
     .await;
