@@ -82,7 +82,10 @@ mod tests {
                 .unwrap_err();
             assert_eq!(
                 (error.code, error.event),
-                (ErrorCode::InvalidClient, Some(SecurityEvent::ClientAuthFailed))
+                (
+                    ErrorCode::InvalidClient,
+                    Some(SecurityEvent::ClientAuthFailed)
+                )
             );
         }
         let authenticated = w

@@ -30,13 +30,10 @@ impl Services {
         let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
         let code = self.ports.codes.find_code(&digest)?.ok_or_else(invalid)?;
         let replayed = || {
-            self.ports
-                .tokens
-                .revoke_family(&code.family, now)
-                .map(|_| {
-                    OAuthError::invalid_grant(CODE_REPLAYED)
-                        .with_event(SecurityEvent::CodeReuseDetected)
-                })
+            self.ports.tokens.revoke_family(&code.family, now).map(|_| {
+                OAuthError::invalid_grant(CODE_REPLAYED)
+                    .with_event(SecurityEvent::CodeReuseDetected)
+            })
         };
         let redemption = Redemption {
             client_id: &client.id,

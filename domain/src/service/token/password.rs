@@ -26,10 +26,10 @@ impl Services {
         let scope = scope.resolve(&client.metadata.scope)?;
         let user = self.guarded(&Attempt::user(username, address), || {
             let user = self.ports.users.find_user_by_name(username)?;
-            let verified = self.ports.hasher.verify(
-                password.expose(),
-                user.as_ref().map(|u| &u.password_hash),
-            );
+            let verified = self
+                .ports
+                .hasher
+                .verify(password.expose(), user.as_ref().map(|u| &u.password_hash));
             user.filter(|_| verified)
                 .ok_or_else(|| OAuthError::invalid_grant("the username or password is incorrect"))
         })?;

@@ -242,7 +242,11 @@ mod tests {
             &[("grant_type", "password"), ("username", "alice")],
             &[("grant_type", "password"), ("password", "pw")],
             &[("grant_type", "refresh_token")],
-            &[("grant_type", "client_credentials"), ("scope", "a"), ("scope", "b")],
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "a"),
+                ("scope", "b"),
+            ],
         ] {
             assert_eq!(
                 parse(missing).unwrap_err().code,

@@ -101,7 +101,13 @@ pub fn redeem(
 }
 
 pub fn password_grant(w: &World, client: &Client, secret: &str) -> TokenGrant {
-    token_basic(w, client, secret, &password_pairs("alice", ALICE_PASSWORD, &[])).unwrap()
+    token_basic(
+        w,
+        client,
+        secret,
+        &password_pairs("alice", ALICE_PASSWORD, &[]),
+    )
+    .unwrap()
 }
 
 /// The refresh token of a fresh password grant.
