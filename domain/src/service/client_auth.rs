@@ -39,14 +39,10 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::super::token::testing::*;
-    use crate::client::AuthMethod;
-    use crate::error::{ErrorCode, SecurityEvent};
-    use crate::service::fixtures::world;
 
     #[test]
     fn a_correct_client_secret_is_never_refused_for_failures_it_did_not_make() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let wrong_secret = basic(&client, "wrong");
         let cc = form(&[("grant_type", "client_credentials")]);
         for _ in 0..100 {
@@ -70,8 +66,7 @@ mod tests {
     }
     #[test]
     fn a_secret_with_a_raw_ampersand_or_equals_sign_authenticates_whole() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let cc = form(&[("grant_type", "client_credentials")]);
         // RFC 6749 §2.3.1: a client that skips the form-encoding sends '&'
         // and '=' raw; they are part of the secret, not separators.

@@ -70,17 +70,13 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
-    use crate::client::{AuthMethod, Client};
-    use crate::error::{ErrorCode, SecurityEvent};
     use crate::ports::{CodeRepository, TokenRepository};
     use crate::secret::SecretDigest;
-    use crate::service::fixtures::{world, World};
     use crate::testing::t;
 
     #[test]
     fn without_redirect_uri_at_authorization_only_the_registered_one_may_be_repeated() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let redeem_with = |code: &str, redirect: Option<&str>| {
             issue_code(&w, &client, code);
             let mut stored = w.store.find_code(&SecretDigest::of(code)).unwrap().unwrap();
@@ -113,8 +109,7 @@ mod tests {
 
     #[test]
     fn code_is_redeemed_once_and_a_replay_revokes_what_it_issued() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         issue_code(&w, &client, "the-code");
 
         let first = redeem(&w, &client, &secret, "the-code").unwrap();
@@ -145,8 +140,7 @@ mod tests {
 
     #[test]
     fn spent_code_replayed_by_another_client_revokes_nothing() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let (attacker, attacker_secret) = w.client(AuthMethod::ClientSecretPost);
         let access = redeemed_once(&w, &client, &secret, "spent");
 
@@ -230,8 +224,7 @@ mod tests {
 
     #[test]
     fn replay_by_the_real_client_after_expiry_still_revokes() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let access = redeemed_once(&w, &client, &secret, "spent");
         w.clock.set(t(3600));
 
@@ -249,8 +242,7 @@ mod tests {
 
     #[test]
     fn code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let (other, other_secret) = w.client(AuthMethod::ClientSecretPost);
         issue_code(&w, &client, "code");
         let auth = basic(&client, &secret);

@@ -46,14 +46,10 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
-    use crate::client::AuthMethod;
-    use crate::error::ErrorCode;
-    use crate::service::fixtures::world;
 
     #[test]
     fn client_credentials_issues_the_registered_scope_and_no_refresh_token() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
 
         let grant = w
             .services
@@ -71,8 +67,7 @@ mod tests {
 
     #[test]
     fn scope_wider_than_registered_is_invalid_scope() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
 
         let result = w.services.token(
             Some(&basic(&client, &secret)),

@@ -143,16 +143,12 @@ impl Services {
 mod tests {
     use super::testing::*;
     use super::*;
-    use crate::client::AuthMethod;
-    use crate::error::ErrorCode;
     use crate::ports::ClientRepository;
     use crate::secret::SecretDigest;
-    use crate::service::fixtures::{world, ALICE_PASSWORD};
 
     #[test]
     fn missing_grant_type_is_invalid_request_and_unknown_is_unsupported() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let auth = basic(&client, &secret);
 
         assert_eq!(
@@ -188,8 +184,7 @@ mod tests {
 
     #[test]
     fn wrong_secret_is_invalid_client() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let params = form(&[("grant_type", "client_credentials")]);
 
         let result = w
@@ -207,9 +202,11 @@ mod tests {
         w.store.delete_client(&client.id).unwrap();
         w.store.insert_client(&client).unwrap();
 
-        let result = w.services.token(
-            Some(&basic(&client, &secret)),
-            &form(&[("grant_type", "client_credentials")]),
+        let result = token_basic(
+            &w,
+            &client,
+            &secret,
+            &[("grant_type", "client_credentials")],
         );
 
         assert_eq!(error_of(result), ErrorCode::UnauthorizedClient);
@@ -225,13 +222,11 @@ mod tests {
             .retain(|g| *g != GrantType::Password);
         let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
 
-        let result = w.services.token(
-            Some(&basic(&client, &secret)),
-            &form(&[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", ALICE_PASSWORD),
-            ]),
+        let result = token_basic(
+            &w,
+            &client,
+            &secret,
+            &password_pairs("alice", ALICE_PASSWORD, &[]),
         );
 
         assert_eq!(error_of(result), ErrorCode::UnsupportedGrantType);
@@ -293,13 +288,14 @@ mod tests {
 
     #[test]
     fn client_deleted_after_it_authenticated_is_invalid_client() {
-        let mut w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (mut w, client, secret) = with_basic_client();
         w.services.ports.clients = std::sync::Arc::new(DeletedAfterRead(w.store.clone()));
 
-        let result = w.services.token(
-            Some(&basic(&client, &secret)),
-            &form(&[("grant_type", "client_credentials")]),
+        let result = token_basic(
+            &w,
+            &client,
+            &secret,
+            &[("grant_type", "client_credentials")],
         );
 
         assert_eq!(error_of(result), ErrorCode::InvalidClient);

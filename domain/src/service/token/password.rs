@@ -55,15 +55,11 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
-    use crate::client::AuthMethod;
-    use crate::error::ErrorCode;
     use crate::ports::ClientRepository;
-    use crate::service::fixtures::{world, ALICE_PASSWORD};
 
     #[test]
     fn password_grant_checks_the_password() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let wrong = form(&[
             ("grant_type", "password"),
             ("username", "alice"),
@@ -95,8 +91,7 @@ mod tests {
 
     #[test]
     fn failed_passwords_are_limited() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let wrong_password = form(&[
             ("grant_type", "password"),
             ("username", "alice"),
@@ -145,8 +140,7 @@ mod tests {
     #[test]
     fn user_deleted_during_the_password_check_is_invalid_grant() {
         use crate::ports::UserRepository;
-        let mut w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (mut w, client, secret) = with_basic_client();
         let (store, alice) = (w.store.clone(), w.alice.id);
         w.services.ports.hasher = std::sync::Arc::new(HasherThen(Box::new(move || {
             store.delete_user(&alice).unwrap();
@@ -159,13 +153,11 @@ mod tests {
         w.store.delete_client(&client.id).unwrap();
         w.store.insert_client(&kept).unwrap();
 
-        let result = w.services.token(
-            Some(&basic(&client, &secret)),
-            &form(&[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", ALICE_PASSWORD),
-            ]),
+        let result = token_basic(
+            &w,
+            &client,
+            &secret,
+            &password_pairs("alice", ALICE_PASSWORD, &[]),
         );
 
         assert_eq!(error_of(result), ErrorCode::InvalidGrant);
@@ -173,20 +165,17 @@ mod tests {
 
     #[test]
     fn client_deleted_during_the_password_check_is_invalid_client() {
-        let mut w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (mut w, client, secret) = with_basic_client();
         let (store, id) = (w.store.clone(), client.id.clone());
         w.services.ports.hasher = std::sync::Arc::new(HasherThen(Box::new(move || {
             store.delete_client(&id).unwrap();
         })));
 
-        let result = w.services.token(
-            Some(&basic(&client, &secret)),
-            &form(&[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", ALICE_PASSWORD),
-            ]),
+        let result = token_basic(
+            &w,
+            &client,
+            &secret,
+            &password_pairs("alice", ALICE_PASSWORD, &[]),
         );
 
         assert_eq!(error_of(result), ErrorCode::InvalidClient);

@@ -81,15 +81,11 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
-    use crate::client::AuthMethod;
-    use crate::error::{ErrorCode, SecurityEvent};
-    use crate::service::fixtures::{world, ALICE_PASSWORD};
     use crate::testing::t;
 
     #[test]
     fn refresh_rotates_and_the_old_token_stops_working() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let first = password_grant(&w, &client, &secret);
         let rt1 = first.tokens.refresh_token.unwrap().expose().to_owned();
 
@@ -105,8 +101,7 @@ mod tests {
 
     #[test]
     fn duplicate_inside_the_grace_window_is_refused_without_revoking() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let rt1 = password_refresh_token(&w, &client, &secret);
         let second = refresh(&w, &client, &secret, &rt1).unwrap();
 
@@ -122,8 +117,7 @@ mod tests {
 
     #[test]
     fn reuse_of_an_older_token_inside_the_window_revokes_the_whole_family() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let rt1 = password_refresh_token(&w, &client, &secret);
         w.clock.set(t(1));
         let second = refresh(&w, &client, &secret, &rt1).unwrap();
@@ -140,8 +134,7 @@ mod tests {
 
     #[test]
     fn reuse_after_the_grace_window_revokes_the_whole_family() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let first = password_grant(&w, &client, &secret);
         let rt1 = first.tokens.refresh_token.unwrap().expose().to_owned();
         let second = refresh(&w, &client, &secret, &rt1).unwrap();
@@ -159,8 +152,7 @@ mod tests {
 
     #[test]
     fn refresh_can_narrow_but_never_widen_the_scope() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let grant = w
             .services
             .token(
@@ -191,8 +183,7 @@ mod tests {
 
     #[test]
     fn refresh_token_of_another_client_or_an_access_token_is_invalid_grant() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let (other, other_secret) = w.client_with_id(AuthMethod::ClientSecretBasic, "other-client");
         let grant = password_grant(&w, &client, &secret);
         let rt = grant.tokens.refresh_token.unwrap().expose().to_owned();
@@ -215,8 +206,7 @@ mod tests {
 
     #[test]
     fn expired_refresh_token_is_invalid_grant() {
-        let w = world();
-        let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+        let (w, client, secret) = with_basic_client();
         let rt = password_refresh_token(&w, &client, &secret);
 
         w.clock.set(t(30 * 24 * 3600));

@@ -4,16 +4,17 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use crate::client::Client;
+pub use crate::client::{AuthMethod, Client};
+pub use crate::error::{ErrorCode, OAuthError, SecurityEvent};
+pub use crate::service::fixtures::{world, World, ALICE_PASSWORD};
+
 use crate::code::AuthorizationCode;
-use crate::error::{ErrorCode, OAuthError};
 use crate::ids::FamilyId;
 use crate::params::Params;
 use crate::pkce::CodeChallenge;
 use crate::ports::{Clock, CodeRepository, TokenRepository};
 use crate::scope::Scope;
 use crate::secret::SecretDigest;
-use crate::service::fixtures::{World, ALICE_PASSWORD};
 use crate::testing::t;
 
 use super::TokenGrant;
@@ -26,6 +27,13 @@ pub fn basic(client: &Client, secret: &str) -> String {
         "Basic {}",
         STANDARD.encode(format!("{}:{secret}", client.id))
     )
+}
+
+/// A world with a registered `client_secret_basic` client and its secret.
+pub fn with_basic_client() -> (World, Client, String) {
+    let w = world();
+    let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
+    (w, client, secret)
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> Params {
