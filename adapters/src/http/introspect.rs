@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use domain::service::introspect::ActiveToken;
+use domain::service::Services;
 
 use super::error::json_no_store;
 use super::{client_endpoint, AppState, ClientEndpoint};
@@ -61,7 +62,7 @@ pub async fn post(
         &request,
         body,
         ClientEndpoint::Introspect,
-        |services, address, auth, params| services.introspect(address, auth, params),
+        Services::introspect,
     )
     .await;
     match outcome {

@@ -3,6 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use domain::service::Services;
+
 use super::error::json_no_store;
 use super::{client_endpoint, AppState, ClientEndpoint};
 
@@ -18,7 +20,7 @@ pub async fn post(
         &request,
         body,
         ClientEndpoint::Revoke,
-        |services, address, auth, params| services.revoke(address, auth, params),
+        Services::revoke,
     )
     .await;
     match outcome {

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use domain::service::token::TokenGrant;
+use domain::service::Services;
 
 use super::error::json_no_store;
 use super::{client_endpoint, AppState, ClientEndpoint};
@@ -48,7 +49,7 @@ pub async fn post(
         &request,
         body,
         ClientEndpoint::Token,
-        |services, address, auth, params| services.token_from(address, auth, params),
+        Services::token_from,
     )
     .await;
     match outcome {

@@ -222,12 +222,7 @@ mod tests {
             .retain(|g| *g != GrantType::Password);
         let (client, secret) = w.client(AuthMethod::ClientSecretBasic);
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &password_pairs("alice", ALICE_PASSWORD, &[]),
-        );
+        let result = password_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::UnsupportedGrantType);
     }

@@ -153,12 +153,7 @@ mod tests {
         w.store.delete_client(&client.id).unwrap();
         w.store.insert_client(&kept).unwrap();
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &password_pairs("alice", ALICE_PASSWORD, &[]),
-        );
+        let result = password_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::InvalidGrant);
     }
@@ -171,12 +166,7 @@ mod tests {
             store.delete_client(&id).unwrap();
         })));
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &password_pairs("alice", ALICE_PASSWORD, &[]),
-        );
+        let result = password_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::InvalidClient);
     }

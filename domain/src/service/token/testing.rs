@@ -108,14 +108,22 @@ pub fn redeem(
     )
 }
 
-pub fn password_grant(w: &World, client: &Client, secret: &str) -> TokenGrant {
+/// alice's password request, the client authenticating with Basic.
+pub fn password_request(
+    w: &World,
+    client: &Client,
+    secret: &str,
+) -> Result<TokenGrant, OAuthError> {
     token_basic(
         w,
         client,
         secret,
         &password_pairs("alice", ALICE_PASSWORD, &[]),
     )
-    .unwrap()
+}
+
+pub fn password_grant(w: &World, client: &Client, secret: &str) -> TokenGrant {
+    password_request(w, client, secret).unwrap()
 }
 
 /// The refresh token of a fresh password grant.
