@@ -89,6 +89,57 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// For `slow_down`: seconds until the caller may try again.
     pub retry_after: Option<i64>,
+    /// The security event this error stands for, if any: the adapter logs it
+    /// by this value, never by the description's text.
+    pub event: Option<SecurityEvent>,
+}
+
+/// A security event a client endpoint reports (SECURITY.md LG-02). The
+/// adapter logs it under [`SecurityEvent::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecurityEvent {
+    /// A spent authorization code was replayed by its holder; the tokens
+    /// issued from it are revoked (RFC 6749 §4.1.2, RFC 9700 §4.5).
+    CodeReuseDetected,
+    /// A rotated refresh token was reused; its family is revoked (RFC 9700
+    /// §4.14.2).
+    RefreshReuseDetected,
+    /// Client authentication failed (RFC 6749 §5.2 `invalid_client`), or was
+    /// slowed down past the per-address limit.
+    ClientAuthFailed,
+    /// The token endpoint refused a request for another reason.
+    TokenRefused,
+    /// The revocation endpoint refused a request.
+    RevocationRefused,
+    /// The introspection endpoint refused a request.
+    IntrospectionRefused,
+}
+
+impl SecurityEvent {
+    /// The event's name in the logs.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CodeReuseDetected => "code_reuse_detected",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::ClientAuthFailed => "client_auth_failed",
+            Self::TokenRefused => "token_refused",
+            Self::RevocationRefused => "revocation_refused",
+            Self::IntrospectionRefused => "introspection_refused",
+        }
+    }
+
+    /// Whether the event reports a replay that revoked tokens.
+    #[must_use]
+    pub fn is_replay(self) -> bool {
+        matches!(self, Self::CodeReuseDetected | Self::RefreshReuseDetected)
+    }
+}
+
+impl fmt::Display for SecurityEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 macro_rules! constructors {
@@ -109,14 +160,29 @@ impl OAuthError {
             code,
             description: description.into(),
             retry_after: None,
+            event: None,
         }
+    }
+
+    /// The same error, standing for the security `event`.
+    #[must_use]
+    pub fn with_event(self, event: SecurityEvent) -> Self {
+        Self {
+            event: Some(event),
+            ..self
+        }
+    }
+
+    /// `invalid_client`: always the security event
+    /// [`SecurityEvent::ClientAuthFailed`] (every `invalid_client` a client
+    /// endpoint answers is a failed client authentication).
+    pub fn invalid_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidClient, description).with_event(SecurityEvent::ClientAuthFailed)
     }
 
     constructors! {
         /// `invalid_request`.
         invalid_request => InvalidRequest;
-        /// `invalid_client`.
-        invalid_client => InvalidClient;
         /// `invalid_grant`.
         invalid_grant => InvalidGrant;
         /// `unauthorized_client`.
@@ -215,6 +281,41 @@ impl From<StoreError> for OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn security_event_names_are_the_logged_ones() {
+        let names: Vec<_> = [
+            SecurityEvent::CodeReuseDetected,
+            SecurityEvent::RefreshReuseDetected,
+            SecurityEvent::ClientAuthFailed,
+            SecurityEvent::TokenRefused,
+            SecurityEvent::RevocationRefused,
+            SecurityEvent::IntrospectionRefused,
+        ]
+        .map(SecurityEvent::as_str)
+        .into();
+        assert_eq!(
+            names,
+            [
+                "code_reuse_detected",
+                "refresh_reuse_detected",
+                "client_auth_failed",
+                "token_refused",
+                "revocation_refused",
+                "introspection_refused",
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_client_is_a_failed_client_authentication_and_others_are_no_event() {
+        assert_eq!(
+            OAuthError::invalid_client("x").event,
+            Some(SecurityEvent::ClientAuthFailed)
+        );
+        assert_eq!(OAuthError::invalid_grant("x").event, None);
+        assert_eq!(OAuthError::slow_down(5).event, None);
+    }
 
     #[test]
     fn unavailable_store_maps_to_temporarily_unavailable() {

@@ -6,15 +6,31 @@
 //! Invalid percent-encoding, invalid UTF-8 and NUL characters are refused
 //! here, so that nothing malformed reaches the rules or the store.
 
+use std::fmt;
+
 use crate::error::OAuthError;
 
 /// Largest form body or query string the server reads, in bytes.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The decoded parameters of one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` shows the names only: the values include passwords, client
+/// secrets, codes, verifiers and tokens.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Params")
+            .field(
+                "names",
+                &self.pairs.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Params {
@@ -150,6 +166,24 @@ mod tests {
     use super::*;
     use crate::error::ErrorCode;
     use proptest::prelude::*;
+
+    #[test]
+    fn debug_shows_the_names_and_no_value() {
+        let params = Params::parse_form(
+            b"grant_type=password&password=hunter2-pw&client_secret=s3cr3t-cs&code=c0de-v",
+        )
+        .unwrap();
+
+        let shown = format!("{params:?}");
+
+        assert!(
+            shown.contains("grant_type") && shown.contains("client_secret"),
+            "{shown}"
+        );
+        for value in ["hunter2-pw", "s3cr3t-cs", "c0de-v"] {
+            assert!(!shown.contains(value), "{value} in {shown}");
+        }
+    }
 
     #[test]
     fn decodes_plus_and_percent_escapes() {

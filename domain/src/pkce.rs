@@ -218,16 +218,44 @@ mod tests {
         }
     }
 
-    /// PK-11 (white-box): the computed challenge is compared with
-    /// `subtle::ConstantTimeEq`, never with `==`.
+    /// PK-11: the verifier is checked by comparing its S256 hash with the
+    /// challenge (the `subtle::ConstantTimeEq` path): exactly the verifier
+    /// passes; the challenge itself (the `plain` method), a verifier one
+    /// character off, and a challenge one character off do not.
     #[test]
     fn pk_11_verifier_is_compared_in_constant_time() {
-        let source = include_str!("pkce.rs");
-        let start = source.find("pub fn verify(").unwrap();
-        let body = &source[start..];
-        let body = &body[..body.find("\n    }\n").unwrap()];
+        let challenge = CodeChallenge::parse(Some(CHALLENGE), Some("S256")).unwrap();
+        let mut wrong = vec![CHALLENGE.to_owned()];
+        for at in 0..VERIFIER.len() {
+            let mut bytes = VERIFIER.as_bytes().to_vec();
+            bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
+            wrong.push(String::from_utf8(bytes).unwrap());
+        }
+        for verifier in &wrong {
+            assert_eq!(
+                challenge.verify(verifier).unwrap_err().code,
+                ErrorCode::InvalidGrant,
+                "{verifier}"
+            );
+        }
+        assert!(challenge.verify(VERIFIER).is_ok());
+        let mut off = CHALLENGE.to_owned();
+        off.replace_range(42.., "A");
+        let off = CodeChallenge::parse(Some(&off), Some("S256")).unwrap();
+        assert_eq!(
+            off.verify(VERIFIER).unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
+    }
 
-        assert!(body.contains(".ct_eq("), "{body}");
-        assert!(!body.contains("=="), "{body}");
+    proptest! {
+        // PK-11 as a model: a well-formed verifier passes exactly when its
+        // S256 hash is the challenge.
+        #[test]
+        fn pk_11_verify_agrees_with_the_s256_model(verifier in "[A-Za-z0-9._~-]{43,128}", other in "[A-Za-z0-9._~-]{43}", same in any::<bool>()) {
+            let challenge_of = if same { verifier.clone() } else { other };
+            let challenge = CodeChallenge::parse(Some(&CodeChallenge::s256_of(&challenge_of)), Some("S256")).unwrap();
+            prop_assert_eq!(challenge.verify(&verifier).is_ok(), CodeChallenge::s256_of(&verifier) == challenge.as_str());
+        }
     }
 }

@@ -5,9 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use domain::service::introspect::ActiveToken;
+use domain::service::Services;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState};
+use super::{client_endpoint, AppState, ClientEndpoint};
 
 /// The introspection body (RFC 7662 §2.2).
 #[derive(Debug, Serialize)]
@@ -60,8 +61,8 @@ pub async fn post(
         &state,
         &request,
         body,
-        "introspect",
-        |services, address, auth, params| services.introspect(address, auth, params),
+        ClientEndpoint::Introspect,
+        Services::introspect,
     )
     .await;
     match outcome {

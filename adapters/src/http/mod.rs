@@ -26,7 +26,7 @@ use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha512};
 
 use domain::client_auth::PresentedCredentials;
-use domain::service::throttle::is_failed_client_authentication;
+use domain::error::SecurityEvent;
 use domain::service::Services;
 
 use crate::db::DieselStore;
@@ -217,15 +217,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/readyz").route(web::get().to(health::readyz)));
 }
 
+/// The endpoints where a client authenticates (RFC 6749 §2.3): what
+/// [`client_endpoint`] counts and logs their errors under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientEndpoint {
+    /// `POST /oauth/token` (RFC 6749 §3.2).
+    Token,
+    /// `POST /oauth/revoke` (RFC 7009).
+    Revoke,
+    /// `POST /oauth/introspect` (RFC 7662).
+    Introspect,
+}
+
+impl ClientEndpoint {
+    /// The endpoint's label in the metrics and the logs.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Revoke => "revoke",
+            Self::Introspect => "introspect",
+        }
+    }
+
+    /// The event logged when the endpoint refuses a request for any reason
+    /// other than a failed client authentication or a replay.
+    #[must_use]
+    pub fn refused_event(self) -> SecurityEvent {
+        match self {
+            Self::Token => SecurityEvent::TokenRefused,
+            Self::Revoke => SecurityEvent::RevocationRefused,
+            Self::Introspect => SecurityEvent::IntrospectionRefused,
+        }
+    }
+}
+
 /// What the client endpoints (token, revocation, introspection) share: read
 /// the form, the `Authorization` header and the client's address, run the
 /// use case off the executor, and answer its error in the OAuth JSON format
-/// (counted under `endpoint` in the metrics).
+/// (counted under `endpoint` in the metrics, logged under the error's
+/// [`SecurityEvent`]).
 pub async fn client_endpoint<T, F>(
     state: &AppState,
     request: &actix_web::HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
-    endpoint: &'static str,
+    endpoint: ClientEndpoint,
     use_case: F,
 ) -> Result<T, HttpResponse>
 where
@@ -254,27 +290,30 @@ where
     }
     .await;
     outcome.map_err(|error| {
-        state.metrics.oauth_error(endpoint, error.code.as_str());
-        if is_failed_client_authentication(&error) {
-            state.metrics.client_auth_failed(endpoint);
-            tracing::warn!(
-                event = "client_auth_failed",
-                endpoint,
-                client_id = presented_client.as_ref().map_or("-", |id| id.as_str()),
-                error = error.code.as_str(),
-            );
-        } else if let Some(reuse) = domain::service::token::reuse_detected(&error) {
-            tracing::warn!(
-                event = reuse,
-                "replay detected; the tokens issued from it are revoked"
-            );
-        } else {
-            let event = match endpoint {
-                "token" => "token_refused",
-                "revoke" => "revocation_refused",
-                _ => "introspection_refused",
-            };
-            tracing::info!(event, error = error.code.as_str());
+        let label = endpoint.as_str();
+        state.metrics.oauth_error(label, error.code.as_str());
+        match error.event {
+            Some(SecurityEvent::ClientAuthFailed) => {
+                state.metrics.client_auth_failed(label);
+                tracing::warn!(
+                    event = SecurityEvent::ClientAuthFailed.as_str(),
+                    endpoint = label,
+                    client_id = presented_client.as_ref().map_or("-", |id| id.as_str()),
+                    error = error.code.as_str(),
+                );
+            }
+            Some(replay) if replay.is_replay() => {
+                tracing::warn!(
+                    event = replay.as_str(),
+                    "replay detected; the tokens issued from it are revoked"
+                );
+            }
+            _ => {
+                tracing::info!(
+                    event = endpoint.refused_event().as_str(),
+                    error = error.code.as_str()
+                );
+            }
         }
         error::oauth_error_response(&error)
     })

@@ -3,8 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use domain::service::Services;
+
 use super::error::json_no_store;
-use super::{client_endpoint, AppState};
+use super::{client_endpoint, AppState, ClientEndpoint};
 
 /// Handles a revocation request; 200 with an empty JSON object on success,
 /// also for unknown tokens (RFC 7009 §2.2).
@@ -17,8 +19,8 @@ pub async fn post(
         &state,
         &request,
         body,
-        "revoke",
-        |services, address, auth, params| services.revoke(address, auth, params),
+        ClientEndpoint::Revoke,
+        Services::revoke,
     )
     .await;
     match outcome {

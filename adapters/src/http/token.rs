@@ -5,9 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use domain::service::token::TokenGrant;
+use domain::service::Services;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState};
+use super::{client_endpoint, AppState, ClientEndpoint};
 
 /// The success body (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -47,8 +48,8 @@ pub async fn post(
         &state,
         &request,
         body,
-        "token",
-        |services, address, auth, params| services.token_from(address, auth, params),
+        ClientEndpoint::Token,
+        Services::token_from,
     )
     .await;
     match outcome {

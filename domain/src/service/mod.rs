@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod apps;
 pub mod authorize;
 pub mod bearer;
+pub mod client_auth;
 pub mod clients;
 pub mod introspect;
 pub mod revoke;

@@ -30,7 +30,7 @@
 //!   hash and a row).
 
 use crate::device::KnownDevice;
-use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::error::{ErrorCode, OAuthError, SecurityEvent, StoreError};
 use crate::ports::{KeyLimit, Reserve};
 use crate::secret::SecretDigest;
 use crate::time::{Lifetime, Timestamp};
@@ -72,12 +72,11 @@ pub const CLIENT_FAILURES_SLOWED: &str =
     "too many failed client authentications from this address; try again later";
 
 /// Whether `error`, answered by a client endpoint, reports a failed client
-/// authentication (a security event): `invalid_client`, or the `slow_down`
+/// authentication (a security event, by its type): `invalid_client`, or the `slow_down`
 /// that replaces it past the per-address limit.
 #[must_use]
 pub fn is_failed_client_authentication(error: &OAuthError) -> bool {
-    error.code == ErrorCode::InvalidClient
-        || (error.code == ErrorCode::SlowDown && error.description == CLIENT_FAILURES_SLOWED)
+    error.event == Some(SecurityEvent::ClientAuthFailed)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,7 +346,8 @@ impl Services {
             Err(error) if error.code == ErrorCode::SlowDown => OAuthError {
                 description: CLIENT_FAILURES_SLOWED.into(),
                 ..error
-            },
+            }
+            .with_event(SecurityEvent::ClientAuthFailed),
             Err(_) => failure,
         }
     }
