@@ -162,6 +162,8 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(http::body::body_deadline))
                 .wrap(http::headers::security_headers_for(https))
                 .wrap(actix_web::middleware::from_fn(http::logging::request_log))
+                // Outermost: every middleware and handler runs in the span.
+                .wrap(http::logging::request_span())
                 .app_data(app_state.clone())
                 .app_data(body_timeout.clone())
                 .app_data(web::PayloadConfig::new(domain::params::MAX_FORM_BYTES))

@@ -63,7 +63,10 @@ where
                 .json()
                 .with_ansi(false)
                 .flatten_event(true)
-                .with_current_span(false)
+                // The request span (`http::logging`): its `request_id` in
+                // every line logged while answering a request.
+                .with_current_span(true)
+                .with_span_list(false)
                 .finish(),
         ),
     }
@@ -211,6 +214,29 @@ mod tests {
             assert!(!log.contains('\u{1b}') && !log.contains('\r'), "{log:?}");
             let line: serde_json::Value = serde_json::from_str(&log).unwrap();
             assert_eq!(line["client_id"], FORGED);
+        }
+    }
+
+    #[test]
+    fn both_formats_name_the_request_of_an_event() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let captured = Captured::default();
+            let subscriber = subscriber(format, "info", captured.clone(), false);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::info_span!("request", request_id = %"r-42").in_scope(|| {
+                    tracing::warn!(event = "refresh_reuse_detected");
+                });
+            });
+            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+
+            match format {
+                LogFormat::Text => assert!(log.contains("request{request_id=r-42}"), "{log}"),
+                LogFormat::Json => {
+                    let line: serde_json::Value = serde_json::from_str(&log).unwrap();
+                    assert_eq!(line["span"]["request_id"], "r-42", "{log}");
+                    assert_eq!(line["event"], "refresh_reuse_detected", "{log}");
+                }
+            }
         }
     }
 

@@ -126,6 +126,16 @@ fn the_text_log_in_a_file_has_no_colours_and_no_forged_lines() {
     status_line(port, "GET /clients/%0Aforged%1B[31m HTTP/1.1");
     assert!(status_line(metrics_port, "GET /metrics HTTP/1.1").contains("200"));
     assert!(status_line(port, "GET /metrics HTTP/1.1").contains("404"));
+    // The log is written by a background thread: wait for the last access
+    // line before killing the server (a kill loses what is still queued).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("path=/metrics")
+    {
+        assert!(Instant::now() < deadline, "the requests were not logged");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     drop(server);
 
     let mut text = String::new();

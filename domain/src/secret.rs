@@ -60,12 +60,8 @@ impl SecretDigest {
     /// The digest of `secret`.
     #[must_use]
     pub fn of(secret: &str) -> Self {
-        let hash = Sha256::digest(secret.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in hash {
-            hex.push(char::from(HEX[usize::from(byte >> 4)]));
-            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
+        // `LowerHex` of the digest array: two lower-case digits per byte.
+        let hex = format!("{:x}", Sha256::digest(secret.as_bytes()));
         Self(hex)
     }
 
@@ -73,7 +69,8 @@ impl SecretDigest {
     /// characters.
     #[must_use]
     pub fn from_stored(hex: String) -> Option<Self> {
-        (hex.len() == 64 && hex.bytes().all(|b| HEX.contains(&b))).then_some(Self(hex))
+        (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then_some(Self(hex))
     }
 
     /// The hex form, as stored.
@@ -95,8 +92,6 @@ impl SecretDigest {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 impl fmt::Debug for SecretDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A digest of a high-entropy secret is not itself secret, but a short
@@ -108,6 +103,21 @@ impl fmt::Debug for SecretDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_digest_is_the_lower_case_hex_of_sha256() {
+        // FIPS 180-2 appendix B.1: SHA-256("abc"). Stored digests depend on
+        // this exact form; its bytes 0x01 and 0x03 keep their leading zero.
+        assert_eq!(
+            SecretDigest::of("abc").as_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // SHA-256 of the empty string.
+        assert_eq!(
+            SecretDigest::of("").as_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 
     #[test]
     fn digest_is_sha256_hex() {

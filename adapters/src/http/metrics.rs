@@ -1,16 +1,22 @@
-//! `GET /metrics` in the Prometheus text format: requests by route and
-//! status, latency histograms by route, tokens issued by grant type, OAuth
-//! errors by endpoint and code, and the database pool's state.
+//! `GET /metrics` in the Prometheus text format (version 0.0.4): requests
+//! by route and status, latency histograms by route, tokens issued by grant
+//! type, OAuth errors by endpoint and code, and the database pool's state.
 //!
 //! Kept in process (each instance exposes its own counters, as Prometheus
 //! expects); routes are the matched patterns (`/clients/{client_id}`), so
-//! the label set stays small whatever the paths requested.
-
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//! the label set stays small whatever the paths requested. The series are
+//! `prometheus-client` families: a request takes a shared read lock to find
+//! its series and counts with an atomic add (the histogram of its route
+//! holds a short lock of its own), instead of one process-wide mutex.
 
 use actix_web::{web, HttpResponse};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use super::AppState;
 
@@ -19,191 +25,188 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Debug, Default)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
-    tokens_issued: BTreeMap<&'static str, u64>,
-    oauth_errors: BTreeMap<(&'static str, &'static str), u64>,
-    client_auth_failures: BTreeMap<&'static str, u64>,
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct GrantLabels {
+    grant_type: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ErrorLabels {
+    endpoint: &'static str,
+    error: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
 /// The counters of this process.
-#[derive(Debug, Default)]
-pub struct Metrics(Mutex<Counters>);
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    tokens_issued: Family<GrantLabels, Counter>,
+    oauth_errors: Family<ErrorLabels, Counter>,
+    client_auth_failures: Family<EndpointLabels, Counter>,
+    pool_connections: Gauge,
+    pool_idle_connections: Gauge,
+    pool_max_connections: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let metrics = Self {
+            registry: Registry::default(),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            tokens_issued: Family::default(),
+            oauth_errors: Family::default(),
+            client_auth_failures: Family::default(),
+            pool_connections: Gauge::default(),
+            pool_idle_connections: Gauge::default(),
+            pool_max_connections: Gauge::default(),
+        };
+        let mut registry = Registry::default();
+        // Counters are registered without `_total`: the encoder appends it.
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route, method and status",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by route",
+            metrics.latency.clone(),
+        );
+        registry.register(
+            "oauth_tokens_issued",
+            "Access tokens issued, by grant type",
+            metrics.tokens_issued.clone(),
+        );
+        registry.register(
+            "oauth_errors",
+            "OAuth error responses, by endpoint and error code",
+            metrics.oauth_errors.clone(),
+        );
+        registry.register(
+            "oauth_client_auth_failures",
+            "Failed client authentications, by endpoint",
+            metrics.client_auth_failures.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database connections open in the pool",
+            metrics.pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Open database connections not in use",
+            metrics.pool_idle_connections.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Largest number of pooled connections",
+            metrics.pool_max_connections.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+}
 
 impl Metrics {
-    fn counters(&self) -> MutexGuard<'_, Counters> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Counts a finished request. Methods outside the usual set count as
     /// `OTHER`, so that made-up methods cannot grow the label set.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let method = match method {
-            "GET" | "POST" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "PATCH" => method,
+            "GET" => "GET",
+            "POST" => "POST",
+            "HEAD" => "HEAD",
+            "OPTIONS" => "OPTIONS",
+            "PUT" => "PUT",
+            "DELETE" => "DELETE",
+            "PATCH" => "PATCH",
             _ => "OTHER",
         };
-        let mut counters = self.counters();
-        *counters
-            .requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
-        let histogram = counters.latency.entry(route.to_owned()).or_default();
-        for (bucket, bound) in histogram.buckets.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
-        }
-        histogram.sum += seconds;
-        histogram.count += 1;
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_owned(),
+                method,
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
     }
 
     /// Counts an issued token.
     pub fn token_issued(&self, grant_type: &'static str) {
-        *self.counters().tokens_issued.entry(grant_type).or_default() += 1;
+        self.tokens_issued
+            .get_or_create(&GrantLabels { grant_type })
+            .inc();
     }
 
     /// Counts an OAuth error answered by `endpoint`.
     pub fn oauth_error(&self, endpoint: &'static str, code: &'static str) {
-        *self
-            .counters()
-            .oauth_errors
-            .entry((endpoint, code))
-            .or_default() += 1;
+        self.oauth_errors
+            .get_or_create(&ErrorLabels {
+                endpoint,
+                error: code,
+            })
+            .inc();
     }
 
     /// Counts a failed client authentication at `endpoint` (answered
     /// `invalid_client`, or `slow_down` past the per-address limit).
     pub fn client_auth_failed(&self, endpoint: &'static str) {
-        *self
-            .counters()
-            .client_auth_failures
-            .entry(endpoint)
-            .or_default() += 1;
+        self.client_auth_failures
+            .get_or_create(&EndpointLabels { endpoint })
+            .inc();
     }
 
-    /// The Prometheus text exposition, with the pool's state appended.
+    /// The Prometheus text exposition, with the pool's state as of now.
     #[must_use]
     pub fn render(&self, pool: r2d2::State, pool_max: u32) -> String {
-        let counters = self.counters();
+        self.pool_connections.set(i64::from(pool.connections));
+        self.pool_idle_connections
+            .set(i64::from(pool.idle_connections));
+        self.pool_max_connections.set(i64::from(pool_max));
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP http_requests_total HTTP requests answered, by route, method and status."
-        );
-        let _ = writeln!(out, "# TYPE http_requests_total counter");
-        for ((route, method, status), n) in &counters.requests {
-            let _ = writeln!(
-                out,
-                "http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
-                label(route)
-            );
+        // Writing to a `String` does not fail, nor do these label values.
+        if prometheus_text::encode(&mut out, &self.registry).is_err() {
+            tracing::error!("the metrics could not be encoded");
         }
-        let _ = writeln!(
-            out,
-            "# HELP http_request_duration_seconds Time to answer a request, by route."
-        );
-        let _ = writeln!(out, "# TYPE http_request_duration_seconds histogram");
-        for (route, histogram) in &counters.latency {
-            let route = label(route);
-            for (bound, n) in BUCKETS.iter().zip(histogram.buckets) {
-                let _ = writeln!(
-                    out,
-                    "http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                histogram.count
-            );
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                histogram.sum
-            );
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                histogram.count
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP oauth_tokens_issued_total Access tokens issued, by grant type."
-        );
-        let _ = writeln!(out, "# TYPE oauth_tokens_issued_total counter");
-        for (grant, n) in &counters.tokens_issued {
-            let _ = writeln!(
-                out,
-                "oauth_tokens_issued_total{{grant_type=\"{grant}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP oauth_errors_total OAuth error responses, by endpoint and error code."
-        );
-        let _ = writeln!(out, "# TYPE oauth_errors_total counter");
-        for ((endpoint, code), n) in &counters.oauth_errors {
-            let _ = writeln!(
-                out,
-                "oauth_errors_total{{endpoint=\"{endpoint}\",error=\"{code}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP oauth_client_auth_failures_total Failed client authentications, by endpoint."
-        );
-        let _ = writeln!(out, "# TYPE oauth_client_auth_failures_total counter");
-        for (endpoint, n) in &counters.client_auth_failures {
-            let _ = writeln!(
-                out,
-                "oauth_client_auth_failures_total{{endpoint=\"{endpoint}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP db_pool_connections Database connections open in the pool."
-        );
-        let _ = writeln!(out, "# TYPE db_pool_connections gauge");
-        let _ = writeln!(out, "db_pool_connections {}", pool.connections);
-        let _ = writeln!(
-            out,
-            "# HELP db_pool_idle_connections Open database connections not in use."
-        );
-        let _ = writeln!(out, "# TYPE db_pool_idle_connections gauge");
-        let _ = writeln!(out, "db_pool_idle_connections {}", pool.idle_connections);
-        let _ = writeln!(
-            out,
-            "# HELP db_pool_max_connections Largest number of pooled connections."
-        );
-        let _ = writeln!(out, "# TYPE db_pool_max_connections gauge");
-        let _ = writeln!(out, "db_pool_max_connections {pool_max}");
         out
     }
-}
-
-/// Escapes a label value (`\`, `"`, newline).
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// `GET /metrics`.
 pub async fn get(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.store.pool();
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type(prometheus_text::CONTENT_TYPE)
         .insert_header(("Cache-Control", "no-store"))
         .body(state.metrics.render(pool.state(), pool.max_size()))
 }
@@ -236,6 +239,35 @@ mod tests {
         assert!(text.contains("oauth_errors_total{endpoint=\"token\",error=\"invalid_grant\"} 1"));
         assert!(text.contains("oauth_client_auth_failures_total{endpoint=\"revoke\"} 1"));
         assert!(text.contains("db_pool_max_connections 8"));
+        // The names and types scrapers and dashboards know.
+        for family in [
+            "# TYPE http_requests_total counter",
+            "# TYPE http_request_duration_seconds histogram",
+            "# TYPE oauth_tokens_issued_total counter",
+            "# TYPE oauth_errors_total counter",
+            "# TYPE oauth_client_auth_failures_total counter",
+            "# TYPE db_pool_connections gauge",
+            "# TYPE db_pool_idle_connections gauge",
+            "# TYPE db_pool_max_connections gauge",
+        ] {
+            assert!(text.contains(family), "no {family} in\n{text}");
+        }
+        assert!(text.contains("http_request_duration_seconds_count{route=\"/oauth/token\"} 2"));
+    }
+
+    #[test]
+    fn made_up_methods_count_as_other() {
+        let metrics = Metrics::default();
+        metrics.request("unmatched", "BREW", 404, 0.001);
+
+        let text = metrics.render(r2d2_state(), 1);
+
+        assert!(
+            text.contains(
+                "http_requests_total{route=\"unmatched\",method=\"OTHER\",status=\"404\"} 1"
+            ),
+            "{text}"
+        );
     }
 
     fn r2d2_state() -> r2d2::State {

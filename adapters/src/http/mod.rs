@@ -23,7 +23,8 @@ use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::{web, HttpResponse};
-use sha2::{Digest, Sha512};
+use hkdf::Hkdf;
+use sha2::Sha512;
 
 use domain::client_auth::PresentedCredentials;
 use domain::error::SecurityEvent;
@@ -54,6 +55,9 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
+
+/// HKDF `info` of the one-time secret cookie's key: what it is for.
+const SECRET_COOKIE_KEY_INFO: &[u8] = b"oauth2-server client secret cookie";
 
 /// How browser sessions are kept.
 #[derive(Clone)]
@@ -88,14 +92,19 @@ impl SessionSettings {
     }
 
     /// A separate key for the one-time secret cookie, derived from the
-    /// session key.
+    /// session key with HKDF-SHA512 (RFC 5869), the purpose as `info`
+    /// (§3.2) and no salt: the session key is already uniformly random
+    /// (§3.1), so no extraction salt is needed.
     #[must_use]
     pub fn secret_cookie_key(&self) -> Key {
-        let derived = Sha512::new()
-            .chain_update(b"oauth2-server client secret cookie\0")
-            .chain_update(self.key.master())
-            .finalize();
-        Key::try_from(derived.as_slice()).unwrap_or_else(|_| Key::from(self.key.master()))
+        let mut derived = [0u8; 64];
+        match Hkdf::<Sha512>::new(None, self.key.master())
+            .expand(SECRET_COOKIE_KEY_INFO, &mut derived)
+        {
+            // 64 bytes is within HKDF-SHA512's 255 × 64 (§2.3).
+            Ok(()) => Key::from(&derived[..]),
+            Err(_) => Key::from(self.key.master()),
+        }
     }
 
     /// The session middleware over the database.
@@ -330,7 +339,41 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    web::block(work).await.map_err(|_| {
+    // The blocking thread does not run the request's task: carry the
+    // request span over, so that what is logged there names the request.
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(work)).await.map_err(|_| {
         domain::error::OAuthError::temporarily_unavailable("the service is temporarily unavailable")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_cookie_key_is_derived_not_the_session_key() {
+        let session_key: Vec<u8> = (0u8..64).collect();
+        let settings = SessionSettings::new(&session_key, false).unwrap();
+        let derived = settings.secret_cookie_key();
+
+        assert_ne!(derived.master(), settings.key.master());
+        assert_ne!(derived.encryption(), settings.key.encryption());
+        // The same session key gives the same key (several instances, restarts).
+        assert_eq!(
+            derived.master(),
+            SessionSettings::new(&session_key, true)
+                .unwrap()
+                .secret_cookie_key()
+                .master()
+        );
+        let other: Vec<u8> = (1u8..65).collect();
+        assert_ne!(
+            derived.master(),
+            SessionSettings::new(&other, false)
+                .unwrap()
+                .secret_cookie_key()
+                .master()
+        );
+    }
 }

@@ -53,7 +53,10 @@ fn expiry(ttl: &Duration) -> Timestamp {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, domain::error::StoreError> + Send + 'static,
 ) -> anyhow::Result<T> {
-    Ok(web::block(work).await??)
+    // Carry the request span over to the blocking thread (see
+    // `http::blocking`).
+    let span = tracing::Span::current();
+    Ok(web::block(move || span.in_scope(work)).await??)
 }
 
 impl SessionStore for DbSessionStore {
