@@ -170,7 +170,8 @@ impl Application {
         let origin = url::Url::parse(&issuer)
             .map(|u| u.origin().ascii_serialization())
             .with_context(|| format!("the issuer {issuer} is not a URL"))?;
-        let templates = adapters::render::templates().context("the page templates do not parse")?;
+        let templates =
+            adapters::http::views::templates().context("the page templates do not parse")?;
         let state = web::Data::new(AppState {
             services: Arc::new(services),
             store: store.clone(),
@@ -198,7 +199,7 @@ impl Application {
                     web::scope("")
                         .wrap(sessions.middleware(store.clone()))
                         .wrap(actix_web::middleware::from_fn(
-                            http::pages::session_failures,
+                            http::pages::error::session_failures,
                         ))
                         .configure(http::configure_pages),
                 )

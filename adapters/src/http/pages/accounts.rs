@@ -1,6 +1,5 @@
 //! Sign-up, log-in, log-out, and the home page.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -9,12 +8,13 @@ use domain::params::Params;
 use domain::service::accounts::SignUpError;
 use domain::user::User;
 
+use super::error::PageError;
 use super::{
-    checked_form, encode, flash, form_field, local_path, log_in, log_out, page, respond, see_other,
-    PageError, Visitor,
+    checked_form, encode, form_field, local_path, log_in, page, respond, see_other, Visitor,
 };
+use crate::http::typed_session::TypedSession;
+use crate::http::views::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
 use crate::http::{blocking, AppState};
-use crate::render::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
 
 fn next_of(request: &HttpRequest) -> Option<String> {
     let params = Params::parse_form(request.query_string().as_bytes()).ok()?;
@@ -36,7 +36,6 @@ fn login_page(
     page(
         state,
         StatusCode::OK,
-        "pages/login.html",
         &LoginPage {
             layout: visitor.layout(),
             error: error.map(str::to_owned),
@@ -49,7 +48,7 @@ fn login_page(
 /// `GET /`: the user's clients, or the login form.
 pub async fn home(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
 ) -> HttpResponse {
     respond(&state, &session, &request, async |visitor: Visitor| {
@@ -72,7 +71,6 @@ pub async fn home(
         page(
             &state,
             StatusCode::OK,
-            "pages/home.html",
             &HomePage {
                 layout: visitor.layout(),
                 clients,
@@ -85,7 +83,7 @@ pub async fn home(
 /// `GET /login`: the login form (or straight to `next` when logged in).
 pub async fn login_form(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
 ) -> HttpResponse {
     let next = next_of(&request);
@@ -110,7 +108,7 @@ fn signed_in(state: &AppState, user: &User, next: Option<&str>) -> HttpResponse 
 /// for an unknown user and a wrong password.
 pub async fn login(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
@@ -165,7 +163,6 @@ fn signup_page(
     page(
         state,
         status,
-        "pages/signup.html",
         &SignupPage {
             layout: visitor.layout(),
             errors,
@@ -178,7 +175,7 @@ fn signup_page(
 /// `GET /signup`.
 pub async fn signup_form(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
 ) -> HttpResponse {
     let next = next_of(&request);
@@ -191,7 +188,7 @@ pub async fn signup_form(
 /// `POST /signup`: creates the account and logs it in.
 pub async fn signup(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
@@ -207,7 +204,7 @@ pub async fn signup(
             Ok(user) => {
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
                 log_in(&state, &session, &user)?;
-                flash(&session, "Welcome! Your account is ready.");
+                session.flash("Welcome! Your account is ready.");
                 Ok(signed_in(&state, &user, next.as_deref()))
             }
             Err(SignUpError::Invalid(problems)) => {
@@ -240,7 +237,7 @@ pub async fn signup(
 /// `POST /logout`: ends the session server-side.
 pub async fn logout(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
@@ -249,7 +246,7 @@ pub async fn logout(
         if let Some(user) = &visitor.user {
             tracing::info!(event = "logout", user_id = %user.id);
         }
-        log_out(&session);
+        session.log_out();
         Ok(see_other("/"))
     })
     .await

@@ -1,17 +1,17 @@
 //! Connected apps: what the user has granted, and revoking it at once.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{flash, login_url, page, respond, see_other, user_action, Visitor};
+use super::{login_url, page, respond, see_other, user_action, Visitor};
+use crate::http::typed_session::TypedSession;
+use crate::http::views::{AppView, AppsPage};
 use crate::http::{blocking, AppState};
-use crate::render::{AppView, AppsPage};
 
 /// `GET /account/apps`.
 pub async fn list(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
 ) -> HttpResponse {
     respond(&state, &session, &request, async |visitor: Visitor| {
@@ -34,7 +34,6 @@ pub async fn list(
         page(
             &state,
             StatusCode::OK,
-            "pages/apps.html",
             &AppsPage {
                 layout: visitor.layout(),
                 apps,
@@ -48,7 +47,7 @@ pub async fn list(
 /// client, at once.
 pub async fn revoke(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     path: web::Path<String>,
     body: Result<web::Bytes, actix_web::Error>,
@@ -61,7 +60,7 @@ pub async fn revoke(
         })
         .await?;
         tracing::info!(event = "app_revoked", client_id = %client_id, user_id = %user, tokens = revoked);
-        flash(&session, "Access revoked.");
+        session.flash("Access revoked.");
         Ok(see_other("/account/apps"))
     })
     .await

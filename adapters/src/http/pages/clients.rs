@@ -4,7 +4,6 @@
 //! a short-lived cookie encrypted with the server's key (never in the
 //! database, where only its digest is stored), and the page clears it.
 
-use actix_session::Session;
 use actix_web::cookie::{Cookie, CookieJar, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,15 +12,14 @@ use domain::client::{ApplicationType, AuthMethod, Client, GrantType, Registratio
 use domain::params::Params;
 use domain::service::clients::{ClientWithSecret, RegistrationError};
 
-use super::{
-    checked_form, flash, form_field, login_url, page, respond, see_other, user_action, PageError,
-    Visitor,
-};
-use crate::http::{blocking, AppState};
-use crate::render::{
+use super::error::PageError;
+use super::{checked_form, form_field, login_url, page, respond, see_other, user_action, Visitor};
+use crate::http::typed_session::TypedSession;
+use crate::http::views::{
     ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Example,
     FieldMessage,
 };
+use crate::http::{blocking, AppState};
 
 const SECRET_COOKIE: &str = "client_secret_once";
 
@@ -40,7 +38,6 @@ fn form_page(
     page(
         state,
         status,
-        "pages/create_client.html",
         &CreateClientPage {
             layout: visitor.layout(),
             form,
@@ -122,7 +119,7 @@ fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm
 /// `GET /create_client`.
 pub async fn new_form(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
 ) -> HttpResponse {
     respond(&state, &session, &request, async |visitor: Visitor| {
@@ -160,7 +157,7 @@ fn list_field(params: &Params, name: &str) -> Vec<String> {
 /// with the values kept and a message per field.
 pub async fn create(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
@@ -272,7 +269,7 @@ async fn find_owned(
 /// `GET /clients/{client_id}`: the owner's view of a client; 404 for others.
 pub async fn show(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -306,7 +303,6 @@ pub async fn show(
         let mut response = page(
             &state,
             StatusCode::OK,
-            "pages/client.html",
             &ClientPage {
                 layout: visitor.layout(),
                 client: view,
@@ -332,7 +328,7 @@ pub async fn show(
 /// `POST /clients/{client_id}/rotate_secret`.
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     path: web::Path<String>,
     body: Result<web::Bytes, actix_web::Error>,
@@ -353,7 +349,7 @@ pub async fn rotate_secret(
 /// `POST /clients/{client_id}/delete`: deletes the client and its tokens.
 pub async fn delete(
     state: web::Data<AppState>,
-    session: Session,
+    session: TypedSession,
     request: HttpRequest,
     path: web::Path<String>,
     body: Result<web::Bytes, actix_web::Error>,
@@ -374,7 +370,7 @@ pub async fn delete(
             return Err(PageError::NotFound);
         }
         tracing::info!(event = "client_deleted", client_id = %id, user_id = %owner);
-        flash(&session, "The client was deleted and its tokens revoked.");
+        session.flash("The client was deleted and its tokens revoked.");
         Ok(see_other("/"))
     })
     .await
