@@ -3,6 +3,8 @@
 //! context cannot meet the wrong template. Autoescaping is on for every
 //! `.html` file.
 
+use std::fmt;
+
 use serde::Serialize;
 use tera::{Context, Tera};
 
@@ -35,6 +37,7 @@ pub fn templates() -> Result<Tera, tera::Error> {
     tera.add_raw_templates(embedded![
         "base.html",
         "partials/csrf_field.html",
+        "partials/client_examples.html",
         "pages/login.html",
         "pages/signup.html",
         "pages/home.html",
@@ -62,7 +65,7 @@ pub struct Layout {
     /// The logged-in user.
     pub user: Option<UserView>,
     /// The session's CSRF token, for every form.
-    pub csrf_token: String,
+    pub csrf_token: SecretText,
     /// A one-time message.
     pub flash: Option<String>,
 }
@@ -231,15 +234,40 @@ pub struct ClientView {
     pub trusted: bool,
 }
 
-/// A ready-to-copy command.
+/// Text that may hold a secret (a client secret, a CSRF token): written
+/// into the page as it is, never shown by `Debug` (a page model may reach a
+/// log line).
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct SecretText(pub String);
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText([redacted])")
+    }
+}
+
+/// What the client page's ready-to-copy commands are filled with
+/// (`partials/client_examples.html`).
 #[derive(Debug, Serialize)]
-pub struct Example {
-    /// Heading.
-    pub title: String,
-    /// The grant it shows.
-    pub grant: &'static str,
-    /// The command.
-    pub command: String,
+pub struct Examples {
+    /// The issuer URL.
+    pub issuer: String,
+    /// `client_id`.
+    pub client_id: String,
+    /// The client authentication arguments of `curl`, ending in a space;
+    /// with the secret when the page shows it.
+    pub auth: SecretText,
+    /// The first redirect URI, percent-encoded.
+    pub redirect_uri: String,
+    /// The client's scope.
+    pub scope: String,
+    /// The client's scope, percent-encoded.
+    pub scope_encoded: String,
+    /// The owner's user name (the password grant's example).
+    pub username: String,
+    /// The client's grant types, one example each.
+    pub grants: Vec<&'static str>,
 }
 
 /// `pages/client.html`.
@@ -251,9 +279,9 @@ pub struct ClientPage {
     /// The client.
     pub client: ClientView,
     /// The secret in clear, right after creation or rotation only.
-    pub secret: Option<String>,
+    pub secret: Option<SecretText>,
     /// Commands for each grant.
-    pub examples: Vec<Example>,
+    pub examples: Examples,
 }
 
 impl View for ClientPage {
@@ -378,7 +406,7 @@ mod tests {
             user: Some(UserView {
                 username: "alice".to_owned(),
             }),
-            csrf_token: "tok".to_owned(),
+            csrf_token: SecretText("tok".to_owned()),
             flash: Some("<b>done</b>".to_owned()),
         }
     }
@@ -468,11 +496,19 @@ mod tests {
                     layout: layout(),
                     client: client(),
                     secret: None,
-                    examples: vec![Example {
-                        title: "t".to_owned(),
-                        grant: "password",
-                        command: evil.clone(),
-                    }],
+                    examples: Examples {
+                        issuer: evil.clone(),
+                        client_id: evil.clone(),
+                        auth: SecretText(evil.clone()),
+                        redirect_uri: evil.clone(),
+                        scope: evil.clone(),
+                        scope_encoded: evil.clone(),
+                        username: evil.clone(),
+                        grants: domain::client::GrantType::ALL
+                            .iter()
+                            .map(|g| g.as_str())
+                            .collect(),
+                    },
                 },
             ),
             rendered(
@@ -528,5 +564,50 @@ mod tests {
             assert!(html.contains("&lt;script&gt;"), "{name} lost the data");
             assert!(!html.contains("<b>done</b>"), "{name} shows a raw flash");
         }
+    }
+
+    #[test]
+    fn view_models_never_show_a_secret_in_debug() {
+        let client = ClientView {
+            client_id: "id".to_owned(),
+            client_name: "n".to_owned(),
+            client_uri: None,
+            redirect_uris: vec![],
+            grant_types: vec!["client_credentials"],
+            response_types: vec![],
+            scope: String::new(),
+            token_endpoint_auth_method: "client_secret_basic",
+            confidential: true,
+            issued_at: String::new(),
+            trusted: false,
+        };
+        let page = ClientPage {
+            layout: Layout {
+                user: None,
+                csrf_token: SecretText("csrf-value".to_owned()),
+                flash: None,
+            },
+            client,
+            secret: Some(SecretText("s3cr3t-value".to_owned())),
+            examples: Examples {
+                issuer: "https://issuer.example".to_owned(),
+                client_id: "id".to_owned(),
+                auth: SecretText("-u 'id:s3cr3t-value' ".to_owned()),
+                redirect_uri: String::new(),
+                scope: String::new(),
+                scope_encoded: String::new(),
+                username: "alice".to_owned(),
+                grants: vec!["client_credentials"],
+            },
+        };
+        let debug = format!("{page:?}");
+        assert!(!debug.contains("s3cr3t-value"), "{debug}");
+        assert!(!debug.contains("csrf-value"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        let html = render(&templates().unwrap(), &page).unwrap();
+        assert!(
+            html.contains("s3cr3t-value"),
+            "the page itself shows the secret"
+        );
     }
 }

@@ -8,7 +8,7 @@ use actix_web::cookie::{Cookie, CookieJar, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use domain::client::{ApplicationType, AuthMethod, Client, GrantType, RegistrationInput};
+use domain::client::{ApplicationType, AuthMethod, Client, RegistrationInput};
 use domain::params::Params;
 use domain::service::clients::{ClientWithSecret, RegistrationError};
 
@@ -16,8 +16,8 @@ use super::error::PageError;
 use super::{checked_form, form_field, login_url, page, respond, see_other, user_action, Visitor};
 use crate::http::typed_session::TypedSession;
 use crate::http::views::{
-    ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Example,
-    FieldMessage,
+    ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Examples,
+    FieldMessage, SecretText,
 };
 use crate::http::{blocking, AppState};
 
@@ -306,7 +306,7 @@ pub async fn show(
             &ClientPage {
                 layout: visitor.layout(),
                 client: view,
-                secret,
+                secret: secret.map(SecretText),
                 examples,
             },
         )?;
@@ -376,13 +376,11 @@ pub async fn delete(
     .await
 }
 
-/// Ready-to-copy commands for each grant the client has.
-fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str) -> Vec<Example> {
+/// What the ready-to-copy commands of `client` are filled with.
+fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str) -> Examples {
     let m = &client.metadata;
     let id = client.id.as_str();
     let secret = secret.unwrap_or("$CLIENT_SECRET");
-    let scope = m.scope.to_string();
-    let token_url = format!("{issuer}/oauth/token");
     let auth = match m.token_endpoint_auth_method {
         AuthMethod::ClientSecretBasic => format!("-u '{id}:{secret}' "),
         AuthMethod::ClientSecretPost => format!("-d client_id={id} -d client_secret={secret} "),
@@ -393,46 +391,15 @@ fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str)
         .first()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let encode = super::encode;
-    let mut out = Vec::new();
-    for grant in &m.grant_types {
-        let (title, command) = match grant {
-            GrantType::AuthorizationCode => (
-                "Authorization code with PKCE",
-                format!(
-                    "# 1. make a verifier and its S256 challenge\nCODE_VERIFIER=$(openssl rand -base64 48 | tr -d '=+/\\n' | cut -c1-64)\nCODE_CHALLENGE=$(printf %s \"$CODE_VERIFIER\" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')\n# 2. open in a browser, approve, and copy the code from the redirect\n{issuer}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope={}&state=xyz&code_challenge=$CODE_CHALLENGE&code_challenge_method=S256\n# 3. exchange the code\ncurl {auth}-XPOST {token_url} -d grant_type=authorization_code -d code=$CODE -d redirect_uri={} -d code_verifier=$CODE_VERIFIER",
-                    encode(&redirect), encode(&scope), encode(&redirect)
-                ),
-            ),
-            GrantType::Implicit => (
-                "Implicit (the token comes back in the URL fragment)",
-                format!("{issuer}/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&scope={}&state=xyz", encode(&redirect), encode(&scope)),
-            ),
-            GrantType::Password => (
-                "Password",
-                format!("curl {auth}-XPOST {token_url} -F grant_type=password -F username={username} -F password=$PASSWORD -F scope='{scope}'"),
-            ),
-            GrantType::ClientCredentials => (
-                "Client credentials",
-                format!("curl {auth}-XPOST {token_url} -d grant_type=client_credentials -d scope='{scope}'"),
-            ),
-            GrantType::RefreshToken => (
-                "Refresh token (a new refresh token comes back each time)",
-                format!("curl {auth}-XPOST {token_url} -d grant_type=refresh_token -d refresh_token=$REFRESH_TOKEN"),
-            ),
-        };
-        out.push(Example {
-            title: title.to_owned(),
-            grant: grant.as_str(),
-            command,
-        });
+    let scope = m.scope.to_string();
+    Examples {
+        issuer: issuer.to_owned(),
+        client_id: id.to_owned(),
+        auth: SecretText(auth),
+        redirect_uri: super::encode(&redirect),
+        scope_encoded: super::encode(&scope),
+        scope,
+        username: username.to_owned(),
+        grants: m.grant_types.iter().map(|g| g.as_str()).collect(),
     }
-    if !out.is_empty() {
-        out.push(Example {
-            title: "Call the API with the access token".to_owned(),
-            grant: "api",
-            command: format!("curl -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/me"),
-        });
-    }
-    out
 }

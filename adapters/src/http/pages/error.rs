@@ -9,7 +9,7 @@ use domain::error::{OAuthError, StoreError};
 
 use super::{page, Visitor};
 use crate::http::error::{page_status_of, RETRY_AFTER_SECONDS};
-use crate::http::views::{ErrorPage, Layout};
+use crate::http::views::{ErrorPage, Layout, SecretText};
 use crate::http::AppState;
 
 /// What can go wrong on a page; each becomes a readable page.
@@ -133,7 +133,7 @@ pub fn oauth_error_page(
 ) -> HttpResponse {
     let layout = visitor.map(Visitor::layout).unwrap_or(Layout {
         user: None,
-        csrf_token: String::new(),
+        csrf_token: SecretText(String::new()),
         flash: None,
     });
     let context = ErrorPage {

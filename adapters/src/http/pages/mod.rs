@@ -18,7 +18,7 @@ use domain::params::Params;
 use domain::user::User;
 
 use super::typed_session::TypedSession;
-use super::views::{render, Layout, UserView, View};
+use super::views::{render, Layout, SecretText, UserView, View};
 use super::{csrf, AppState};
 use error::{error_page, PageError};
 
@@ -42,7 +42,7 @@ impl Visitor {
             user: self.user.as_ref().map(|u| UserView {
                 username: u.username.to_string(),
             }),
-            csrf_token: self.csrf_token.clone(),
+            csrf_token: SecretText(self.csrf_token.clone()),
             flash: self.flash.clone(),
         }
     }
