@@ -8,7 +8,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use domain::error::OAuthError;
 use domain::params::Params;
@@ -16,8 +16,7 @@ use domain::service::authorize::{AuthorizationRequest, AuthorizationResponse, Au
 
 use super::error::page_status_of;
 use super::pages::error::{oauth_error_page, PageError};
-use super::pages::{checked_form, login_url, page, respond, see_other, Visitor};
-use super::typed_session::TypedSession;
+use super::pages::{login_url, render_page, see_other, FormBody, PageRequest, Visitor};
 use super::views::{ConsentPage, RedirectNoticePage, ScopeView};
 use super::{blocking, AppState};
 
@@ -119,7 +118,7 @@ fn redirect_notice(
         host,
         location: response.location(),
     };
-    page(state, StatusCode::BAD_REQUEST, &context).unwrap_or_else(|_| {
+    render_page(state, StatusCode::BAD_REQUEST, &context).unwrap_or_else(|_| {
         oauth_error_page(
             state,
             Some(visitor),
@@ -152,15 +151,11 @@ fn path_and_query(request: &HttpRequest) -> String {
 }
 
 /// `GET /oauth/authorize`: the consent page.
-pub async fn get(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        consent(&state, &visitor, &request)
+pub async fn get(page: PageRequest) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
+        consent(&page.state, &visitor, &page.request)
             .await
-            .or_else(|stop| stop.answer(&state, &visitor))
+            .or_else(|stop| stop.answer(&page.state, &visitor))
     })
     .await
 }
@@ -189,32 +184,26 @@ async fn consent(
         redirect_to: authorization.redirect_to.clone(),
         action: path_and_query(request),
     };
-    Ok(page(state, StatusCode::OK, &context)?)
+    Ok(render_page(state, StatusCode::OK, &context)?)
 }
 
 /// `POST /oauth/authorize`: the user's decision.
-pub async fn post(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        decide(&state, &session, &request, &visitor, body)
+pub async fn post(page: PageRequest, body: FormBody) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
+        decide(&page, &visitor, body)
             .await
-            .or_else(|stop| stop.answer(&state, &visitor))
+            .or_else(|stop| stop.answer(&page.state, &visitor))
     })
     .await
 }
 
 async fn decide(
-    state: &AppState,
-    session: &TypedSession,
-    request: &HttpRequest,
+    page: &PageRequest,
     visitor: &Visitor,
-    body: Result<web::Bytes, actix_web::Error>,
+    body: FormBody,
 ) -> Result<HttpResponse, Stop> {
-    let form = checked_form(state, request, session, body)?;
+    let (state, request) = (&page.state, &page.request);
+    let form = page.checked_form(body)?;
     let authorization = validated(state, visitor, request).await?;
     let Some(user) = visitor.user.clone() else {
         return Ok(see_other(&login_url(&path_and_query(request))));

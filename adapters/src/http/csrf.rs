@@ -7,13 +7,13 @@
 //! that the token lives in a cookie encrypted and authenticated with the
 //! server key, so that anonymous page views cost no write.
 
-use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
 
 use super::typed_session::TypedSession;
-use super::AppState;
+use super::{private_cookie, AppState};
 
 /// The CSRF token of a page view.
 pub struct PageToken {
@@ -102,25 +102,16 @@ fn anonymous_cookie(state: &AppState) -> &'static str {
 
 /// The CSRF token of an anonymous visitor, from its encrypted cookie.
 fn anonymous_token(state: &AppState, request: &HttpRequest) -> Option<String> {
-    let name = anonymous_cookie(state);
-    let cookie = request.cookie(name)?;
-    let mut jar = CookieJar::new();
-    jar.add_original(cookie);
-    let token = jar.private(&state.cookie_key).get(name)?;
-    Some(token.value().to_owned())
+    private_cookie::read(state, request, anonymous_cookie(state))
 }
 
 /// Sets the anonymous CSRF cookie on `response`.
 pub fn set_anonymous_cookie(state: &AppState, response: &mut HttpResponse, token: &str) {
-    let mut jar = CookieJar::new();
     let cookie = Cookie::build(anonymous_cookie(state), token.to_owned())
         .path("/")
         .http_only(true)
         .secure(state.https)
         .same_site(SameSite::Lax)
         .finish();
-    jar.private_mut(&state.cookie_key).add(cookie);
-    for cookie in jar.delta() {
-        let _ = response.add_cookie(cookie);
-    }
+    private_cookie::set(state, response, cookie);
 }

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod metadata;
 pub mod metrics;
 pub mod pages;
+pub mod private_cookie;
 pub mod revoke;
 pub mod session_store;
 pub mod token;

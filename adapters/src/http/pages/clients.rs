@@ -4,7 +4,7 @@
 //! a short-lived cookie encrypted with the server's key (never in the
 //! database, where only its digest is stored), and the page clears it.
 
-use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -13,13 +13,14 @@ use domain::params::Params;
 use domain::service::clients::{ClientWithSecret, RegistrationError};
 
 use super::error::PageError;
-use super::{checked_form, form_field, login_url, page, respond, see_other, user_action, Visitor};
-use crate::http::typed_session::TypedSession;
+use super::{
+    form_field, form_status, login_url, render_page, see_other, FormBody, PageRequest, Visitor,
+};
 use crate::http::views::{
     ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Examples,
     FieldMessage, SecretText,
 };
-use crate::http::{blocking, AppState};
+use crate::http::{blocking, private_cookie, AppState};
 
 const SECRET_COOKIE: &str = "client_secret_once";
 
@@ -30,14 +31,9 @@ fn form_page(
     errors: Vec<FieldMessage>,
 ) -> Result<HttpResponse, PageError> {
     let capabilities = &state.services.policy.capabilities;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    page(
+    render_page(
         state,
-        status,
+        form_status(&errors),
         &CreateClientPage {
             layout: visitor.layout(),
             form,
@@ -117,17 +113,13 @@ fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm
 }
 
 /// `GET /create_client`.
-pub async fn new_form(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn new_form(page: PageRequest) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
         if visitor.user.is_none() {
             return Ok(see_other(&login_url("/create_client")));
         }
-        let form = default_form(&state.services.policy.capabilities);
-        form_page(&state, &visitor, form, Vec::new())
+        let form = default_form(&page.state.services.policy.capabilities);
+        form_page(&page.state, &visitor, form, Vec::new())
     })
     .await
 }
@@ -155,17 +147,12 @@ fn list_field(params: &Params, name: &str) -> Vec<String> {
 
 /// `POST /create_client`: registers the client, or shows the form again
 /// with the values kept and a message per field.
-pub async fn create(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
             return Ok(see_other(&login_url("/create_client")));
         };
-        let params = checked_form(&state, &request, &session, body)?;
+        let params = page.checked_form(body)?;
         let form = ClientForm {
             client_name: form_field(&params, "client_name"),
             client_uri: form_field(&params, "client_uri"),
@@ -185,26 +172,26 @@ pub async fn create(
             scope: form.scope.clone(),
             token_endpoint_auth_method: form.token_endpoint_auth_method.clone(),
         };
-        let services = state.services.clone();
+        let services = page.state.services.clone();
         let owner = user.id;
         match blocking(move || services.register_client(&owner, &input)).await? {
             Ok(created) => {
                 tracing::info!(event = "client_created", client_id = %created.client.id, user_id = %owner);
-                Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", created.client.id)), &created))
+                Ok(with_secret_cookie(&page.state, see_other(&format!("/clients/{}", created.client.id)), &created))
             }
             Err(RegistrationError::Invalid(errors)) => {
                 let errors = errors
                     .into_iter()
                     .map(|e| FieldMessage { field: e.field.to_owned(), message: e.message })
                     .collect();
-                form_page(&state, &visitor, form, errors)
+                form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::QuotaReached(max)) => {
                 let errors = vec![FieldMessage {
                     field: "quota".to_owned(),
                     message: format!("You have reached the limit of {max} clients: delete one to register another."),
                 }];
-                form_page(&state, &visitor, form, errors)
+                form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::Store(error)) => Err(error.into()),
         }
@@ -220,7 +207,6 @@ fn with_secret_cookie(
     let Some(secret) = &created.secret else {
         return response;
     };
-    let mut jar = CookieJar::new();
     let cookie = Cookie::build(
         SECRET_COOKIE,
         format!("{}:{}", created.client.id, secret.expose()),
@@ -231,20 +217,14 @@ fn with_secret_cookie(
     .same_site(SameSite::Strict)
     .max_age(actix_web::cookie::time::Duration::seconds(120))
     .finish();
-    jar.private_mut(&state.cookie_key).add(cookie);
-    for cookie in jar.delta() {
-        let _ = response.add_cookie(cookie);
-    }
+    private_cookie::set(state, &mut response, cookie);
     response
 }
 
 /// The secret carried by the one-time cookie, if it is for `client`.
 fn secret_from_cookie(state: &AppState, request: &HttpRequest, client: &Client) -> Option<String> {
-    let cookie = request.cookie(SECRET_COOKIE)?;
-    let mut jar = CookieJar::new();
-    jar.add_original(cookie);
-    let value = jar.private(&state.cookie_key).get(SECRET_COOKIE)?;
-    let (id, secret) = value.value().split_once(':')?;
+    let value = private_cookie::read(state, request, SECRET_COOKIE)?;
+    let (id, secret) = value.split_once(':')?;
     let secret = secret.to_owned();
     (id == client.id.as_str()
         && client
@@ -267,21 +247,16 @@ async fn find_owned(
 }
 
 /// `GET /clients/{client_id}`: the owner's view of a client; 404 for others.
-pub async fn show(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
+pub async fn show(page: PageRequest, path: web::Path<String>) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
+    page.respond(async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
-            return Ok(see_other(&login_url(request.path())));
+            return Ok(see_other(&login_url(page.request.path())));
         };
-        let client = find_owned(&state, &user, id).await?;
-        let secret = secret_from_cookie(&state, &request, &client);
+        let client = find_owned(&page.state, &user, id).await?;
+        let secret = secret_from_cookie(&page.state, &page.request, &client);
         let examples = examples(
-            &state.services.policy.issuer,
+            &page.state.services.policy.issuer,
             &client,
             secret.as_deref(),
             user.username.as_str(),
@@ -300,8 +275,8 @@ pub async fn show(
             issued_at: client.issued_at.display(),
             trusted: client.trusted,
         };
-        let mut response = page(
-            &state,
+        let mut response = render_page(
+            &page.state,
             StatusCode::OK,
             &ClientPage {
                 layout: visitor.layout(),
@@ -310,11 +285,11 @@ pub async fn show(
                 examples,
             },
         )?;
-        if request.cookie(SECRET_COOKIE).is_some() {
+        if page.request.cookie(SECRET_COOKIE).is_some() {
             let mut removal = Cookie::build(SECRET_COOKIE, "")
                 .path(format!("/clients/{}", client.id))
                 .http_only(true)
-                .secure(state.https)
+                .secure(page.state.https)
                 .same_site(SameSite::Strict)
                 .finish();
             removal.make_removal();
@@ -327,50 +302,39 @@ pub async fn show(
 
 /// `POST /clients/{client_id}/rotate_secret`.
 pub async fn rotate_secret(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
+    page: PageRequest,
     path: web::Path<String>,
-    body: Result<web::Bytes, actix_web::Error>,
+    body: FormBody,
 ) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        let (owner, rotated) = user_action(&state, &request, &session, &visitor, body, move |services, owner| {
+    page.respond(async |visitor: Visitor| {
+        let (owner, rotated) = page.user_action(&visitor, body, move |services, owner| {
             services.rotate_client_secret(Some(&owner), &id)
         })
         .await?;
         let rotated = rotated.ok_or(PageError::NotFound)?;
         tracing::info!(event = "client_secret_rotated", client_id = %rotated.client.id, user_id = %owner);
-        Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", rotated.client.id)), &rotated))
+        Ok(with_secret_cookie(&page.state, see_other(&format!("/clients/{}", rotated.client.id)), &rotated))
     })
     .await
 }
 
 /// `POST /clients/{client_id}/delete`: deletes the client and its tokens.
-pub async fn delete(
-    state: web::Data<AppState>,
-    session: TypedSession,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
+pub async fn delete(page: PageRequest, path: web::Path<String>, body: FormBody) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
+    page.respond(async |visitor: Visitor| {
         let client_id = id.clone();
-        let (owner, deleted) = user_action(
-            &state,
-            &request,
-            &session,
-            &visitor,
-            body,
-            move |services, owner| services.delete_client(Some(&owner), &client_id),
-        )
-        .await?;
+        let (owner, deleted) = page
+            .user_action(&visitor, body, move |services, owner| {
+                services.delete_client(Some(&owner), &client_id)
+            })
+            .await?;
         if !deleted {
             return Err(PageError::NotFound);
         }
         tracing::info!(event = "client_deleted", client_id = %id, user_id = %owner);
-        session.flash("The client was deleted and its tokens revoked.");
+        page.session
+            .flash("The client was deleted and its tokens revoked.");
         Ok(see_other("/"))
     })
     .await

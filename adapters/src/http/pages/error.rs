@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 
 use domain::error::{OAuthError, StoreError};
 
-use super::{page, Visitor};
+use super::{render_page, Visitor};
 use crate::http::error::{page_status_of, RETRY_AFTER_SECONDS};
 use crate::http::views::{ErrorPage, Layout, SecretText};
 use crate::http::AppState;
@@ -142,7 +142,7 @@ pub fn oauth_error_page(
         message: message.to_owned(),
         code: code.map(str::to_owned),
     };
-    let mut response = page(state, status, &context).unwrap_or_else(|_| {
+    let mut response = render_page(state, status, &context).unwrap_or_else(|_| {
         HttpResponse::build(status)
             .content_type("text/plain")
             .body(message.to_owned())

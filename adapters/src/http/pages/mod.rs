@@ -9,9 +9,12 @@ pub mod clients;
 pub mod device;
 pub mod error;
 
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use domain::ids::UserId;
 use domain::params::Params;
@@ -45,6 +48,124 @@ impl Visitor {
             csrf_token: SecretText(self.csrf_token.clone()),
             flash: self.flash.clone(),
         }
+    }
+}
+
+/// A form POST's body as actix read it (an error when too large).
+pub type FormBody = Result<web::Bytes, actix_web::Error>;
+
+/// What every page handler reads: the state, the session and the request.
+pub struct PageRequest {
+    /// The application state.
+    pub state: web::Data<AppState>,
+    /// The browser session.
+    pub session: TypedSession,
+    /// The request.
+    pub request: HttpRequest,
+}
+
+impl FromRequest for PageRequest {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+            return ready(Err(actix_web::error::ErrorInternalServerError(
+                "the application state is not registered",
+            )));
+        };
+        let session = match TypedSession::from_request(request, payload).into_inner() {
+            Ok(session) => session,
+            Err(error) => return ready(Err(error)),
+        };
+        ready(Ok(Self {
+            state,
+            session,
+            request: request.clone(),
+        }))
+    }
+}
+
+impl PageRequest {
+    /// Runs a page handler body for the visitor and turns its error into an
+    /// error page.
+    pub async fn respond<F>(&self, body: F) -> HttpResponse
+    where
+        F: AsyncFnOnce(Visitor) -> Result<HttpResponse, PageError>,
+    {
+        let state = &self.state;
+        match visitor(state, &self.session, &self.request).await {
+            Ok(visitor) => {
+                let layout_visitor = Visitor {
+                    user: visitor.user.clone(),
+                    csrf_token: visitor.csrf_token.clone(),
+                    flash: None,
+                    new_anonymous_token: None,
+                };
+                let new_token = visitor.new_anonymous_token.clone();
+                let mut response = match body(visitor).await {
+                    Ok(response) => response,
+                    Err(error) => error_page(state, Some(&layout_visitor), &error),
+                };
+                if let Some(token) = new_token {
+                    csrf::set_anonymous_cookie(state, &mut response, &token);
+                }
+                response
+            }
+            Err(error) => error_page(state, None, &error),
+        }
+    }
+
+    /// Reads a form POST strictly and checks its CSRF token and origin: the
+    /// token must equal the session's (constant-time), and a cross-site
+    /// `Origin` or `Sec-Fetch-Site` is refused whatever the token says.
+    ///
+    /// # Errors
+    /// `BadRequest` for a malformed body, `Forbidden` for a failed check.
+    pub fn checked_form(&self, body: FormBody) -> Result<Params, PageError> {
+        let (state, request) = (&self.state, &self.request);
+        let body = body.map_err(|_| PageError::BadRequest("the form is too large".to_owned()))?;
+        let params = Params::parse_form(&body)
+            .map_err(|e| PageError::BadRequest(e.description.to_string()))?;
+        if !csrf::same_origin(state, request) {
+            return Err(PageError::Forbidden);
+        }
+        let expected =
+            csrf::expected_token(state, &self.session, request)?.ok_or(PageError::Forbidden)?;
+        let presented = params
+            .get("csrf_token")
+            .ok()
+            .flatten()
+            .ok_or(PageError::Forbidden)?;
+        if csrf::token_matches(&expected, presented) {
+            Ok(params)
+        } else {
+            Err(PageError::Forbidden)
+        }
+    }
+
+    /// A logged-in user's form action: the form is checked (CSRF token and
+    /// origin), then `use_case` runs off the executor with the user's id.
+    ///
+    /// # Errors
+    /// `Forbidden` without a user or a valid form; the use case's store error.
+    pub async fn user_action<T, F>(
+        &self,
+        visitor: &Visitor,
+        body: FormBody,
+        use_case: F,
+    ) -> Result<(UserId, T), PageError>
+    where
+        F: FnOnce(&domain::service::Services, UserId) -> Result<T, domain::error::StoreError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let user = visitor.user.as_ref().ok_or(PageError::Forbidden)?.id;
+        self.checked_form(body)?;
+        let services = self.state.services.clone();
+        let outcome = super::blocking(move || use_case(&services, user)).await??;
+        Ok((user, outcome))
     }
 }
 
@@ -89,67 +210,10 @@ pub fn log_in(state: &AppState, session: &TypedSession, user: &User) -> Result<(
     Ok(())
 }
 
-/// Reads a form POST strictly and checks its CSRF token and origin: the
-/// token must equal the session's (constant-time), and a cross-site
-/// `Origin` or `Sec-Fetch-Site` is refused whatever the token says.
-///
-/// # Errors
-/// `BadRequest` for a malformed body, `Forbidden` for a failed check.
-pub fn checked_form(
-    state: &AppState,
-    request: &HttpRequest,
-    session: &TypedSession,
-    body: Result<actix_web::web::Bytes, actix_web::Error>,
-) -> Result<Params, PageError> {
-    let body = body.map_err(|_| PageError::BadRequest("the form is too large".to_owned()))?;
-    let params =
-        Params::parse_form(&body).map_err(|e| PageError::BadRequest(e.description.to_string()))?;
-    if !csrf::same_origin(state, request) {
-        return Err(PageError::Forbidden);
-    }
-    let expected = csrf::expected_token(state, session, request)?.ok_or(PageError::Forbidden)?;
-    let presented = params
-        .get("csrf_token")
-        .ok()
-        .flatten()
-        .ok_or(PageError::Forbidden)?;
-    if csrf::token_matches(&expected, presented) {
-        Ok(params)
-    } else {
-        Err(PageError::Forbidden)
-    }
-}
-
 /// A form field as typed ("" when absent or repeated).
 #[must_use]
 pub fn form_field(params: &Params, name: &str) -> String {
     params.get(name).ok().flatten().unwrap_or("").to_owned()
-}
-
-/// A logged-in user's form action: the form is checked (CSRF token and
-/// origin), then `use_case` runs off the executor with the user's id.
-///
-/// # Errors
-/// `Forbidden` without a user or a valid form; the use case's store error.
-pub async fn user_action<T, F>(
-    state: &AppState,
-    request: &HttpRequest,
-    session: &TypedSession,
-    visitor: &Visitor,
-    body: Result<actix_web::web::Bytes, actix_web::Error>,
-    use_case: F,
-) -> Result<(UserId, T), PageError>
-where
-    F: FnOnce(&domain::service::Services, UserId) -> Result<T, domain::error::StoreError>
-        + Send
-        + 'static,
-    T: Send + 'static,
-{
-    let user = visitor.user.as_ref().ok_or(PageError::Forbidden)?.id;
-    checked_form(state, request, session, body)?;
-    let services = state.services.clone();
-    let outcome = super::blocking(move || use_case(&services, user)).await??;
-    Ok((user, outcome))
 }
 
 /// A `next` target that stays on this site: a path starting with one `/`.
@@ -162,6 +226,16 @@ pub fn local_path(next: Option<&str>) -> Option<&str> {
             && n.len() <= 2048
             && n.bytes().all(|b| (0x21..=0x7e).contains(&b))
     })
+}
+
+/// The status of a form page: 400 when it shows problems to fix.
+#[must_use]
+pub fn form_status<T>(errors: &[T]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    }
 }
 
 /// A 303 redirect (after a POST, or to the login page).
@@ -178,7 +252,7 @@ pub fn see_other(location: &str) -> HttpResponse {
 ///
 /// # Errors
 /// A template failure.
-pub fn page<V: View>(
+pub fn render_page<V: View>(
     state: &AppState,
     status: StatusCode,
     view: &V,
@@ -188,38 +262,6 @@ pub fn page<V: View>(
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(html))
-}
-
-/// Runs a page handler body and turns its error into an error page.
-pub async fn respond<F>(
-    state: &AppState,
-    session: &TypedSession,
-    request: &HttpRequest,
-    body: F,
-) -> HttpResponse
-where
-    F: AsyncFnOnce(Visitor) -> Result<HttpResponse, PageError>,
-{
-    match visitor(state, session, request).await {
-        Ok(visitor) => {
-            let layout_visitor = Visitor {
-                user: visitor.user.clone(),
-                csrf_token: visitor.csrf_token.clone(),
-                flash: None,
-                new_anonymous_token: None,
-            };
-            let new_token = visitor.new_anonymous_token.clone();
-            let mut response = match body(visitor).await {
-                Ok(response) => response,
-                Err(error) => error_page(state, Some(&layout_visitor), &error),
-            };
-            if let Some(token) = new_token {
-                csrf::set_anonymous_cookie(state, &mut response, &token);
-            }
-            response
-        }
-        Err(error) => error_page(state, None, &error),
-    }
 }
 
 /// The login URL that comes back to `path_and_query`.
