@@ -116,3 +116,32 @@ pub async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_shown_on_a_page_is_400_whatever_its_endpoint_status() {
+        assert_eq!(
+            status_of(ErrorCode::InvalidClient),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status_of(ErrorCode::AccessDenied), StatusCode::FORBIDDEN);
+        for code in [
+            ErrorCode::InvalidClient,
+            ErrorCode::AccessDenied,
+            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidScope,
+        ] {
+            assert_eq!(page_status_of(code), StatusCode::BAD_REQUEST, "{code}");
+        }
+        for code in [
+            ErrorCode::ServerError,
+            ErrorCode::TemporarilyUnavailable,
+            ErrorCode::SlowDown,
+        ] {
+            assert_eq!(page_status_of(code), status_of(code), "{code}");
+        }
+    }
+}
