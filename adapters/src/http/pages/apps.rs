@@ -44,11 +44,17 @@ pub async fn revoke(page: PageRequest, path: web::Path<String>, body: FormBody) 
     let client_id = path.into_inner();
     page.respond(async |visitor: Visitor| {
         let id = client_id.clone();
-        let (user, revoked) = page.user_action(&visitor, body, move |services, user| {
-            services.revoke_app(&user, &id)
-        })
-        .await?;
-        tracing::info!(event = "app_revoked", client_id = %client_id, user_id = %user, tokens = revoked);
+        let (user, revoked) = page
+            .user_action(&visitor, body, move |services, user| {
+                services.revoke_app(&user, &id)
+            })
+            .await?;
+        tracing::info!(
+            event = "app_revoked",
+            client_id = %client_id,
+            user_id = %user,
+            tokens = revoked
+        );
         page.session.flash("Access revoked.");
         Ok(see_other("/account/apps"))
     })

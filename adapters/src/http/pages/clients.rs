@@ -176,20 +176,34 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
         let owner = user.id;
         match blocking(move || services.register_client(&owner, &input)).await? {
             Ok(created) => {
-                tracing::info!(event = "client_created", client_id = %created.client.id, user_id = %owner);
-                Ok(with_secret_cookie(&page.state, see_other(&format!("/clients/{}", created.client.id)), &created))
+                tracing::info!(
+                    event = "client_created",
+                    client_id = %created.client.id,
+                    user_id = %owner
+                );
+                Ok(with_secret_cookie(
+                    &page.state,
+                    see_other(&format!("/clients/{}", created.client.id)),
+                    &created,
+                ))
             }
             Err(RegistrationError::Invalid(errors)) => {
                 let errors = errors
                     .into_iter()
-                    .map(|e| FieldMessage { field: e.field.to_owned(), message: e.message })
+                    .map(|e| FieldMessage {
+                        field: e.field.to_owned(),
+                        message: e.message,
+                    })
                     .collect();
                 form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::QuotaReached(max)) => {
                 let errors = vec![FieldMessage {
                     field: "quota".to_owned(),
-                    message: format!("You have reached the limit of {max} clients: delete one to register another."),
+                    message: format!(
+                        "You have reached the limit of {max} clients: \
+                         delete one to register another."
+                    ),
                 }];
                 form_page(&page.state, &visitor, form, errors)
             }
@@ -308,13 +322,22 @@ pub async fn rotate_secret(
 ) -> HttpResponse {
     let id = path.into_inner();
     page.respond(async |visitor: Visitor| {
-        let (owner, rotated) = page.user_action(&visitor, body, move |services, owner| {
-            services.rotate_client_secret(Some(&owner), &id)
-        })
-        .await?;
+        let (owner, rotated) = page
+            .user_action(&visitor, body, move |services, owner| {
+                services.rotate_client_secret(Some(&owner), &id)
+            })
+            .await?;
         let rotated = rotated.ok_or(PageError::NotFound)?;
-        tracing::info!(event = "client_secret_rotated", client_id = %rotated.client.id, user_id = %owner);
-        Ok(with_secret_cookie(&page.state, see_other(&format!("/clients/{}", rotated.client.id)), &rotated))
+        tracing::info!(
+            event = "client_secret_rotated",
+            client_id = %rotated.client.id,
+            user_id = %owner
+        );
+        Ok(with_secret_cookie(
+            &page.state,
+            see_other(&format!("/clients/{}", rotated.client.id)),
+            &rotated,
+        ))
     })
     .await
 }
