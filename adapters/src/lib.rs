@@ -3,5 +3,4 @@
 
 pub mod db;
 pub mod http;
-pub mod render;
 pub mod system;

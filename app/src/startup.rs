@@ -144,7 +144,8 @@ impl Application {
             .map_err(anyhow::Error::msg)?
             .with_max_age(config.session_max_age);
         let origin = issuer.origin();
-        let templates = adapters::render::templates().context("the page templates do not parse")?;
+        let templates =
+            adapters::http::views::templates().context("the page templates do not parse")?;
         let state = web::Data::new(AppState {
             services: Arc::new(services),
             store: store.clone(),
@@ -172,7 +173,7 @@ impl Application {
                     web::scope("")
                         .wrap(sessions.middleware(store.clone()))
                         .wrap(actix_web::middleware::from_fn(
-                            http::pages::session_failures,
+                            http::pages::error::session_failures,
                         ))
                         .configure(http::configure_pages),
                 )

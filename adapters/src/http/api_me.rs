@@ -5,9 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use domain::error::ErrorCode;
 use domain::service::bearer::BearerError;
 
-use super::error::{json_no_store, oauth_error_response};
+use super::error::{json_no_store, oauth_error_response, status_of};
 use super::{blocking, AppState};
 
 const REALM: &str = "oauth2-server";
@@ -34,34 +35,34 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
 
 /// The RFC 6750 §3 response for a refused bearer request.
 fn challenge(state: &AppState, error: BearerError) -> HttpResponse {
-    let (status, code, description, scope) = match error {
-        BearerError::Missing => (StatusCode::UNAUTHORIZED, None, "", None),
+    let (code, description, scope) = match error {
+        BearerError::Missing => (None, "", None),
         BearerError::Malformed => (
-            StatusCode::BAD_REQUEST,
-            Some("invalid_request"),
+            Some(ErrorCode::InvalidRequest),
             "the Authorization header is malformed",
             None,
         ),
         BearerError::InvalidToken => (
-            StatusCode::UNAUTHORIZED,
-            Some("invalid_token"),
+            Some(ErrorCode::InvalidToken),
             "the access token is invalid, expired or revoked",
             None,
         ),
         BearerError::InsufficientScope(scope) => (
-            StatusCode::FORBIDDEN,
-            Some("insufficient_scope"),
+            Some(ErrorCode::InsufficientScope),
             "the access token lacks the scope this resource needs",
             Some(scope),
         ),
         BearerError::NoUser(scope) => (
-            StatusCode::FORBIDDEN,
-            Some("insufficient_scope"),
+            Some(ErrorCode::InsufficientScope),
             "this resource needs a token issued for a user, not for a client alone",
             Some(scope),
         ),
         BearerError::Store(store) => return oauth_error_response(&store.into()),
     };
+    // RFC 6750 §3.1: a request without credentials gets the challenge
+    // alone, with the status of an invalid token and no error code.
+    let status = status_of(code.unwrap_or(ErrorCode::InvalidToken));
+    let code = code.map(ErrorCode::as_str);
     let mut value = format!("Bearer realm=\"{REALM}\"");
     if let Some(code) = code {
         state.metrics.oauth_error("api_me", code);

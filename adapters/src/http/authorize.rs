@@ -6,17 +6,19 @@
 //! CSRF token in the body. Consent is given only by that POST, never by a
 //! GET (RFC 6749 §10.12).
 
-use actix_session::Session;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
+use domain::error::OAuthError;
 use domain::params::Params;
 use domain::service::authorize::{AuthorizationRequest, AuthorizationResponse, AuthorizeError};
 
-use super::pages::{checked_form, login_url, oauth_error_page, page, respond, PageError, Visitor};
+use super::error::page_status_of;
+use super::pages::error::{oauth_error_page, PageError};
+use super::pages::{login_url, render_page, see_other, FormBody, PageRequest, Visitor};
+use super::views::{ConsentPage, RedirectNoticePage, ScopeView};
 use super::{blocking, AppState};
-use crate::render::{ConsentPage, RedirectNoticePage, ScopeView};
 
 fn scope_description(scope: &str) -> &'static str {
     match scope {
@@ -36,29 +38,58 @@ fn redirect(response: &AuthorizationResponse) -> HttpResponse {
     http
 }
 
-/// Validates the request from the query string: `Ok(request)`, or the
-/// response to send (an error page or an error redirect).
+/// What ends the endpoint before the user's decision.
+enum Stop {
+    /// The page itself failed (the store, the session, the form): the
+    /// common error page.
+    Failed(PageError),
+    /// The request is refused: an error page, or an error for the client.
+    Refused(AuthorizeError),
+}
+
+impl From<PageError> for Stop {
+    fn from(error: PageError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl From<OAuthError> for Stop {
+    fn from(error: OAuthError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+impl Stop {
+    /// The response for this stop.
+    fn answer(self, state: &AppState, visitor: &Visitor) -> Result<HttpResponse, PageError> {
+        Ok(match self {
+            Self::Failed(error) => return Err(error),
+            Self::Refused(AuthorizeError::ToUser(error)) => error_page(state, visitor, &error),
+            // Only a visitor who is not signed in is asked before an error
+            // redirect (RFC 9700 §4.11.2); a signed-in user is redirected.
+            Self::Refused(AuthorizeError::Confirm(response)) if visitor.user.is_none() => {
+                redirect_notice(state, visitor, &response)
+            }
+            Self::Refused(
+                AuthorizeError::Redirect(response) | AuthorizeError::Confirm(response),
+            ) => redirect(&response),
+        })
+    }
+}
+
+/// Validates the request from the query string.
 async fn validated(
     state: &AppState,
     visitor: &Visitor,
     request: &HttpRequest,
-) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
-    let params = match Params::parse_form(request.query_string().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => return Ok(Err(error_page(state, visitor, &error))),
-    };
+) -> Result<AuthorizationRequest, Stop> {
+    let params = Params::parse_form(request.query_string().as_bytes())
+        .map_err(|error| Stop::Refused(AuthorizeError::ToUser(error)))?;
     let services = state.services.clone();
     let signed_in = visitor.user.is_some();
-    Ok(
-        match blocking(move || services.validate_authorization_for(&params, signed_in)).await? {
-            Ok(request) => Ok(request),
-            Err(AuthorizeError::Page(error)) => Err(error_page(state, visitor, &error)),
-            Err(AuthorizeError::Redirect(response)) => Err(redirect(&response)),
-            Err(AuthorizeError::Confirm(response)) => {
-                Err(redirect_notice(state, visitor, &response))
-            }
-        },
-    )
+    blocking(move || services.validate_authorization_for(&params, signed_in))
+        .await?
+        .map_err(Stop::Refused)
 }
 
 /// RFC 9700 §4.11.2: an error of a client the operator does not trust, for
@@ -87,13 +118,7 @@ fn redirect_notice(
         host,
         location: response.location(),
     };
-    page(
-        state,
-        StatusCode::BAD_REQUEST,
-        "pages/redirect_notice.html",
-        &context,
-    )
-    .unwrap_or_else(|_| {
+    render_page(state, StatusCode::BAD_REQUEST, &context).unwrap_or_else(|_| {
         oauth_error_page(
             state,
             Some(visitor),
@@ -105,22 +130,13 @@ fn redirect_notice(
     })
 }
 
-fn error_page(
-    state: &AppState,
-    visitor: &Visitor,
-    error: &domain::error::OAuthError,
-) -> HttpResponse {
-    let status = match error.code {
-        domain::error::ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        domain::error::ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
+fn error_page(state: &AppState, visitor: &Visitor, error: &OAuthError) -> HttpResponse {
     // RFC 6749 §4.1.2.1: with an unknown client or redirect URI, tell the
     // user and do not redirect.
     oauth_error_page(
         state,
         Some(visitor),
-        status,
+        page_status_of(error.code),
         "This authorization request cannot be processed",
         &error.description,
         Some(error.code.as_str()),
@@ -135,80 +151,78 @@ fn path_and_query(request: &HttpRequest) -> String {
 }
 
 /// `GET /oauth/authorize`: the consent page.
-pub async fn get(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        let authorization = match validated(&state, &visitor, &request).await? {
-            Ok(authorization) => authorization,
-            Err(response) => return Ok(response),
-        };
-        if visitor.user.is_none() {
-            return Ok(super::pages::see_other(&login_url(&path_and_query(
-                &request,
-            ))));
-        }
-        let context = ConsentPage {
-            layout: visitor.layout(),
-            client_name: authorization.client.metadata.client_name.clone(),
-            client_uri: authorization.client.metadata.client_uri.clone(),
-            scopes: authorization
-                .scope
-                .tokens()
-                .map(|s| ScopeView {
-                    name: s.to_owned(),
-                    description: scope_description(s),
-                })
-                .collect(),
-            redirect_to: authorization.redirect_to.clone(),
-            action: path_and_query(&request),
-        };
-        page(&state, StatusCode::OK, "pages/consent.html", &context)
+pub async fn get(page: PageRequest) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
+        consent(&page.state, &visitor, &page.request)
+            .await
+            .or_else(|stop| stop.answer(&page.state, &visitor))
     })
     .await
 }
 
+async fn consent(
+    state: &AppState,
+    visitor: &Visitor,
+    request: &HttpRequest,
+) -> Result<HttpResponse, Stop> {
+    let authorization = validated(state, visitor, request).await?;
+    if visitor.user.is_none() {
+        return Ok(see_other(&login_url(&path_and_query(request))));
+    }
+    let context = ConsentPage {
+        layout: visitor.layout(),
+        client_name: authorization.client.metadata.client_name.clone(),
+        client_uri: authorization.client.metadata.client_uri.clone(),
+        scopes: authorization
+            .scope
+            .tokens()
+            .map(|s| ScopeView {
+                name: s.to_owned(),
+                description: scope_description(s),
+            })
+            .collect(),
+        redirect_to: authorization.redirect_to.clone(),
+        action: path_and_query(request),
+    };
+    Ok(render_page(state, StatusCode::OK, &context)?)
+}
+
 /// `POST /oauth/authorize`: the user's decision.
-pub async fn post(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        let form = checked_form(&state, &request, &session, body)?;
-        let authorization = match validated(&state, &visitor, &request).await? {
-            Ok(authorization) => authorization,
-            Err(response) => return Ok(response),
-        };
-        let Some(user) = visitor.user.clone() else {
-            return Ok(super::pages::see_other(&login_url(&path_and_query(&request))));
-        };
-        let client_id = authorization.client.id.to_string();
-        match form.get("confirm").ok().flatten() {
-            Some("yes") => {
-                let services = state.services.clone();
-                let response = blocking(move || services.approve_authorization(&authorization, &user.id)).await?;
-                match response {
-                    Ok(response) => {
-                        tracing::info!(event = "consent_granted", client_id = %client_id, user_id = %user.id);
-                        Ok(redirect(&response))
-                    }
-                    // The user is signed in here: redirects are automatic.
-                    Err(AuthorizeError::Redirect(response) | AuthorizeError::Confirm(response)) => {
-                        Ok(redirect(&response))
-                    }
-                    Err(AuthorizeError::Page(error)) => Ok(error_page(&state, &visitor, &error)),
-                }
-            }
-            Some("no") => {
-                tracing::info!(event = "consent_denied", client_id = %client_id, user_id = %user.id);
-                Ok(redirect(&state.services.deny_authorization(&authorization)))
-            }
-            _ => Err(PageError::BadRequest("Choose Allow or Deny.".to_owned())),
-        }
+pub async fn post(page: PageRequest, body: FormBody) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
+        decide(&page, &visitor, body)
+            .await
+            .or_else(|stop| stop.answer(&page.state, &visitor))
     })
     .await
+}
+
+async fn decide(
+    page: &PageRequest,
+    visitor: &Visitor,
+    body: FormBody,
+) -> Result<HttpResponse, Stop> {
+    let (state, request) = (&page.state, &page.request);
+    let form = page.checked_form(body)?;
+    let authorization = validated(state, visitor, request).await?;
+    let Some(user) = visitor.user.clone() else {
+        return Ok(see_other(&login_url(&path_and_query(request))));
+    };
+    let client_id = authorization.client.id.to_string();
+    match form.get("confirm").ok().flatten() {
+        Some("yes") => {
+            let services = state.services.clone();
+            let response =
+                blocking(move || services.approve_authorization(&authorization, &user.id))
+                    .await?
+                    .map_err(Stop::Refused)?;
+            tracing::info!(event = "consent_granted", client_id = %client_id, user_id = %user.id);
+            Ok(redirect(&response))
+        }
+        Some("no") => {
+            tracing::info!(event = "consent_denied", client_id = %client_id, user_id = %user.id);
+            Ok(redirect(&state.services.deny_authorization(&authorization)))
+        }
+        _ => Err(PageError::BadRequest("Choose Allow or Deny.".to_owned()).into()),
+    }
 }

@@ -111,7 +111,7 @@ fn timed_out(request: &ServiceRequest, deadline: Duration) -> HttpResponse {
     let seconds = deadline.as_secs();
     let state = request.app_data::<web::Data<AppState>>();
     let mut response = match state {
-        Some(state) if !is_endpoint(request.path()) => super::pages::oauth_error_page(
+        Some(state) if !is_endpoint(request.path()) => super::pages::error::oauth_error_page(
             state,
             None,
             StatusCode::REQUEST_TIMEOUT,

@@ -22,7 +22,9 @@ pub struct ErrorBody<'a> {
     pub error_description: &'a str,
 }
 
-/// The status for an error code at an API endpoint.
+/// The status for an error code: the one mapping, used by the token,
+/// revocation and introspection endpoints (RFC 6749 §5.2), the protected
+/// resource (RFC 6750 §3.1) and, through [`page_status_of`], the pages.
 #[must_use]
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
@@ -31,6 +33,21 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The status for an error code shown to a person on a page: the server's
+/// own conditions keep theirs (500, 503, 429), every refusal is 400. A 401
+/// asks for HTTP authentication (RFC 9110 §15.5.2) and a 403 speaks to the
+/// client's credentials or the user's own denial; neither fits a page that
+/// tells the user a request cannot be processed.
+#[must_use]
+pub fn page_status_of(code: ErrorCode) -> StatusCode {
+    match status_of(code) {
+        status @ (StatusCode::INTERNAL_SERVER_ERROR
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::TOO_MANY_REQUESTS) => status,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -98,4 +115,33 @@ pub async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_shown_on_a_page_is_400_whatever_its_endpoint_status() {
+        assert_eq!(
+            status_of(ErrorCode::InvalidClient),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status_of(ErrorCode::AccessDenied), StatusCode::FORBIDDEN);
+        for code in [
+            ErrorCode::InvalidClient,
+            ErrorCode::AccessDenied,
+            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidScope,
+        ] {
+            assert_eq!(page_status_of(code), StatusCode::BAD_REQUEST, "{code}");
+        }
+        for code in [
+            ErrorCode::ServerError,
+            ErrorCode::TemporarilyUnavailable,
+            ErrorCode::SlowDown,
+        ] {
+            assert_eq!(page_status_of(code), status_of(code), "{code}");
+        }
+    }
 }

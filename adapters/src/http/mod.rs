@@ -4,6 +4,7 @@
 pub mod api_me;
 pub mod authorize;
 pub mod body;
+pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -13,9 +14,12 @@ pub mod logging;
 pub mod metadata;
 pub mod metrics;
 pub mod pages;
+pub mod private_cookie;
 pub mod revoke;
-pub mod session;
+pub mod session_store;
 pub mod token;
+pub mod typed_session;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -31,7 +35,7 @@ use domain::error::SecurityEvent;
 use domain::service::Services;
 
 use crate::db::DieselStore;
-use session::DbSessionStore;
+use session_store::DbSessionStore;
 
 /// What every handler needs, registered once as `web::Data`.
 #[derive(Clone)]
@@ -81,7 +85,9 @@ impl SessionSettings {
         Ok(Self {
             key,
             https,
-            max_age: domain::time::Lifetime::at_least_one_second(session::DEFAULT_SESSION_MAX_AGE),
+            max_age: domain::time::Lifetime::at_least_one_second(
+                session_store::DEFAULT_SESSION_MAX_AGE,
+            ),
         })
     }
 
@@ -136,7 +142,7 @@ pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(crate::render::STYLESHEET)
+        .body(views::STYLESHEET)
 }
 
 /// The registration form's script.
@@ -144,7 +150,7 @@ pub async fn create_client_script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(crate::render::CREATE_CLIENT_SCRIPT)
+        .body(views::CREATE_CLIENT_SCRIPT)
 }
 
 /// Registers the browser pages and the authorization endpoint, which need

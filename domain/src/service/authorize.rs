@@ -95,8 +95,10 @@ impl AuthorizationResponse {
 /// Why an authorization request cannot proceed.
 #[derive(Debug)]
 pub enum AuthorizeError {
-    /// Show this error to the user; do not redirect.
-    Page(OAuthError),
+    /// Show this error to the user; never redirect it: the client or the
+    /// redirect URI is not known to be valid (RFC 6749 §4.1.2.1), or the
+    /// request can no longer be answered.
+    ToUser(OAuthError),
     /// Send this error back to the client.
     Redirect(AuthorizationResponse),
     /// This error may go back to the client, but not automatically: the
@@ -112,10 +114,10 @@ impl From<StoreError> for AuthorizeError {
             // The user or the client was deleted while the consent page was
             // open: nothing can be issued, and the redirect URI of a deleted
             // client is no longer one to send anybody to.
-            StoreError::Gone => Self::Page(OAuthError::access_denied(
+            StoreError::Gone => Self::ToUser(OAuthError::access_denied(
                 "the account or the application no longer exists",
             )),
-            other => Self::Page(other.into()),
+            other => Self::ToUser(other.into()),
         }
     }
 }
@@ -145,10 +147,10 @@ impl Services {
         params: &Params,
         signed_in: bool,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
-        let page = |e: OAuthError| AuthorizeError::Page(e);
+        let to_user = AuthorizeError::ToUser;
         for name in ["client_id", "redirect_uri"] {
             if params.first_repeated(&[name]).is_some() {
-                return Err(page(OAuthError::repeated(name)));
+                return Err(to_user(OAuthError::repeated(name)));
             }
         }
         let client = match params
@@ -160,7 +162,7 @@ impl Services {
             Some(id) => self.ports.clients.find_client(&id)?,
             None => None,
         }
-        .ok_or_else(|| page(OAuthError::invalid_client("the client is unknown")))?;
+        .ok_or_else(|| to_user(OAuthError::invalid_client("the client is unknown")))?;
         let redirect_uri_param = params.get("redirect_uri").ok().flatten().map(str::to_owned);
         let redirect_to = match (
             &redirect_uri_param,
@@ -168,13 +170,13 @@ impl Services {
         ) {
             (Some(uri), registered) if registered.iter().any(|r| r.matches(uri)) => uri.clone(),
             (Some(_), _) => {
-                return Err(page(OAuthError::invalid_request(
+                return Err(to_user(OAuthError::invalid_request(
                     "the redirect_uri is not registered for this client",
                 )))
             }
             (None, [only]) => only.as_str().to_owned(),
             (None, _) => {
-                return Err(page(OAuthError::invalid_request(
+                return Err(to_user(OAuthError::invalid_request(
                     "redirect_uri is required: the client has several or none registered",
                 )))
             }
@@ -305,7 +307,7 @@ impl Services {
                 params.push(("code", code.expose().to_owned()));
             }
             (ResponseType::Code, None) => {
-                return Err(AuthorizeError::Page(OAuthError::invalid_request(
+                return Err(AuthorizeError::ToUser(OAuthError::invalid_request(
                     "code_challenge is required",
                 )))
             }
@@ -418,7 +420,7 @@ mod tests {
 
     fn page_error(w: &World, params: &Params) -> ErrorCode {
         match w.services.validate_authorization(params) {
-            Err(AuthorizeError::Page(error)) => error.code,
+            Err(AuthorizeError::ToUser(error)) => error.code,
             other => panic!("expected a page, got {other:?}"),
         }
     }
@@ -668,7 +670,7 @@ mod tests {
             }
 
             match w.services.approve_authorization(&request, &w.alice.id) {
-                Err(AuthorizeError::Page(error)) => {
+                Err(AuthorizeError::ToUser(error)) => {
                     assert_eq!(error.code, ErrorCode::AccessDenied, "{delete_client}");
                 }
                 other => panic!("expected an access_denied page, got {other:?}"),

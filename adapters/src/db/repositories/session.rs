@@ -17,10 +17,10 @@ use crate::db::DieselStore;
 use crate::system::SystemClock;
 
 /// The user a session state is logged in as: the JSON-encoded id under
-/// [`crate::http::pages::USER_KEY`] (actix-session keeps values as JSON).
+/// [`crate::http::typed_session::USER_KEY`] (actix-session keeps values as JSON).
 fn session_user(state: &str) -> Option<String> {
     let map: HashMap<String, String> = serde_json::from_str(state).ok()?;
-    let raw = map.get(crate::http::pages::USER_KEY)?;
+    let raw = map.get(crate::http::typed_session::USER_KEY)?;
     serde_json::from_str::<String>(raw).ok()
 }
 

@@ -1,20 +1,20 @@
 //! Sign-up, log-in, log-out, and the home page.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use domain::client::Client;
 use domain::params::Params;
 use domain::service::accounts::SignUpError;
 use domain::user::User;
 
+use super::error::PageError;
 use super::{
-    checked_form, encode, flash, form_field, local_path, log_in, log_out, page, respond, see_other,
-    PageError, Visitor,
+    encode, form_field, form_status, local_path, log_in, render_page, see_other, FormBody,
+    PageRequest, Visitor,
 };
+use crate::http::views::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
 use crate::http::{blocking, AppState};
-use crate::render::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
 
 fn next_of(request: &HttpRequest) -> Option<String> {
     let params = Params::parse_form(request.query_string().as_bytes()).ok()?;
@@ -33,10 +33,9 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    page(
+    render_page(
         state,
         StatusCode::OK,
-        "pages/login.html",
         &LoginPage {
             layout: visitor.layout(),
             error: error.map(str::to_owned),
@@ -47,16 +46,12 @@ fn login_page(
 }
 
 /// `GET /`: the user's clients, or the login form.
-pub async fn home(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn home(page: PageRequest) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
         let Some(user) = &visitor.user else {
-            return login_page(&state, &visitor, None, "", None);
+            return login_page(&page.state, &visitor, None, "", None);
         };
-        let services = state.services.clone();
+        let services = page.state.services.clone();
         let owner = user.id;
         let clients: Vec<Client> = blocking(move || services.clients_of(&owner)).await??;
         let clients = clients
@@ -68,10 +63,9 @@ pub async fn home(
                 token_endpoint_auth_method: c.metadata.token_endpoint_auth_method.as_str(),
             })
             .collect();
-        page(
-            &state,
+        render_page(
+            &page.state,
             StatusCode::OK,
-            "pages/home.html",
             &HomePage {
                 layout: visitor.layout(),
                 clients,
@@ -82,17 +76,13 @@ pub async fn home(
 }
 
 /// `GET /login`: the login form (or straight to `next` when logged in).
-pub async fn login_form(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-) -> HttpResponse {
-    let next = next_of(&request);
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn login_form(page: PageRequest) -> HttpResponse {
+    let next = next_of(&page.request);
+    page.respond(async |visitor: Visitor| {
         if visitor.user.is_some() {
             return Ok(see_other(next.as_deref().unwrap_or("/")));
         }
-        login_page(&state, &visitor, next.as_deref(), "", None)
+        login_page(&page.state, &visitor, next.as_deref(), "", None)
     })
     .await
 }
@@ -105,40 +95,55 @@ fn signed_in(state: &AppState, user: &User, next: Option<&str>) -> HttpResponse 
     response
 }
 
+/// The fields of the log-in and sign-up forms, and the address the
+/// attempt is counted under (`domain::service::throttle`).
+struct Credentials {
+    username: String,
+    password: String,
+    address: Option<String>,
+}
+
+/// Reads a checked log-in or sign-up form.
+fn credentials(page: &PageRequest, body: FormBody) -> Result<Credentials, PageError> {
+    let form = page.checked_form(body)?;
+    Ok(Credentials {
+        username: form_field(&form, "username"),
+        password: form_field(&form, "password"),
+        address: crate::http::extract::client_address(&page.request, &page.state.trusted_proxies),
+    })
+}
+
 /// `POST /login`: checks the password off the executor; the same answer
 /// for an unknown user and a wrong password.
-pub async fn login(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    let next = next_of(&request);
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        let form = checked_form(&state, &request, &session, body)?;
-        let username = form_field(&form, "username");
-        let password = form_field(&form, "password");
-        let services = state.services.clone();
-        let name = username.clone();
-        let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
-        let device = super::device::known_device(&state, &request);
+pub async fn login(page: PageRequest, body: FormBody) -> HttpResponse {
+    let next = next_of(&page.request);
+    page.respond(async |visitor: Visitor| {
+        let form = credentials(&page, body)?;
+        let username = form.username.clone();
+        let device = super::device::known_device(&page.state, &page.request);
         let known_device = device
             .as_ref()
-            .is_some_and(|d| state.services.is_known_device(d, &username));
+            .is_some_and(|d| page.state.services.is_known_device(d, &username));
+        let services = page.state.services.clone();
         let user = blocking(move || {
-            services.log_in_from(address.as_deref(), device.as_ref(), &name, &password)
+            services.log_in_from(
+                form.address.as_deref(),
+                device.as_ref(),
+                &form.username,
+                &form.password,
+            )
         })
         .await??;
         match user {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
-                log_in(&session, &user)?;
-                Ok(signed_in(&state, &user, next.as_deref()))
+                log_in(&page.session, &user)?;
+                Ok(signed_in(&page.state, &user, next.as_deref()))
             }
             None => {
                 tracing::info!(event = "login_failed", known_device);
                 login_page(
-                    &state,
+                    &page.state,
                     &visitor,
                     next.as_deref(),
                     &username,
@@ -157,15 +162,9 @@ fn signup_page(
     username: &str,
     errors: Vec<FieldMessage>,
 ) -> Result<HttpResponse, PageError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    page(
+    render_page(
         state,
-        status,
-        "pages/signup.html",
+        form_status(&errors),
         &SignupPage {
             layout: visitor.layout(),
             errors,
@@ -176,39 +175,29 @@ fn signup_page(
 }
 
 /// `GET /signup`.
-pub async fn signup_form(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-) -> HttpResponse {
-    let next = next_of(&request);
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        signup_page(&state, &visitor, next.as_deref(), "", Vec::new())
+pub async fn signup_form(page: PageRequest) -> HttpResponse {
+    let next = next_of(&page.request);
+    page.respond(async |visitor: Visitor| {
+        signup_page(&page.state, &visitor, next.as_deref(), "", Vec::new())
     })
     .await
 }
 
 /// `POST /signup`: creates the account and logs it in.
-pub async fn signup(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    let next = next_of(&request);
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        let form = checked_form(&state, &request, &session, body)?;
-        let username = form_field(&form, "username");
-        let password = form_field(&form, "password");
-        let services = state.services.clone();
-        let name = username.clone();
-        let address = crate::http::extract::client_address(&request, &state.trusted_proxies);
-        match blocking(move || services.sign_up_from(address.as_deref(), &name, &password)).await? {
+pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
+    let next = next_of(&page.request);
+    page.respond(async |visitor: Visitor| {
+        let form = credentials(&page, body)?;
+        let username = form.username.clone();
+        let services = page.state.services.clone();
+        let sign_up =
+            move || services.sign_up_from(form.address.as_deref(), &form.username, &form.password);
+        match blocking(sign_up).await? {
             Ok(user) => {
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
-                log_in(&session, &user)?;
-                flash(&session, "Welcome! Your account is ready.");
-                Ok(signed_in(&state, &user, next.as_deref()))
+                log_in(&page.session, &user)?;
+                page.session.flash("Welcome! Your account is ready.");
+                Ok(signed_in(&page.state, &user, next.as_deref()))
             }
             Err(SignUpError::Invalid(problems)) => {
                 let errors = problems
@@ -218,10 +207,10 @@ pub async fn signup(
                         message: problem.message,
                     })
                     .collect();
-                signup_page(&state, &visitor, next.as_deref(), &username, errors)
+                signup_page(&page.state, &visitor, next.as_deref(), &username, errors)
             }
             Err(SignUpError::Taken) => signup_page(
-                &state,
+                &page.state,
                 &visitor,
                 next.as_deref(),
                 &username,
@@ -238,18 +227,13 @@ pub async fn signup(
 }
 
 /// `POST /logout`: ends the session server-side.
-pub async fn logout(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        checked_form(&state, &request, &session, body)?;
+pub async fn logout(page: PageRequest, body: FormBody) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
+        page.checked_form(body)?;
         if let Some(user) = &visitor.user {
             tracing::info!(event = "logout", user_id = %user.id);
         }
-        log_out(&session);
+        page.session.log_out();
         Ok(see_other("/"))
     })
     .await

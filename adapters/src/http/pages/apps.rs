@@ -1,24 +1,19 @@
 //! Connected apps: what the user has granted, and revoking it at once.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::{flash, login_url, page, respond, see_other, user_action, Visitor};
-use crate::http::{blocking, AppState};
-use crate::render::{AppView, AppsPage};
+use super::{login_url, render_page, see_other, FormBody, PageRequest, Visitor};
+use crate::http::blocking;
+use crate::http::views::{AppView, AppsPage};
 
 /// `GET /account/apps`.
-pub async fn list(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn list(page: PageRequest) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
             return Ok(see_other(&login_url("/account/apps")));
         };
-        let services = state.services.clone();
+        let services = page.state.services.clone();
         let apps = blocking(move || services.connected_apps(&user.id)).await??;
         let apps = apps
             .into_iter()
@@ -31,10 +26,9 @@ pub async fn list(
                 last_used_at: app.grant.last_used_at.display(),
             })
             .collect();
-        page(
-            &state,
+        render_page(
+            &page.state,
             StatusCode::OK,
-            "pages/apps.html",
             &AppsPage {
                 layout: visitor.layout(),
                 apps,
@@ -46,22 +40,22 @@ pub async fn list(
 
 /// `POST /account/apps/{client_id}/revoke`: every token of this user and
 /// client, at once.
-pub async fn revoke(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
+pub async fn revoke(page: PageRequest, path: web::Path<String>, body: FormBody) -> HttpResponse {
     let client_id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
+    page.respond(async |visitor: Visitor| {
         let id = client_id.clone();
-        let (user, revoked) = user_action(&state, &request, &session, &visitor, body, move |services, user| {
-            services.revoke_app(&user, &id)
-        })
-        .await?;
-        tracing::info!(event = "app_revoked", client_id = %client_id, user_id = %user, tokens = revoked);
-        flash(&session, "Access revoked.");
+        let (user, revoked) = page
+            .user_action(&visitor, body, move |services, user| {
+                services.revoke_app(&user, &id)
+            })
+            .await?;
+        tracing::info!(
+            event = "app_revoked",
+            client_id = %client_id,
+            user_id = %user,
+            tokens = revoked
+        );
+        page.session.flash("Access revoked.");
         Ok(see_other("/account/apps"))
     })
     .await

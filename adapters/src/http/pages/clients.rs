@@ -4,24 +4,23 @@
 //! a short-lived cookie encrypted with the server's key (never in the
 //! database, where only its digest is stored), and the page clears it.
 
-use actix_session::Session;
-use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use domain::client::{ApplicationType, AuthMethod, Client, GrantType, RegistrationInput};
+use domain::client::{ApplicationType, AuthMethod, Client, RegistrationInput};
 use domain::params::Params;
 use domain::service::clients::{Actor, ClientWithSecret, RegistrationError};
 
+use super::error::PageError;
 use super::{
-    checked_form, flash, form_field, login_url, page, respond, see_other, user_action, PageError,
-    Visitor,
+    form_field, form_status, login_url, render_page, see_other, FormBody, PageRequest, Visitor,
 };
-use crate::http::{blocking, AppState};
-use crate::render::{
-    ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Example,
-    FieldMessage,
+use crate::http::views::{
+    ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Examples,
+    FieldMessage, SecretText,
 };
+use crate::http::{blocking, private_cookie, AppState};
 
 const SECRET_COOKIE: &str = "client_secret_once";
 
@@ -32,15 +31,9 @@ fn form_page(
     errors: Vec<FieldMessage>,
 ) -> Result<HttpResponse, PageError> {
     let capabilities = &state.services.policy.capabilities;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    page(
+    render_page(
         state,
-        status,
-        "pages/create_client.html",
+        form_status(&errors),
         &CreateClientPage {
             layout: visitor.layout(),
             form,
@@ -120,17 +113,13 @@ fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm
 }
 
 /// `GET /create_client`.
-pub async fn new_form(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn new_form(page: PageRequest) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
         if visitor.user.is_none() {
             return Ok(see_other(&login_url("/create_client")));
         }
-        let form = default_form(&state.services.policy.capabilities);
-        form_page(&state, &visitor, form, Vec::new())
+        let form = default_form(&page.state.services.policy.capabilities);
+        form_page(&page.state, &visitor, form, Vec::new())
     })
     .await
 }
@@ -158,17 +147,12 @@ fn list_field(params: &Params, name: &str) -> Vec<String> {
 
 /// `POST /create_client`: registers the client, or shows the form again
 /// with the values kept and a message per field.
-pub async fn create(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    respond(&state, &session, &request, async |visitor: Visitor| {
+pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
+    page.respond(async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
             return Ok(see_other(&login_url("/create_client")));
         };
-        let params = checked_form(&state, &request, &session, body)?;
+        let params = page.checked_form(body)?;
         let form = ClientForm {
             client_name: form_field(&params, "client_name"),
             client_uri: form_field(&params, "client_uri"),
@@ -188,26 +172,40 @@ pub async fn create(
             scope: form.scope.clone(),
             token_endpoint_auth_method: form.token_endpoint_auth_method.clone(),
         };
-        let services = state.services.clone();
+        let services = page.state.services.clone();
         let owner = user.id;
         match blocking(move || services.register_client(&owner, &input)).await? {
             Ok(created) => {
-                tracing::info!(event = "client_created", client_id = %created.client.id, user_id = %owner);
-                Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", created.client.id)), &created))
+                tracing::info!(
+                    event = "client_created",
+                    client_id = %created.client.id,
+                    user_id = %owner
+                );
+                Ok(with_secret_cookie(
+                    &page.state,
+                    see_other(&format!("/clients/{}", created.client.id)),
+                    &created,
+                ))
             }
             Err(RegistrationError::Invalid(errors)) => {
                 let errors = errors
                     .into_iter()
-                    .map(|e| FieldMessage { field: e.field.to_owned(), message: e.message })
+                    .map(|e| FieldMessage {
+                        field: e.field.to_owned(),
+                        message: e.message,
+                    })
                     .collect();
-                form_page(&state, &visitor, form, errors)
+                form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::QuotaReached(max)) => {
                 let errors = vec![FieldMessage {
                     field: "quota".to_owned(),
-                    message: format!("You have reached the limit of {max} clients: delete one to register another."),
+                    message: format!(
+                        "You have reached the limit of {max} clients: \
+                         delete one to register another."
+                    ),
                 }];
-                form_page(&state, &visitor, form, errors)
+                form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::Store(error)) => Err(error.into()),
         }
@@ -223,7 +221,6 @@ fn with_secret_cookie(
     let Some(secret) = &created.secret else {
         return response;
     };
-    let mut jar = CookieJar::new();
     let cookie = Cookie::build(
         SECRET_COOKIE,
         format!("{}:{}", created.client.id, secret.expose()),
@@ -234,20 +231,14 @@ fn with_secret_cookie(
     .same_site(SameSite::Strict)
     .max_age(actix_web::cookie::time::Duration::seconds(120))
     .finish();
-    jar.private_mut(&state.cookie_key).add(cookie);
-    for cookie in jar.delta() {
-        let _ = response.add_cookie(cookie);
-    }
+    private_cookie::set(state, &mut response, cookie);
     response
 }
 
 /// The secret carried by the one-time cookie, if it is for `client`.
 fn secret_from_cookie(state: &AppState, request: &HttpRequest, client: &Client) -> Option<String> {
-    let cookie = request.cookie(SECRET_COOKIE)?;
-    let mut jar = CookieJar::new();
-    jar.add_original(cookie);
-    let value = jar.private(&state.cookie_key).get(SECRET_COOKIE)?;
-    let (id, secret) = value.value().split_once(':')?;
+    let value = private_cookie::read(state, request, SECRET_COOKIE)?;
+    let (id, secret) = value.split_once(':')?;
     let secret = secret.to_owned();
     (id == client.id.as_str()
         && client
@@ -270,21 +261,16 @@ async fn find_owned(
 }
 
 /// `GET /clients/{client_id}`: the owner's view of a client; 404 for others.
-pub async fn show(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
+pub async fn show(page: PageRequest, path: web::Path<String>) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
+    page.respond(async |visitor: Visitor| {
         let Some(user) = visitor.user.clone() else {
-            return Ok(see_other(&login_url(request.path())));
+            return Ok(see_other(&login_url(page.request.path())));
         };
-        let client = find_owned(&state, &user, id).await?;
-        let secret = secret_from_cookie(&state, &request, &client);
+        let client = find_owned(&page.state, &user, id).await?;
+        let secret = secret_from_cookie(&page.state, &page.request, &client);
         let examples = examples(
-            &state.services.policy.issuer,
+            &page.state.services.policy.issuer,
             &client,
             secret.as_deref(),
             user.username.as_str(),
@@ -303,22 +289,21 @@ pub async fn show(
             issued_at: client.issued_at.display(),
             trusted: client.trusted,
         };
-        let mut response = page(
-            &state,
+        let mut response = render_page(
+            &page.state,
             StatusCode::OK,
-            "pages/client.html",
             &ClientPage {
                 layout: visitor.layout(),
                 client: view,
-                secret,
+                secret: secret.map(SecretText),
                 examples,
             },
         )?;
-        if request.cookie(SECRET_COOKIE).is_some() {
+        if page.request.cookie(SECRET_COOKIE).is_some() {
             let mut removal = Cookie::build(SECRET_COOKIE, "")
                 .path(format!("/clients/{}", client.id))
                 .http_only(true)
-                .secure(state.https)
+                .secure(page.state.https)
                 .same_site(SameSite::Strict)
                 .finish();
             removal.make_removal();
@@ -331,62 +316,58 @@ pub async fn show(
 
 /// `POST /clients/{client_id}/rotate_secret`.
 pub async fn rotate_secret(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
+    page: PageRequest,
     path: web::Path<String>,
-    body: Result<web::Bytes, actix_web::Error>,
+    body: FormBody,
 ) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
-        let (owner, rotated) = user_action(&state, &request, &session, &visitor, body, move |services, owner| {
-            services.rotate_client_secret(Actor::Owner(owner), &id)
-        })
-        .await?;
+    page.respond(async |visitor: Visitor| {
+        let (owner, rotated) = page
+            .user_action(&visitor, body, move |services, owner| {
+                services.rotate_client_secret(Actor::Owner(owner), &id)
+            })
+            .await?;
         let rotated = rotated.ok_or(PageError::NotFound)?;
-        tracing::info!(event = "client_secret_rotated", client_id = %rotated.client.id, user_id = %owner);
-        Ok(with_secret_cookie(&state, see_other(&format!("/clients/{}", rotated.client.id)), &rotated))
+        tracing::info!(
+            event = "client_secret_rotated",
+            client_id = %rotated.client.id,
+            user_id = %owner
+        );
+        Ok(with_secret_cookie(
+            &page.state,
+            see_other(&format!("/clients/{}", rotated.client.id)),
+            &rotated,
+        ))
     })
     .await
 }
 
 /// `POST /clients/{client_id}/delete`: deletes the client and its tokens.
-pub async fn delete(
-    state: web::Data<AppState>,
-    session: Session,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
+pub async fn delete(page: PageRequest, path: web::Path<String>, body: FormBody) -> HttpResponse {
     let id = path.into_inner();
-    respond(&state, &session, &request, async |visitor: Visitor| {
+    page.respond(async |visitor: Visitor| {
         let client_id = id.clone();
-        let (owner, deleted) = user_action(
-            &state,
-            &request,
-            &session,
-            &visitor,
-            body,
-            move |services, owner| services.delete_client(Actor::Owner(owner), &client_id),
-        )
-        .await?;
+        let (owner, deleted) = page
+            .user_action(&visitor, body, move |services, owner| {
+                services.delete_client(Actor::Owner(owner), &client_id)
+            })
+            .await?;
         if !deleted {
             return Err(PageError::NotFound);
         }
         tracing::info!(event = "client_deleted", client_id = %id, user_id = %owner);
-        flash(&session, "The client was deleted and its tokens revoked.");
+        page.session
+            .flash("The client was deleted and its tokens revoked.");
         Ok(see_other("/"))
     })
     .await
 }
 
-/// Ready-to-copy commands for each grant the client has.
-fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str) -> Vec<Example> {
+/// What the ready-to-copy commands of `client` are filled with.
+fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str) -> Examples {
     let m = &client.metadata;
     let id = client.id.as_str();
     let secret = secret.unwrap_or("$CLIENT_SECRET");
-    let scope = m.scope.to_string();
-    let token_url = format!("{issuer}/oauth/token");
     let auth = match m.token_endpoint_auth_method {
         AuthMethod::ClientSecretBasic => format!("-u '{id}:{secret}' "),
         AuthMethod::ClientSecretPost => format!("-d client_id={id} -d client_secret={secret} "),
@@ -397,46 +378,15 @@ fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str)
         .first()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let encode = super::encode;
-    let mut out = Vec::new();
-    for grant in &m.grant_types {
-        let (title, command) = match grant {
-            GrantType::AuthorizationCode => (
-                "Authorization code with PKCE",
-                format!(
-                    "# 1. make a verifier and its S256 challenge\nCODE_VERIFIER=$(openssl rand -base64 48 | tr -d '=+/\\n' | cut -c1-64)\nCODE_CHALLENGE=$(printf %s \"$CODE_VERIFIER\" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')\n# 2. open in a browser, approve, and copy the code from the redirect\n{issuer}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope={}&state=xyz&code_challenge=$CODE_CHALLENGE&code_challenge_method=S256\n# 3. exchange the code\ncurl {auth}-XPOST {token_url} -d grant_type=authorization_code -d code=$CODE -d redirect_uri={} -d code_verifier=$CODE_VERIFIER",
-                    encode(&redirect), encode(&scope), encode(&redirect)
-                ),
-            ),
-            GrantType::Implicit => (
-                "Implicit (the token comes back in the URL fragment)",
-                format!("{issuer}/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&scope={}&state=xyz", encode(&redirect), encode(&scope)),
-            ),
-            GrantType::Password => (
-                "Password",
-                format!("curl {auth}-XPOST {token_url} -F grant_type=password -F username={username} -F password=$PASSWORD -F scope='{scope}'"),
-            ),
-            GrantType::ClientCredentials => (
-                "Client credentials",
-                format!("curl {auth}-XPOST {token_url} -d grant_type=client_credentials -d scope='{scope}'"),
-            ),
-            GrantType::RefreshToken => (
-                "Refresh token (a new refresh token comes back each time)",
-                format!("curl {auth}-XPOST {token_url} -d grant_type=refresh_token -d refresh_token=$REFRESH_TOKEN"),
-            ),
-        };
-        out.push(Example {
-            title: title.to_owned(),
-            grant: grant.as_str(),
-            command,
-        });
+    let scope = m.scope.to_string();
+    Examples {
+        issuer: issuer.to_owned(),
+        client_id: id.to_owned(),
+        auth: SecretText(auth),
+        redirect_uri: super::encode(&redirect),
+        scope_encoded: super::encode(&scope),
+        scope,
+        username: username.to_owned(),
+        grants: m.grant_types.iter().map(|g| g.as_str()).collect(),
     }
-    if !out.is_empty() {
-        out.push(Example {
-            title: "Call the API with the access token".to_owned(),
-            grant: "api",
-            command: format!("curl -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/me"),
-        });
-    }
-    out
 }

@@ -5,12 +5,12 @@
 //! alone (`domain::service::throttle`), so strangers' failures never lock
 //! out a browser that signed in before.
 
-use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
 
 use domain::device::KnownDevice;
 
-use crate::http::AppState;
+use crate::http::{private_cookie, AppState};
 
 /// The cookie's name (host-only behind TLS).
 fn name(state: &AppState) -> &'static str {
@@ -24,17 +24,11 @@ fn name(state: &AppState) -> &'static str {
 /// The device the request's cookie names, if the server made it.
 #[must_use]
 pub fn known_device(state: &AppState, request: &HttpRequest) -> Option<KnownDevice> {
-    let name = name(state);
-    let cookie = request.cookie(name)?;
-    let mut jar = CookieJar::new();
-    jar.add_original(cookie);
-    let cookie = jar.private(&state.cookie_key).get(name)?;
-    KnownDevice::parse(cookie.value())
+    KnownDevice::parse(&private_cookie::read(state, request, name(state))?)
 }
 
 /// Sets the device cookie of `device` on `response`.
 pub fn remember(state: &AppState, response: &mut HttpResponse, device: &KnownDevice) {
-    let mut jar = CookieJar::new();
     let cookie = Cookie::build(name(state), device.cookie_value())
         .path("/")
         .http_only(true)
@@ -44,8 +38,5 @@ pub fn remember(state: &AppState, response: &mut HttpResponse, device: &KnownDev
             KnownDevice::LIFETIME.seconds(),
         ))
         .finish();
-    jar.private_mut(&state.cookie_key).add(cookie);
-    for cookie in jar.delta() {
-        let _ = response.add_cookie(cookie);
-    }
+    private_cookie::set(state, response, cookie);
 }

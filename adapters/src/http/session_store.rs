@@ -128,7 +128,7 @@ impl SessionStore for DbSessionStore {
             // request changed is kept in a new, anonymous session: without
             // the user, so a copied cookie cannot revive a logged-out login.
             let mut anonymous = session_state;
-            anonymous.remove(crate::http::pages::USER_KEY);
+            anonymous.remove(crate::http::typed_session::USER_KEY);
             self.save(anonymous, ttl).await.map_err(|e| match e {
                 SaveError::Serialization(e) => UpdateError::Serialization(e),
                 SaveError::Other(e) => UpdateError::Other(e),
@@ -173,7 +173,7 @@ mod tests {
         let ttl = Duration::hours(1);
         let mut state = HashMap::new();
         state.insert(
-            crate::http::pages::USER_KEY.to_owned(),
+            crate::http::typed_session::USER_KEY.to_owned(),
             "\"some-user\"".to_owned(),
         );
         state.insert("flash".to_owned(), "\"hi\"".to_owned());
@@ -185,7 +185,7 @@ mod tests {
         let new_key = sessions.update(copy, state, &ttl).await.unwrap();
 
         let revived = sessions.load(&new_key).await.unwrap().unwrap();
-        assert!(!revived.contains_key(crate::http::pages::USER_KEY));
+        assert!(!revived.contains_key(crate::http::typed_session::USER_KEY));
         assert_eq!(revived.get("flash").map(String::as_str), Some("\"hi\""));
     }
 

@@ -1,22 +1,32 @@
 //! Tera templates, embedded in the binary so it runs from any directory, and
-//! one typed context per page. Autoescaping is on for every `.html` file.
+//! one typed view model per page, tied to its template by [`View`] so that a
+//! context cannot meet the wrong template. Autoescaping is on for every
+//! `.html` file.
+
+use std::fmt;
 
 use serde::Serialize;
 use tera::{Context, Tera};
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
-        [$(($name, include_str!(concat!("../../templates/", $name)))),*]
+        [$(($name, include_str!(concat!("../../../templates/", $name)))),*]
     };
 }
 
 /// The stylesheet, served at `/static/style.css`.
-pub const STYLESHEET: &str = include_str!("../../templates/static/style.css");
+pub const STYLESHEET: &str = include_str!("../../../templates/static/style.css");
 
 /// The registration form's script (fills the settings from the chosen
 /// application type), served at `/static/create_client.js`: a file, since
 /// the Content-Security-Policy (`default-src 'self'`) forbids inline scripts.
-pub const CREATE_CLIENT_SCRIPT: &str = include_str!("../../templates/static/create_client.js");
+pub const CREATE_CLIENT_SCRIPT: &str = include_str!("../../../templates/static/create_client.js");
+
+/// A page's view model: its fields are the template's context.
+pub trait View: Serialize {
+    /// The template it fills, one of [`templates`].
+    const TEMPLATE: &'static str;
+}
 
 /// Builds the template set.
 ///
@@ -27,6 +37,7 @@ pub fn templates() -> Result<Tera, tera::Error> {
     tera.add_raw_templates(embedded![
         "base.html",
         "partials/csrf_field.html",
+        "partials/client_examples.html",
         "pages/login.html",
         "pages/signup.html",
         "pages/home.html",
@@ -54,7 +65,7 @@ pub struct Layout {
     /// The logged-in user.
     pub user: Option<UserView>,
     /// The session's CSRF token, for every form.
-    pub csrf_token: String,
+    pub csrf_token: SecretText,
     /// A one-time message.
     pub flash: Option<String>,
 }
@@ -82,6 +93,10 @@ pub struct LoginPage {
     pub next_query: String,
 }
 
+impl View for LoginPage {
+    const TEMPLATE: &'static str = "pages/login.html";
+}
+
 /// `pages/signup.html`.
 #[derive(Debug, Serialize)]
 pub struct SignupPage {
@@ -94,6 +109,10 @@ pub struct SignupPage {
     pub username: String,
     /// `?next=…`, already encoded, or empty.
     pub next_query: String,
+}
+
+impl View for SignupPage {
+    const TEMPLATE: &'static str = "pages/signup.html";
 }
 
 /// A client in a list.
@@ -117,6 +136,10 @@ pub struct HomePage {
     pub layout: Layout,
     /// The user's clients.
     pub clients: Vec<ClientSummary>,
+}
+
+impl View for HomePage {
+    const TEMPLATE: &'static str = "pages/home.html";
 }
 
 /// The fields of the registration form, as typed.
@@ -180,6 +203,10 @@ pub struct CreateClientPage {
     pub auth_methods: Vec<&'static str>,
 }
 
+impl View for CreateClientPage {
+    const TEMPLATE: &'static str = "pages/create_client.html";
+}
+
 /// A client's full view.
 #[derive(Debug, Serialize)]
 pub struct ClientView {
@@ -207,15 +234,40 @@ pub struct ClientView {
     pub trusted: bool,
 }
 
-/// A ready-to-copy command.
+/// Text that may hold a secret (a client secret, a CSRF token): written
+/// into the page as it is, never shown by `Debug` (a page model may reach a
+/// log line).
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct SecretText(pub String);
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText([redacted])")
+    }
+}
+
+/// What the client page's ready-to-copy commands are filled with
+/// (`partials/client_examples.html`).
 #[derive(Debug, Serialize)]
-pub struct Example {
-    /// Heading.
-    pub title: String,
-    /// The grant it shows.
-    pub grant: &'static str,
-    /// The command.
-    pub command: String,
+pub struct Examples {
+    /// The issuer URL.
+    pub issuer: String,
+    /// `client_id`.
+    pub client_id: String,
+    /// The client authentication arguments of `curl`, ending in a space;
+    /// with the secret when the page shows it.
+    pub auth: SecretText,
+    /// The first redirect URI, percent-encoded.
+    pub redirect_uri: String,
+    /// The client's scope.
+    pub scope: String,
+    /// The client's scope, percent-encoded.
+    pub scope_encoded: String,
+    /// The owner's user name (the password grant's example).
+    pub username: String,
+    /// The client's grant types, one example each.
+    pub grants: Vec<&'static str>,
 }
 
 /// `pages/client.html`.
@@ -227,9 +279,13 @@ pub struct ClientPage {
     /// The client.
     pub client: ClientView,
     /// The secret in clear, right after creation or rotation only.
-    pub secret: Option<String>,
+    pub secret: Option<SecretText>,
     /// Commands for each grant.
-    pub examples: Vec<Example>,
+    pub examples: Examples,
+}
+
+impl View for ClientPage {
+    const TEMPLATE: &'static str = "pages/client.html";
 }
 
 /// A requested scope and what it means.
@@ -259,6 +315,10 @@ pub struct ConsentPage {
     pub action: String,
 }
 
+impl View for ConsentPage {
+    const TEMPLATE: &'static str = "pages/consent.html";
+}
+
 /// A connected app row.
 #[derive(Debug, Serialize)]
 pub struct AppView {
@@ -286,6 +346,10 @@ pub struct AppsPage {
     pub apps: Vec<AppView>,
 }
 
+impl View for AppsPage {
+    const TEMPLATE: &'static str = "pages/apps.html";
+}
+
 /// `pages/redirect_notice.html`: an error of an untrusted client, shown
 /// instead of an automatic redirect (RFC 9700 §4.11.2).
 #[derive(Debug, Serialize)]
@@ -303,6 +367,10 @@ pub struct RedirectNoticePage {
     pub location: String,
 }
 
+impl View for RedirectNoticePage {
+    const TEMPLATE: &'static str = "pages/redirect_notice.html";
+}
+
 /// `pages/error.html`.
 #[derive(Debug, Serialize)]
 pub struct ErrorPage {
@@ -317,12 +385,16 @@ pub struct ErrorPage {
     pub code: Option<String>,
 }
 
-/// Renders `template` with `page`.
+impl View for ErrorPage {
+    const TEMPLATE: &'static str = "pages/error.html";
+}
+
+/// Renders `view` with its template.
 ///
 /// # Errors
 /// A context that does not serialise, or a template error.
-pub fn render<T: Serialize>(tera: &Tera, template: &str, page: &T) -> Result<String, tera::Error> {
-    tera.render(template, &Context::from_serialize(page)?)
+pub fn render<V: View>(tera: &Tera, view: &V) -> Result<String, tera::Error> {
+    tera.render(V::TEMPLATE, &Context::from_serialize(view)?)
 }
 
 #[cfg(test)]
@@ -334,9 +406,14 @@ mod tests {
             user: Some(UserView {
                 username: "alice".to_owned(),
             }),
-            csrf_token: "tok".to_owned(),
+            csrf_token: SecretText("tok".to_owned()),
             flash: Some("<b>done</b>".to_owned()),
         }
+    }
+
+    /// The page's template name and its HTML.
+    fn rendered<V: View>(tera: &Tera, view: &V) -> (&'static str, String) {
+        (V::TEMPLATE, render(tera, view).unwrap())
     }
 
     #[test]
@@ -356,167 +433,130 @@ mod tests {
             issued_at: "now".to_owned(),
             trusted: false,
         };
-        let pages: Vec<(&str, String)> = vec![
-            (
-                "pages/login.html",
-                render(
-                    &tera,
-                    "pages/login.html",
-                    &LoginPage {
-                        layout: layout(),
-                        error: Some(evil.clone()),
-                        username: evil.clone(),
-                        next_query: String::new(),
-                    },
-                )
-                .unwrap(),
+        let pages = vec![
+            rendered(
+                &tera,
+                &LoginPage {
+                    layout: layout(),
+                    error: Some(evil.clone()),
+                    username: evil.clone(),
+                    next_query: String::new(),
+                },
             ),
-            (
-                "pages/signup.html",
-                render(
-                    &tera,
-                    "pages/signup.html",
-                    &SignupPage {
-                        layout: layout(),
-                        errors: vec![FieldMessage {
-                            field: "username".to_owned(),
-                            message: evil.clone(),
-                        }],
-                        username: evil.clone(),
-                        next_query: String::new(),
-                    },
-                )
-                .unwrap(),
+            rendered(
+                &tera,
+                &SignupPage {
+                    layout: layout(),
+                    errors: vec![FieldMessage {
+                        field: "username".to_owned(),
+                        message: evil.clone(),
+                    }],
+                    username: evil.clone(),
+                    next_query: String::new(),
+                },
             ),
-            (
-                "pages/home.html",
-                render(
-                    &tera,
-                    "pages/home.html",
-                    &HomePage {
-                        layout: layout(),
-                        clients: vec![ClientSummary {
-                            client_id: "id".to_owned(),
-                            client_name: evil.clone(),
-                            grant_types: vec!["password"],
-                            token_endpoint_auth_method: "none",
-                        }],
-                    },
-                )
-                .unwrap(),
-            ),
-            (
-                "pages/create_client.html",
-                render(
-                    &tera,
-                    "pages/create_client.html",
-                    &CreateClientPage {
-                        layout: layout(),
-                        form: ClientForm {
-                            client_name: evil.clone(),
-                            ..ClientForm::default()
-                        },
-                        errors: vec![],
-                        scopes_supported: "profile".to_owned(),
+            rendered(
+                &tera,
+                &HomePage {
+                    layout: layout(),
+                    clients: vec![ClientSummary {
+                        client_id: "id".to_owned(),
+                        client_name: evil.clone(),
                         grant_types: vec!["password"],
-                        response_types: vec!["code"],
-                        application_types: vec![ApplicationTypeView {
-                            value: "web",
-                            label: "Web",
-                            hint: "h",
-                            grant_types: "password".to_owned(),
-                            response_types: String::new(),
-                            auth_method: "none",
-                        }],
-                        auth_methods: vec!["none"],
-                    },
-                )
-                .unwrap(),
+                        token_endpoint_auth_method: "none",
+                    }],
+                },
             ),
-            (
-                "pages/client.html",
-                render(
-                    &tera,
-                    "pages/client.html",
-                    &ClientPage {
-                        layout: layout(),
-                        client: client(),
-                        secret: None,
-                        examples: vec![Example {
-                            title: "t".to_owned(),
-                            grant: "password",
-                            command: evil.clone(),
-                        }],
+            rendered(
+                &tera,
+                &CreateClientPage {
+                    layout: layout(),
+                    form: ClientForm {
+                        client_name: evil.clone(),
+                        ..ClientForm::default()
                     },
-                )
-                .unwrap(),
+                    errors: vec![],
+                    scopes_supported: "profile".to_owned(),
+                    grant_types: vec!["password"],
+                    response_types: vec!["code"],
+                    application_types: vec![ApplicationTypeView {
+                        value: "web",
+                        label: "Web",
+                        hint: "h",
+                        grant_types: "password".to_owned(),
+                        response_types: String::new(),
+                        auth_method: "none",
+                    }],
+                    auth_methods: vec!["none"],
+                },
             ),
-            (
-                "pages/consent.html",
-                render(
-                    &tera,
-                    "pages/consent.html",
-                    &ConsentPage {
-                        layout: layout(),
+            rendered(
+                &tera,
+                &ClientPage {
+                    layout: layout(),
+                    client: client(),
+                    secret: None,
+                    examples: Examples {
+                        issuer: evil.clone(),
+                        client_id: evil.clone(),
+                        auth: SecretText(evil.clone()),
+                        redirect_uri: evil.clone(),
+                        scope: evil.clone(),
+                        scope_encoded: evil.clone(),
+                        username: evil.clone(),
+                        grants: domain::client::GrantType::ALL
+                            .iter()
+                            .map(|g| g.as_str())
+                            .collect(),
+                    },
+                },
+            ),
+            rendered(
+                &tera,
+                &ConsentPage {
+                    layout: layout(),
+                    client_name: evil.clone(),
+                    client_uri: None,
+                    scopes: vec![ScopeView {
+                        name: evil.clone(),
+                        description: "",
+                    }],
+                    redirect_to: evil.clone(),
+                    action: "/oauth/authorize?x=1".to_owned(),
+                },
+            ),
+            rendered(
+                &tera,
+                &AppsPage {
+                    layout: layout(),
+                    apps: vec![AppView {
+                        client_id: "id".to_owned(),
                         client_name: evil.clone(),
                         client_uri: None,
-                        scopes: vec![ScopeView {
-                            name: evil.clone(),
-                            description: "",
-                        }],
-                        redirect_to: evil.clone(),
-                        action: "/oauth/authorize?x=1".to_owned(),
-                    },
-                )
-                .unwrap(),
+                        scopes: vec![],
+                        granted_at: String::new(),
+                        last_used_at: String::new(),
+                    }],
+                },
             ),
-            (
-                "pages/apps.html",
-                render(
-                    &tera,
-                    "pages/apps.html",
-                    &AppsPage {
-                        layout: layout(),
-                        apps: vec![AppView {
-                            client_id: "id".to_owned(),
-                            client_name: evil.clone(),
-                            client_uri: None,
-                            scopes: vec![],
-                            granted_at: String::new(),
-                            last_used_at: String::new(),
-                        }],
-                    },
-                )
-                .unwrap(),
+            rendered(
+                &tera,
+                &ErrorPage {
+                    layout: layout(),
+                    heading: evil.clone(),
+                    message: evil.clone(),
+                    code: None,
+                },
             ),
-            (
-                "pages/error.html",
-                render(
-                    &tera,
-                    "pages/error.html",
-                    &ErrorPage {
-                        layout: layout(),
-                        heading: evil.clone(),
-                        message: evil.clone(),
-                        code: None,
-                    },
-                )
-                .unwrap(),
-            ),
-            (
-                "pages/redirect_notice.html",
-                render(
-                    &tera,
-                    "pages/redirect_notice.html",
-                    &RedirectNoticePage {
-                        layout: layout(),
-                        code: evil.clone(),
-                        description: evil.clone(),
-                        host: evil.clone(),
-                        location: evil.clone(),
-                    },
-                )
-                .unwrap(),
+            rendered(
+                &tera,
+                &RedirectNoticePage {
+                    layout: layout(),
+                    code: evil.clone(),
+                    description: evil.clone(),
+                    host: evil.clone(),
+                    location: evil.clone(),
+                },
             ),
         ];
         for (name, html) in pages {
@@ -524,5 +564,50 @@ mod tests {
             assert!(html.contains("&lt;script&gt;"), "{name} lost the data");
             assert!(!html.contains("<b>done</b>"), "{name} shows a raw flash");
         }
+    }
+
+    #[test]
+    fn view_models_never_show_a_secret_in_debug() {
+        let client = ClientView {
+            client_id: "id".to_owned(),
+            client_name: "n".to_owned(),
+            client_uri: None,
+            redirect_uris: vec![],
+            grant_types: vec!["client_credentials"],
+            response_types: vec![],
+            scope: String::new(),
+            token_endpoint_auth_method: "client_secret_basic",
+            confidential: true,
+            issued_at: String::new(),
+            trusted: false,
+        };
+        let page = ClientPage {
+            layout: Layout {
+                user: None,
+                csrf_token: SecretText("csrf-value".to_owned()),
+                flash: None,
+            },
+            client,
+            secret: Some(SecretText("s3cr3t-value".to_owned())),
+            examples: Examples {
+                issuer: "https://issuer.example".to_owned(),
+                client_id: "id".to_owned(),
+                auth: SecretText("-u 'id:s3cr3t-value' ".to_owned()),
+                redirect_uri: String::new(),
+                scope: String::new(),
+                scope_encoded: String::new(),
+                username: "alice".to_owned(),
+                grants: vec!["client_credentials"],
+            },
+        };
+        let debug = format!("{page:?}");
+        assert!(!debug.contains("s3cr3t-value"), "{debug}");
+        assert!(!debug.contains("csrf-value"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        let html = render(&templates().unwrap(), &page).unwrap();
+        assert!(
+            html.contains("s3cr3t-value"),
+            "the page itself shows the secret"
+        );
     }
 }

@@ -1,0 +1,92 @@
+//! The browser session's state, typed: the pages read and write the
+//! logged-in user, the CSRF token and the one-time message through these
+//! methods, never through string keys (zero2prod's `TypedSession`).
+//!
+//! The state itself is kept by [`super::session_store`]; actix-session
+//! stores each value as JSON under its key.
+
+use std::future::{ready, Ready};
+
+use actix_session::{Session, SessionExt, SessionGetError, SessionInsertError};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+
+use domain::ids::UserId;
+
+/// The session key holding the logged-in user id (the session store reads
+/// it too: a session outliving its login must lose it).
+pub const USER_KEY: &str = "uid";
+const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+
+/// The session of a page request.
+pub struct TypedSession(Session);
+
+impl TypedSession {
+    /// The logged-in user's id, if any.
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn user_id(&self) -> Result<Option<UserId>, SessionGetError> {
+        Ok(self
+            .0
+            .get::<String>(USER_KEY)?
+            .as_deref()
+            .and_then(UserId::parse))
+    }
+
+    /// Forgets the logged-in user (deleted since they logged in).
+    pub fn forget_user(&self) {
+        self.0.remove(USER_KEY);
+    }
+
+    /// The CSRF token of a logged-in session.
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn csrf_token(&self) -> Result<Option<String>, SessionGetError> {
+        self.0.get::<String>(CSRF_KEY)
+    }
+
+    /// Starts an authenticated session for `user`: a new session key (no
+    /// fixation, OWASP ASVS 5.0 §7.2.4) and the new CSRF token.
+    ///
+    /// # Errors
+    /// A value that does not serialise.
+    pub fn log_in(&self, user: &UserId, csrf_token: &str) -> Result<(), SessionInsertError> {
+        self.0.renew();
+        self.0.insert(USER_KEY, user.to_string())?;
+        self.0.insert(CSRF_KEY, csrf_token)?;
+        Ok(())
+    }
+
+    /// Ends the session everywhere (the server-side row is deleted).
+    pub fn log_out(&self) {
+        self.0.purge();
+    }
+
+    /// Takes the one-time message left for this page, if any.
+    pub fn take_flash(&self) -> Option<String> {
+        // Only touch the flash when there is one: a removal marks the session
+        // changed, which costs a write.
+        if self.0.contains_key(FLASH_KEY) {
+            self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
+        } else {
+            None
+        }
+    }
+
+    /// Leaves a one-time message for the next page.
+    pub fn flash(&self, message: &str) {
+        let _ = self.0.insert(FLASH_KEY, message);
+    }
+}
+
+impl FromRequest for TypedSession {
+    type Error = <Session as FromRequest>::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self(request.get_session())))
+    }
+}
