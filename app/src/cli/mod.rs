@@ -166,14 +166,16 @@ pub enum ClientCommand {
     },
     /// Show a client (never its secret: only a digest is stored).
     Show {
-        /// The `client_id`.
+        /// The `client_id` (generated ids may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Mark a client trusted (or, with `--no`, not): only trusted clients
     /// get automatic error redirects for visitors who are not signed in
     /// (RFC 9700 §4.11.2). Clients made by `client create` are trusted.
     SetTrusted {
-        /// The `client_id`.
+        /// The `client_id` (generated ids may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Mark it untrusted instead.
         #[arg(long)]
@@ -181,13 +183,15 @@ pub enum ClientCommand {
     },
     /// Delete a client with its codes and tokens.
     Delete {
-        /// The `client_id`.
+        /// The `client_id` (generated ids may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Give a confidential client a new secret (printed once); the old one
     /// stops working at once.
     RotateSecret {
-        /// The `client_id`.
+        /// The `client_id` (generated ids may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }
@@ -200,7 +204,7 @@ pub enum TokenCommand {
     #[command(group(ArgGroup::new("whose").required(true).multiple(true)))]
     Revoke {
         /// The `client_id`.
-        #[arg(long = "client", group = "whose")]
+        #[arg(long = "client", group = "whose", allow_hyphen_values = true)]
         client_id: Option<String>,
         /// The user name.
         #[arg(long = "user", group = "whose")]
@@ -314,6 +318,23 @@ mod tests {
             let debug = format!("{cli:?}");
             assert!(!debug.contains("s3cret-horse"), "{debug}");
             assert!(debug.contains("[redacted]"), "{debug}");
+        }
+    }
+
+    /// Client ids are base64url and may start with `-`: each command that
+    /// names a client must take such an id as a value, not as a flag.
+    #[test]
+    fn a_client_id_starting_with_a_dash_is_a_value() {
+        for command in [
+            &["client", "show", "-Cx9"][..],
+            &["client", "delete", "-Cx9"],
+            &["client", "rotate-secret", "-Cx9"],
+            &["client", "set-trusted", "-Cx9", "--no"],
+            &["token", "revoke", "--client", "-Cx9"],
+        ] {
+            let args = std::iter::once(&"oauth2-server").chain(command);
+            let cli = Cli::try_parse_from(args).expect("the command parses");
+            assert!(format!("{cli:?}").contains("\"-Cx9\""), "{command:?}");
         }
     }
 }
