@@ -307,3 +307,38 @@ fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> std::io::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_name() {
+        let url = with_database("postgres://u:p@db.example:5432/test?sslmode=disable", "t_1")
+            .expect("a URL");
+
+        assert_eq!(url, "postgres://u:p@db.example:5432/t_1?sslmode=disable");
+    }
+
+    #[test]
+    fn the_template_name_is_stable_and_short() {
+        let hash = migrations_hash().expect("the migrations are readable");
+
+        assert_eq!(hash, migrations_hash().expect("again"));
+        assert_eq!(hash.len(), 16);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn a_sqlite_database_is_removed_when_dropped() {
+        let database = TestDatabase::migrated(Backend::Sqlite, |url| {
+            std::fs::write(url.trim_start_matches("sqlite://"), b"")
+        });
+        let path = std::path::PathBuf::from(database.url().trim_start_matches("sqlite://"));
+        assert!(path.exists());
+
+        drop(database);
+
+        assert!(!path.exists());
+    }
+}
