@@ -14,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use test_support::{Backend, TestDatabase};
 
 fn run(args: &[&str]) -> Output {
     command().args(args).output().expect("the binary runs")
@@ -86,11 +87,11 @@ const ALICE: [&str; 6] = [
     "correct horse",
 ];
 
-/// A temporary directory for a fresh SQLite database, and its URL.
-fn fresh_database() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
-    (dir, url)
+/// A fresh, empty SQLite database (removed when dropped), and its URL.
+fn fresh_database() -> (TestDatabase, String) {
+    let database = TestDatabase::empty(Backend::Sqlite);
+    let url = database.url().to_owned();
+    (database, url)
 }
 
 /// Runs the binary on the database at `url` (bcrypt at its cheapest).
@@ -408,8 +409,7 @@ fn bad_settings_are_one_line_errors_that_name_the_setting() {
 
 #[test]
 fn an_https_issuer_without_a_session_key_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
+    let (_db, url) = fresh_database();
     let bind = format!("127.0.0.1:{}", free_port());
 
     let refused = run(&[
@@ -442,8 +442,7 @@ fn a_tls_postgres_url_names_the_pg_tls_feature() {
 
 #[test]
 fn migrate_runs_migrations_only_and_serve_can_be_told_not_to() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
+    let (_db, url) = fresh_database();
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
 
@@ -474,10 +473,10 @@ fn migrate_runs_migrations_only_and_serve_can_be_told_not_to() {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = fresh_database();
     let port = free_port();
 
-    let (_server, listening) = serve_with(&sqlite_url(&dir), port, &["--log-format", "json"]);
+    let (_server, listening) = serve_with(&url, port, &["--log-format", "json"]);
 
     let line: Value = serde_json::from_str(&listening).unwrap();
     assert_eq!(line["level"], "INFO");
@@ -486,8 +485,7 @@ fn json_logs_are_one_object_per_line() {
 
 #[test]
 fn disabled_grants_leave_the_metadata_and_cannot_be_registered() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
+    let (_db, url) = fresh_database();
     let port = free_port();
     let off = ["--disable-grant", "implicit", "--disable-grant", "password"];
     let mut args = vec!["--database-url", url.as_str(), "--bcrypt-cost", "4"];
@@ -806,8 +804,7 @@ fn admin_commands_take_effect_on_a_running_server() {
 /// flight, and exits 0.
 #[test]
 fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
+    let (_db, url) = fresh_database();
     // A costly hash makes the password grant take about a second.
     ok(&run(&[
         "--database-url",

@@ -12,6 +12,7 @@ use support::{command, free_port, serve_with, Server};
 use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use test_support::{Backend, TestDatabase};
 
 const SESSION_KEY: &str = "two-instances-share-this-session-key-of-more-than-sixty-four-bytes!!";
 const PASSWORD: &str = "correct horse battery";
@@ -61,45 +62,6 @@ fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    fn create() -> Self {
-        let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-        let name = format!("t_two_{}", std::process::id());
-        let mut conn = PgConnection::establish(&admin).unwrap();
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .unwrap();
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        Self {
-            admin,
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn);
-        }
-    }
-}
-
 fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = page.find(marker).unwrap() + marker.len();
@@ -117,15 +79,16 @@ fn params_of(location: &str) -> std::collections::HashMap<String, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
 async fn two_instances_on_one_postgres_database_are_one_server() {
-    let db = Database::create();
+    // Empty: both instances migrate it at start.
+    let db = TestDatabase::empty(Backend::Postgres);
     // Both start (and migrate) at once.
-    let (url_a, url_b) = (db.url.clone(), db.url.clone());
+    let (url_a, url_b) = (db.url().to_owned(), db.url().to_owned());
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(move || start(&url_a));
         let b = s.spawn(move || start(&url_b));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let mut conn = PgConnection::establish(&db.url).unwrap();
+    let mut conn = PgConnection::establish(db.url()).unwrap();
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -152,7 +115,7 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
     assert_eq!(count.n, count.distinct_versions);
 
     cli(
-        &db.url,
+        db.url(),
         &[
             "--bcrypt-cost",
             "4",
@@ -165,7 +128,7 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
         ],
     );
     let client = cli(
-        &db.url,
+        db.url(),
         &[
             "client",
             "create",

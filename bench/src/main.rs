@@ -23,8 +23,6 @@ use anyhow::{bail, Context};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -184,23 +182,6 @@ impl Drop for Process {
     }
 }
 
-/// Drops the PostgreSQL database made for the run.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 /// Removes the temporary directory when dropped.
 struct TempDir(PathBuf);
 
@@ -254,23 +235,6 @@ fn server_binary(root: &Path, build: bool) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(binary)
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let host_start = base.find("://").map_or(0, |at| at + 3);
-    let base = match base[host_start..].find('/') {
-        Some(slash) => &base[..host_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
 }
 
 /// bcrypt verifications per second at `cost`, one thread per core, for
@@ -636,19 +600,15 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     eprintln!("bcrypt: {bcrypt_per_second:.1} verifications/s on {bcrypt_threads} threads");
 
     // The database.
+    // Empty: the server migrates it at start. Dropped at the end of the run.
     let mut _pg_guard = None;
     let (database_url, backend) = match &args.database_url {
         Some(url) if url.starts_with("postgres") => {
-            let name = format!("bench_{}", std::process::id());
-            let mut conn = diesel::PgConnection::establish(url)
-                .context("cannot connect to the PostgreSQL server of --database-url")?;
-            conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                .context("cannot create the benchmark database")?;
-            _pg_guard = Some(PgDatabase {
-                admin_url: url.clone(),
-                name: name.clone(),
-            });
-            (with_database(url, &name), "PostgreSQL")
+            let database = test_support::PgDatabase::create(url, "bench")
+                .context("cannot create the benchmark database on --database-url")?;
+            let database_url = database.url().to_owned();
+            _pg_guard = Some(database);
+            (database_url, "PostgreSQL")
         }
         Some(url) => {
             bail!("--database-url must be a postgres:// URL (SQLite is the default): {url}")

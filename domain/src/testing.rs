@@ -11,6 +11,7 @@ use crate::client::{AuthMethod, Client, ClientMetadata, GrantType, ResponseType}
 use crate::code::AuthorizationCode;
 use crate::error::StoreError;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
+use crate::pkce::CodeChallenge;
 use crate::ports::{
     ClientRepository, Clock, CodeRedemption, CodeRepository, GrantSummary, PasswordHasher,
     Rotation, SecureRandom, SessionRepository, TokenRepository, UserRepository, WithinQuota,
@@ -146,6 +147,135 @@ pub fn sample_user(name: &str, password: &str) -> User {
         username: Username::parse(name).unwrap_or_else(|_| unreachable!()),
         password_hash: PasswordHash::new(format!("plain:{password}")),
         created_at: t(0),
+    }
+}
+
+// Records for stores: every call gives distinct ids and digests, so that a
+// test can insert as many as it likes (the contract tests of the Diesel
+// repositories and of `InMemoryStore` build their data from these).
+
+static NEXT_RECORD: AtomicU64 = AtomicU64::new(1);
+
+fn next_record() -> u64 {
+    NEXT_RECORD.fetch_add(1, Ordering::Relaxed)
+}
+
+/// 16 bytes never returned before in this process: a counter, then the
+/// process id.
+fn distinct_id() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&next_record().to_le_bytes());
+    bytes[8..].copy_from_slice(&std::process::id().to_le_bytes().repeat(2));
+    bytes
+}
+
+/// A digest no other call gives.
+#[must_use]
+pub fn digest() -> SecretDigest {
+    SecretDigest::of(&format!("secret-{}", next_record()))
+}
+
+/// A new family id.
+#[must_use]
+pub fn family() -> FamilyId {
+    FamilyId::from_random_bytes(distinct_id())
+}
+
+/// An instant with microseconds (2026-11-27 09:30:01 + `micros` µs), to
+/// check that a store keeps them.
+#[must_use]
+pub fn precise(micros: u32) -> Timestamp {
+    let dt = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+        .and_then(|d| d.and_hms_micro_opt(9, 30, 1, micros))
+        .unwrap_or_else(|| unreachable!());
+    Timestamp::from_naive_utc(dt)
+}
+
+/// A user named `name` with an id of its own, created at `t(0)`; its
+/// password is its name (for [`PlainHasher`]).
+#[must_use]
+pub fn user(name: &str) -> User {
+    User {
+        id: UserId::from_random_bytes(distinct_id()),
+        ..sample_user(name, name)
+    }
+}
+
+/// A client `id` of `owner`, confidential unless `method` is `none`, with
+/// three kinds of redirect URI (https, loopback with a query, private-use
+/// scheme), the code and refresh grants, issued at `t(10)`.
+#[must_use]
+pub fn client(id: &str, owner: &User, method: AuthMethod) -> Client {
+    let uri = |uri: &str| RedirectUri::parse(uri).unwrap_or_else(|_| unreachable!());
+    Client {
+        id: ClientId::parse(id).unwrap_or_else(|| unreachable!()),
+        owner: owner.id,
+        secret_digest: method.is_confidential().then(digest),
+        metadata: ClientMetadata {
+            client_name: format!("Client {id}"),
+            client_uri: method
+                .is_confidential()
+                .then(|| "https://app.example.com".to_owned()),
+            redirect_uris: vec![
+                uri("https://app.example.com/cb"),
+                uri("http://127.0.0.1:8080/cb?x=1"),
+                uri("com.example.app:/oauth"),
+            ],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            response_types: vec![ResponseType::Code],
+            scope: Scope::parse("profile email openid").unwrap_or_default(),
+            token_endpoint_auth_method: method,
+        },
+        issued_at: t(10),
+        trusted: false,
+    }
+}
+
+/// An unused code of `client` for `user`, in a family of its own, issued at
+/// `t(100)` and expiring at `t(160)`.
+#[must_use]
+pub fn code(client: &Client, user: &User) -> AuthorizationCode {
+    AuthorizationCode {
+        digest: digest(),
+        client_id: client.id.clone(),
+        user_id: user.id,
+        redirect_uri: Some("https://app.example.com/cb".to_owned()),
+        scope: Scope::parse("profile email").unwrap_or_default(),
+        challenge: CodeChallenge::from_stored(CodeChallenge::s256_of(
+            "a-code-verifier-of-at-least-43-characters-long",
+        )),
+        family: family(),
+        issued_at: t(100),
+        expires_at: t(160),
+        used_at: None,
+    }
+}
+
+/// A token of `kind` in `family`, of `client` for `user`, scope `profile`,
+/// issued at `t(200)` and expiring at `t(3800)`.
+#[must_use]
+pub fn token(
+    kind: TokenKind,
+    family: FamilyId,
+    client: &Client,
+    user: Option<&User>,
+) -> TokenRecord {
+    TokenRecord {
+        id: TokenId::from_random_bytes(distinct_id()),
+        family,
+        digest: digest(),
+        client_id: client.id.clone(),
+        user_id: user.map(|u| u.id),
+        ..sample_token(kind, t(200), t(3800))
+    }
+}
+
+/// An access and a refresh token in `family` (see [`token`]).
+#[must_use]
+pub fn tokens(family: FamilyId, client: &Client, user: Option<&User>) -> NewTokens {
+    NewTokens {
+        access: token(TokenKind::Access, family, client, user),
+        refresh: Some(token(TokenKind::Refresh, family, client, user)),
     }
 }
 

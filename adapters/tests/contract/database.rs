@@ -220,12 +220,12 @@ fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
 #[test]
 #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
 fn two_instances_migrating_one_fresh_postgres_database_both_succeed() {
-    let database = support::PgDatabase::create();
+    let database = support::TestDatabase::empty(support::Backend::Postgres);
     let barrier = Arc::new(Barrier::new(2));
 
     let handles: Vec<_> = (0..2)
         .map(|_| {
-            let url = database.url.clone();
+            let url = database.url().to_owned();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 let pool = adapters::db::build_pool(&url, 1).unwrap();
@@ -250,7 +250,7 @@ fn two_instances_migrating_one_fresh_postgres_database_both_succeed() {
         total, expected,
         "each migration ran exactly once: {applied:?}"
     );
-    let store = DieselStore::connect(&database.url, 1).unwrap();
+    let store = DieselStore::connect(database.url(), 1).unwrap();
     let alice = support::user("alice");
     store.insert_user(&alice).unwrap();
     assert_eq!(store.find_user(&alice.id).unwrap(), Some(alice));

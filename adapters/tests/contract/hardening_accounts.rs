@@ -27,18 +27,19 @@ contract_tests! {
 }
 
 mod migration {
+    use crate::support::{Backend, TestDatabase};
+
     #[test]
     fn sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        super::case_duplicates_and_sessions_from_before_the_migration_keep_working(&url);
+        let database = TestDatabase::empty(Backend::Sqlite);
+        super::case_duplicates_and_sessions_from_before_the_migration_keep_working(database.url());
     }
 
     #[test]
     #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
     fn postgres() {
-        let database = crate::support::PgDatabase::create();
-        super::case_duplicates_and_sessions_from_before_the_migration_keep_working(&database.url);
+        let database = TestDatabase::empty(Backend::Postgres);
+        super::case_duplicates_and_sessions_from_before_the_migration_keep_working(database.url());
     }
 }
 

@@ -1,76 +1,27 @@
-//! A database of its own for each test.
+//! A database of its own for each test (see the `test-support` crate),
+//! migrated before the server starts: on PostgreSQL a copy of a template
+//! migrated once, so that the server's own migration at start is a no-op.
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use adapters::db::{ConnectError, DieselStore};
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// A fresh SQLite file in a temporary directory.
-    Sqlite,
-    /// A fresh database on the server of `TEST_DATABASE_URL`.
-    Postgres,
-}
+pub use test_support::Backend;
 
 /// A database that lives as long as the test.
-pub struct TestDatabase {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
-}
+pub struct TestDatabase(test_support::TestDatabase);
 
 impl TestDatabase {
     /// Creates the database.
     pub fn create(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("oauth2.db").display());
-                Self {
-                    url,
-                    _dir: Some(dir),
-                    postgres: None,
-                }
-            }
-            Backend::Postgres => {
-                let admin_url = std::env::var("TEST_DATABASE_URL")
-                    .expect("TEST_DATABASE_URL must be set for PostgreSQL tests");
-                let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin =
-                    PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
-                // The name is made here from a UUID, never from input.
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create the test database");
-                let url = with_database(&admin_url, &name);
-                Self {
-                    url,
-                    _dir: None,
-                    postgres: Some((admin_url, name)),
-                }
-            }
-        }
+        Self(test_support::TestDatabase::migrated(backend, migrate))
     }
 
     /// The URL the server uses.
     pub fn url(&self) -> &str {
-        &self.url
+        self.0.url()
     }
 }
 
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = &self.postgres {
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin);
-            }
-        }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-pub fn with_database(url: &str, name: &str) -> String {
-    let mut parsed = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
-    parsed.set_path(&format!("/{name}"));
-    parsed.to_string()
+/// The server's migration step, as it runs at start.
+fn migrate(url: &str) -> Result<(), ConnectError> {
+    DieselStore::connect(url, 1).map(drop)
 }
