@@ -85,6 +85,14 @@ impl Answer {
         self.body[name].as_str().unwrap_or("")
     }
 
+    /// The `access_token` and `refresh_token` members, owned.
+    pub fn pair(&self) -> (String, String) {
+        (
+            self.str("access_token").to_owned(),
+            self.str("refresh_token").to_owned(),
+        )
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> &str {
         self.headers
@@ -202,6 +210,14 @@ impl TestApp {
         }
     }
 
+    /// A user `name` (see [`TestApp::user`]) and a [`TestApp::full_client`]
+    /// of theirs.
+    pub fn user_with_client(&self, name: &str) -> (User, TestClient) {
+        let user = self.user(name);
+        let client = self.full_client(&user);
+        (user, client)
+    }
+
     /// A confidential (Basic) client with every grant but implicit.
     pub fn full_client(&self, owner: &User) -> TestClient {
         self.client(
@@ -303,6 +319,24 @@ impl TestApp {
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// Refreshes with a Basic client, asking for `scope`.
+    pub async fn refresh_with_scope(
+        &self,
+        client: &TestClient,
+        refresh_token: &str,
+        scope: &str,
+    ) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("scope", scope),
             ],
         )
         .await
