@@ -37,7 +37,7 @@ fn library_client(app: &TestApp, client: &TestClient) -> Client {
 
 both_backends![
     password_then_refresh_then_api_me,
-    client_credentials,
+    client_credentials_through_the_library_give_a_token_without_refresh_token,
     wrong_secret_is_a_library_visible_invalid_client,
     code_exchange_with_pkce
 ];
@@ -77,7 +77,7 @@ async fn password_then_refresh_then_api_me(app: TestApp) {
     assert!(reused.is_err());
 }
 
-async fn client_credentials(app: TestApp) {
+async fn client_credentials_through_the_library_give_a_token_without_refresh_token(app: TestApp) {
     let alice = app.user("alice");
     let client = app.full_client(&alice);
     let oauth = library_client(&app, &client);

@@ -36,7 +36,7 @@ both_backends![
     a_code_is_bound_to_its_client,
     redirect_uri_must_repeat_the_authorization_request,
     the_pkce_verifier_is_required_and_checked,
-    unknown_or_missing_code,
+    an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request,
     a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token,
     ten_concurrent_redemptions_one_success,
 ];
@@ -324,7 +324,7 @@ async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
     assert_eq!(right.status, 200);
 }
 
-async fn unknown_or_missing_code(app: TestApp) {
+async fn an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
 
     let unknown = app.redeem(&client, "no-such-code").await;

@@ -14,7 +14,7 @@ both_backends![
     client_credentials_issue_no_refresh_token,
     failed_basic_authentication_is_401_with_a_basic_challenge,
     registered_auth_method_is_enforced_and_two_methods_are_refused,
-    grant_type_rules,
+    a_missing_unknown_repeated_or_unregistered_grant_type_is_refused,
     public_clients_cannot_use_client_credentials,
     tokens_and_secrets_are_distinct_and_long,
     get_on_the_token_endpoint_is_405
@@ -216,7 +216,7 @@ async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: Tes
     assert_eq!(no_secret.status, 401);
 }
 
-async fn grant_type_rules(app: TestApp) {
+async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: TestApp) {
     let alice = app.user("alice");
     let client = app.full_client(&alice);
     let code_only = app.client(
