@@ -3,26 +3,28 @@
 //! `adapters::db::DieselStore::purge_dead_rows`). Safe with several
 //! instances running: each deletes what it finds dead.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::db::DieselStore;
-use adapters::system::SystemClock;
 use domain::ports::Clock;
 
 /// Most batches per tick, so one tick never holds the database for long.
 const MAX_BATCHES_PER_TICK: usize = 20;
 
-/// Runs forever (until the task is aborted with the server).
-pub async fn run(store: DieselStore, interval: Duration) {
+/// Runs forever (until the task is aborted with the server); what is dead
+/// is decided by `clock`, the server's clock.
+pub async fn run(store: DieselStore, interval: Duration, clock: Arc<dyn Clock>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.tick().await;
     loop {
         ticker.tick().await;
         let store = store.clone();
+        let clock = clock.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let mut removed = 0;
             for _ in 0..MAX_BATCHES_PER_TICK {
-                let purged = store.purge_dead_rows(SystemClock.now())?;
+                let purged = store.purge_dead_rows(clock.now())?;
                 removed += purged.total();
                 if !purged.any_full_batch() {
                     break;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use adapters::db::DieselStore;
 use adapters::http::{self, AppState, SessionSettings};
 use adapters::system::{BcryptHasher, OsRandom, SystemClock};
-use domain::ports::SecureRandom;
+use domain::ports::{Clock, SecureRandom};
 use domain::service::{Policy, Ports, Services};
 
 use crate::config::{Config, Issuer};
@@ -41,11 +41,24 @@ pub fn open_store(config: &Config) -> anyhow::Result<DieselStore> {
     Ok(store)
 }
 
-/// Opens the store (see [`open_store`]) and builds the use cases.
+/// Opens the store (see [`open_store`]) and builds the use cases, on the
+/// system clock.
 ///
 /// # Errors
 /// An unreachable database, an unknown URL scheme or a bad setting.
 pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Services, DieselStore)> {
+    build_services_with(config, issuer, Arc::new(SystemClock))
+}
+
+/// [`build_services`] reading "now" from `clock`.
+///
+/// # Errors
+/// An unreachable database, an unknown URL scheme or a bad setting.
+pub fn build_services_with(
+    config: &Config,
+    issuer: String,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Services, DieselStore)> {
     let store = open_store(config)?;
     let policy = Policy {
         issuer,
@@ -62,7 +75,7 @@ pub fn build_services(config: &Config, issuer: String) -> anyhow::Result<(Servic
         tokens: shared.clone(),
         attempts: shared.clone(),
         sessions: shared,
-        clock: Arc::new(SystemClock),
+        clock,
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
     };
@@ -111,14 +124,26 @@ pub struct Application {
     server: Server,
     store: DieselStore,
     cleanup_interval: std::time::Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl Application {
-    /// Binds the listener (port 0 picks a free one) and builds the server.
+    /// Binds the listener (port 0 picks a free one) and builds the server,
+    /// on the system clock.
     ///
     /// # Errors
     /// A bad configuration, an unreachable database or a taken port.
     pub fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Arc::new(SystemClock))
+    }
+
+    /// [`Application::build`] with every lifetime and window (tokens, codes,
+    /// sessions, failure windows, the cleanup of dead rows) measured on
+    /// `clock`: tests pass one they can move forward.
+    ///
+    /// # Errors
+    /// A bad configuration, an unreachable database or a taken port.
+    pub fn build_with(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         config.check_for_serving().map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -128,7 +153,8 @@ impl Application {
             Some(issuer) => issuer.clone(),
             None => Issuer::for_address(address).map_err(anyhow::Error::msg)?,
         };
-        let (services, store) = build_services(config, issuer.as_str().to_owned())?;
+        let (services, store) =
+            build_services_with(config, issuer.as_str().to_owned(), clock.clone())?;
         let https = issuer.is_https();
         let key_bytes = match &config.session_key {
             Some(key) => key.0.clone(),
@@ -158,6 +184,7 @@ impl Application {
         });
         let app_state = state.clone();
         let body_timeout = web::Data::new(http::body::BodyTimeout(config.body_timeout));
+        let session_clock = clock.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(http::body::body_deadline))
@@ -171,7 +198,7 @@ impl Application {
                 .configure(http::configure)
                 .service(
                     web::scope("")
-                        .wrap(sessions.middleware(store.clone()))
+                        .wrap(sessions.middleware(store.clone(), session_clock.clone()))
                         .wrap(actix_web::middleware::from_fn(
                             http::pages::error::session_failures,
                         ))
@@ -205,6 +232,7 @@ impl Application {
             server,
             store: state.store.clone(),
             cleanup_interval: config.cleanup_interval,
+            clock,
         })
     }
 
@@ -231,7 +259,11 @@ impl Application {
     /// # Errors
     /// An I/O error of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let cleanup = tokio::spawn(crate::housekeeping::run(self.store, self.cleanup_interval));
+        let cleanup = tokio::spawn(crate::housekeeping::run(
+            self.store,
+            self.cleanup_interval,
+            self.clock,
+        ));
         let metrics = self.metrics_server.map(|server| {
             let handle = server.handle();
             (tokio::spawn(server), handle)

@@ -777,3 +777,66 @@ impl crate::ports::AttemptRepository for InMemoryStore {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------
+// A clock a test moves forward, for a whole running server.
+// ---------------------------------------------------------------------------
+
+/// A clock that runs with `base` (the system clock, in a server under test)
+/// and that a test moves forward, to wait out a lifetime or a window without
+/// sleeping. Shared by `Arc` between the server and the test. Unlike
+/// [`FixedClock`] it keeps ticking, so that records made one after the other
+/// still get distinct, ordered instants.
+pub struct SettableClock {
+    base: std::sync::Arc<dyn Clock>,
+    ahead_micros: std::sync::atomic::AtomicI64,
+}
+
+impl SettableClock {
+    /// A clock that says what `base` says until moved.
+    #[must_use]
+    pub fn over(base: std::sync::Arc<dyn Clock>) -> Self {
+        Self {
+            base,
+            ahead_micros: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    /// Moves the clock forward by `by` (to the microsecond).
+    pub fn advance(&self, by: std::time::Duration) {
+        let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        self.ahead_micros.fetch_add(micros, Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for SettableClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettableClock")
+            .field("ahead_micros", &self.ahead_micros)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clock for SettableClock {
+    fn now(&self) -> Timestamp {
+        let ahead = chrono::TimeDelta::microseconds(self.ahead_micros.load(Ordering::SeqCst));
+        let now = self.base.now().as_naive_utc();
+        Timestamp::from_naive_utc(now.checked_add_signed(ahead).unwrap_or(now))
+    }
+}
+
+#[cfg(test)]
+mod settable_clock_tests {
+    use super::*;
+
+    #[test]
+    fn a_settable_clock_says_its_base_until_moved_forward() {
+        let clock = SettableClock::over(std::sync::Arc::new(FixedClock::at(t(100))));
+        assert_eq!(clock.now(), t(100));
+
+        clock.advance(std::time::Duration::from_millis(1500));
+        clock.advance(std::time::Duration::from_millis(500));
+
+        assert_eq!(clock.now(), t(102));
+    }
+}

@@ -1,95 +1,163 @@
 //! `GET /api/me`, the protected resource (RFC 6750).
 
-use crate::on_both_backends;
+use crate::both_backends;
+use crate::support::TestApp;
 
-on_both_backends! {
-    async fn a_valid_token_reads_the_user_and_the_answer_is_not_cached(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let access = app.password_tokens(&client, "alice", None).await.str("access_token").to_owned();
+both_backends![
+    a_valid_token_reads_the_user_and_the_answer_is_not_cached,
+    no_token_is_401_with_a_bare_bearer_challenge,
+    another_scheme_is_401_with_a_bearer_challenge,
+    bad_or_revoked_tokens_are_invalid_token,
+    a_token_without_profile_is_403_insufficient_scope,
+    a_client_credentials_token_gets_a_clear_403,
+    a_token_in_the_query_string_is_not_accepted,
+    malformed_authorization_headers_are_4xx
+];
 
-        for scheme in ["Bearer", "bearer", "BEARER"] {
-            let me = app.me(Some(&format!("{scheme} {access}"))).await;
-            assert_eq!(me.status, 200, "{scheme}");
-            assert_eq!(me.body, serde_json::json!({"id": alice.id.to_string(), "username": "alice"}));
-            assert_eq!(me.header("cache-control"), "no-store");
-        }
+async fn a_valid_token_reads_the_user_and_the_answer_is_not_cached(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let access = app
+        .password_tokens(&client, "alice", None)
+        .await
+        .str("access_token")
+        .to_owned();
+
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let me = app.me(Some(&format!("{scheme} {access}"))).await;
+        assert_eq!(me.status, 200, "{scheme}");
+        assert_eq!(
+            me.body,
+            serde_json::json!({"id": alice.id.to_string(), "username": "alice"})
+        );
+        assert_eq!(me.header("cache-control"), "no-store");
     }
+}
 
-    async fn no_token_is_401_with_a_bare_bearer_challenge(app) {
-        let me = app.me(None).await;
+async fn no_token_is_401_with_a_bare_bearer_challenge(app: TestApp) {
+    let me = app.me(None).await;
 
+    assert_eq!(me.status, 401);
+    assert_eq!(
+        me.header("www-authenticate"),
+        "Bearer realm=\"oauth2-server\""
+    );
+}
+
+async fn another_scheme_is_401_with_a_bearer_challenge(app: TestApp) {
+    let me = app.me(Some("invalid token")).await;
+
+    assert_eq!(me.status, 401);
+    assert!(me.header("www-authenticate").starts_with("Bearer"));
+}
+
+async fn bad_or_revoked_tokens_are_invalid_token(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
+    app.post_form(
+        "/oauth/revoke",
+        Some(&client),
+        &[("token", tokens.str("access_token"))],
+    )
+    .await;
+
+    for token in [
+        "invalid",
+        tokens.str("access_token"),
+        tokens.str("refresh_token"),
+    ] {
+        let me = app.me(Some(&format!("Bearer {token}"))).await;
         assert_eq!(me.status, 401);
-        assert_eq!(me.header("www-authenticate"), "Bearer realm=\"oauth2-server\"");
+        assert!(
+            me.header("www-authenticate")
+                .contains("error=\"invalid_token\""),
+            "{}",
+            me.header("www-authenticate")
+        );
+        assert_eq!(me.error(), "invalid_token");
     }
+}
 
-    async fn another_scheme_is_401_with_a_bearer_challenge(app) {
-        let me = app.me(Some("invalid token")).await;
+async fn a_token_without_profile_is_403_insufficient_scope(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let email_only = app.password_tokens(&client, "alice", Some("email")).await;
 
-        assert_eq!(me.status, 401);
-        assert!(me.header("www-authenticate").starts_with("Bearer"));
+    let me = app
+        .me(Some(&format!("Bearer {}", email_only.str("access_token"))))
+        .await;
+
+    assert_eq!(me.status, 403);
+    assert!(me
+        .header("www-authenticate")
+        .contains("error=\"insufficient_scope\""));
+    assert!(me.header("www-authenticate").contains("scope=\"profile\""));
+}
+
+async fn a_client_credentials_token_gets_a_clear_403(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let machine = app
+        .token(
+            Some(&client),
+            &[("grant_type", "client_credentials"), ("scope", "profile")],
+        )
+        .await;
+
+    let me = app
+        .me(Some(&format!("Bearer {}", machine.str("access_token"))))
+        .await;
+
+    assert_eq!(me.status, 403);
+    assert_eq!(me.error(), "insufficient_scope");
+}
+
+async fn a_token_in_the_query_string_is_not_accepted(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let access = app
+        .password_tokens(&client, "alice", None)
+        .await
+        .str("access_token")
+        .to_owned();
+
+    let response = app
+        .http
+        .get(app.url(&format!("/api/me?access_token={access}")))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 401);
+}
+
+async fn malformed_authorization_headers_are_4xx(app: TestApp) {
+    let long = format!("Bearer {}", "a".repeat(8192));
+    for header in [
+        "Bearer",
+        "Bearer a b",
+        "Bearer   ",
+        "Basic Zm9vOmJhcg==",
+        long.as_str(),
+        "Bearer a\"b",
+    ] {
+        let me = app.me(Some(header)).await;
+        assert!(
+            (400..500).contains(&me.status),
+            "{header:.20}: {}",
+            me.status
+        );
     }
-
-    async fn bad_or_revoked_tokens_are_invalid_token(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
-        app.post_form("/oauth/revoke", Some(&client), &[("token", tokens.str("access_token"))]).await;
-
-        for token in ["invalid", tokens.str("access_token"), tokens.str("refresh_token")] {
-            let me = app.me(Some(&format!("Bearer {token}"))).await;
-            assert_eq!(me.status, 401);
-            assert!(me.header("www-authenticate").contains("error=\"invalid_token\""), "{}", me.header("www-authenticate"));
-            assert_eq!(me.error(), "invalid_token");
-        }
-    }
-
-    async fn a_token_without_profile_is_403_insufficient_scope(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let email_only = app.password_tokens(&client, "alice", Some("email")).await;
-
-        let me = app.me(Some(&format!("Bearer {}", email_only.str("access_token")))).await;
-
-        assert_eq!(me.status, 403);
-        assert!(me.header("www-authenticate").contains("error=\"insufficient_scope\""));
-        assert!(me.header("www-authenticate").contains("scope=\"profile\""));
-    }
-
-    async fn a_client_credentials_token_gets_a_clear_403(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let machine = app.token(Some(&client), &[("grant_type", "client_credentials"), ("scope", "profile")]).await;
-
-        let me = app.me(Some(&format!("Bearer {}", machine.str("access_token")))).await;
-
-        assert_eq!(me.status, 403);
-        assert_eq!(me.error(), "insufficient_scope");
-    }
-
-    async fn a_token_in_the_query_string_is_not_accepted(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let access = app.password_tokens(&client, "alice", None).await.str("access_token").to_owned();
-
-        let response = app.http.get(app.url(&format!("/api/me?access_token={access}"))).send().await.unwrap();
-
-        assert_eq!(response.status().as_u16(), 401);
-    }
-
-    async fn malformed_authorization_headers_are_4xx(app) {
-        let long = format!("Bearer {}", "a".repeat(8192));
-        for header in ["Bearer", "Bearer a b", "Bearer   ", "Basic Zm9vOmJhcg==", long.as_str(), "Bearer a\"b"] {
-            let me = app.me(Some(header)).await;
-            assert!((400..500).contains(&me.status), "{header:.20}: {}", me.status);
-        }
-        let non_ascii = app
-            .http
-            .get(app.url("/api/me"))
-            .header("Authorization", reqwest::header::HeaderValue::from_bytes(b"Bearer \xc3\xa9t\xc3\xa9").unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert!(non_ascii.status().is_client_error());
-    }
+    let non_ascii = app
+        .http
+        .get(app.url("/api/me"))
+        .header(
+            "Authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer \xc3\xa9t\xc3\xa9").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(non_ascii.status().is_client_error());
 }

@@ -5,8 +5,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 
-use crate::in_browser_on_both_backends;
+use crate::both_backends_in_browser;
+use crate::support::browser::Browser;
 use crate::support::browser::WINDOW;
+use crate::support::TestApp;
 use crate::support::{location_params, REDIRECT_URI};
 
 /// Width and height of a PNG, from its IHDR chunk.
@@ -57,55 +59,67 @@ fn redirecting_form(location: String) -> String {
     address
 }
 
-in_browser_on_both_backends! {
-    async fn metadata_page_shows_the_issuer(app, browser) {
-        browser.goto(&app.url("/.well-known/oauth-authorization-server")).await;
+both_backends_in_browser![
+    metadata_page_shows_the_issuer,
+    a_redirect_to_an_unreachable_host_can_still_be_read
+];
 
-        let text = browser.text("body").await;
-        assert!(
-            text.contains(&format!("\"issuer\":\"{}\"", app.address))
-                || text.contains(&format!("\"issuer\": \"{}\"", app.address)),
-            "the page shows the issuer {}: {text}",
-            app.address
-        );
+async fn metadata_page_shows_the_issuer(app: TestApp, browser: &Browser) {
+    browser
+        .goto(&app.url("/.well-known/oauth-authorization-server"))
+        .await;
 
-        let folder = tempfile::tempdir().unwrap();
-        let path = folder.path().join("nested/shots/metadata.png");
-        browser.screenshot(&path).await;
-        let png = std::fs::read(&path).unwrap();
-        assert_eq!(png_size(&png), WINDOW, "the screenshot is the window size");
-    }
+    let text = browser.text("body").await;
+    assert!(
+        text.contains(&format!("\"issuer\":\"{}\"", app.address))
+            || text.contains(&format!("\"issuer\": \"{}\"", app.address)),
+        "the page shows the issuer {}: {text}",
+        app.address
+    );
 
-    async fn a_redirect_to_an_unreachable_host_can_still_be_read(app, browser) {
-        // Sent there directly: the load fails, the URL is still known.
-        let error = browser
-            .try_goto("https://client.example.com/cb?code=abc&state=xyz")
-            .await
-            .unwrap_err();
-        assert!(error.contains("net::ERR_NAME_NOT_RESOLVED"), "{error}");
-        let url = browser.current_url().await;
-        assert_eq!(url.as_str(), "https://client.example.com/cb?code=abc&state=xyz");
-        let params = location_params(url.as_str());
-        assert_eq!(params["code"], "abc");
-        assert_eq!(params["state"], "xyz");
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("nested/shots/metadata.png");
+    browser.screenshot(&path).await;
+    let png = std::fs::read(&path).unwrap();
+    assert_eq!(png_size(&png), WINDOW, "the screenshot is the window size");
+}
 
-        // The server under test is still reachable afterwards.
-        browser.goto(&app.url("/.well-known/oauth-authorization-server")).await;
-        assert!(browser.text("body").await.contains(&app.address));
+async fn a_redirect_to_an_unreachable_host_can_still_be_read(app: TestApp, browser: &Browser) {
+    // Sent there directly: the load fails, the URL is still known.
+    let error = browser
+        .try_goto("https://client.example.com/cb?code=abc&state=xyz")
+        .await
+        .unwrap_err();
+    assert!(error.contains("net::ERR_NAME_NOT_RESOLVED"), "{error}");
+    let url = browser.current_url().await;
+    assert_eq!(
+        url.as_str(),
+        "https://client.example.com/cb?code=abc&state=xyz"
+    );
+    let params = location_params(url.as_str());
+    assert_eq!(params["code"], "abc");
+    assert_eq!(params["state"], "xyz");
 
-        // A fragment (the implicit flow's tokens) survives too.
-        browser.goto(&format!("{REDIRECT_URI}#access_token=t0k&state=xyz")).await;
-        let params = location_params(browser.current_url().await.as_str());
-        assert_eq!(params["access_token"], "t0k");
+    // The server under test is still reachable afterwards.
+    browser
+        .goto(&app.url("/.well-known/oauth-authorization-server"))
+        .await;
+    assert!(browser.text("body").await.contains(&app.address));
 
-        // As after a consent: a form POST answered by 303 to the client.
-        let site = redirecting_form(format!("{REDIRECT_URI}?code=from-form&state=s1"));
-        browser.goto(&site).await;
-        browser.wait_for("#allow").await;
-        browser.click("#allow").await;
-        let url = browser.wait_for_url_prefix(REDIRECT_URI).await;
-        let params = location_params(url.as_str());
-        assert_eq!(params["code"], "from-form");
-        assert_eq!(params["state"], "s1");
-    }
+    // A fragment (the implicit flow's tokens) survives too.
+    browser
+        .goto(&format!("{REDIRECT_URI}#access_token=t0k&state=xyz"))
+        .await;
+    let params = location_params(browser.current_url().await.as_str());
+    assert_eq!(params["access_token"], "t0k");
+
+    // As after a consent: a form POST answered by 303 to the client.
+    let site = redirecting_form(format!("{REDIRECT_URI}?code=from-form&state=s1"));
+    browser.goto(&site).await;
+    browser.wait_for("#allow").await;
+    browser.click("#allow").await;
+    let url = browser.wait_for_url_prefix(REDIRECT_URI).await;
+    let params = location_params(url.as_str());
+    assert_eq!(params["code"], "from-form");
+    assert_eq!(params["state"], "s1");
 }

@@ -9,7 +9,7 @@ use adapters::db::DieselStore;
 use domain::ports::TokenRepository;
 use domain::secret::SecretDigest;
 
-use crate::on_both_backends;
+use crate::both_backends;
 use crate::support::TestApp;
 
 async fn race(
@@ -125,20 +125,25 @@ async fn refresh_race(app: TestApp, n: usize) {
     );
 }
 
-on_both_backends! {
-    async fn rb_01_ten_concurrent_redemptions_of_one_code(app) {
-        code_race(app, 10).await;
-    }
+both_backends![
+    rb_01_ten_concurrent_redemptions_of_one_code,
+    rb_01_fifty_concurrent_redemptions_of_one_code,
+    rb_03_ten_concurrent_refreshes_of_one_token,
+    rb_03_fifty_concurrent_refreshes_of_one_token
+];
 
-    async fn rb_01_fifty_concurrent_redemptions_of_one_code(app) {
-        code_race(app, 50).await;
-    }
+async fn rb_01_ten_concurrent_redemptions_of_one_code(app: TestApp) {
+    code_race(app, 10).await;
+}
 
-    async fn rb_03_ten_concurrent_refreshes_of_one_token(app) {
-        refresh_race(app, 10).await;
-    }
+async fn rb_01_fifty_concurrent_redemptions_of_one_code(app: TestApp) {
+    code_race(app, 50).await;
+}
 
-    async fn rb_03_fifty_concurrent_refreshes_of_one_token(app) {
-        refresh_race(app, 50).await;
-    }
+async fn rb_03_ten_concurrent_refreshes_of_one_token(app: TestApp) {
+    refresh_race(app, 10).await;
+}
+
+async fn rb_03_fifty_concurrent_refreshes_of_one_token(app: TestApp) {
+    refresh_race(app, 50).await;
 }

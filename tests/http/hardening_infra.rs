@@ -6,46 +6,74 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::on_both_backends;
+use crate::both_backends;
 use crate::support::{spawn_app_with, Backend, TestApp};
 
 use crate::brute_force::guess_from as guess_through_proxy;
 
-on_both_backends! {
-    settings: &["--max-failures-per-address", "3", "--trusted-proxies", "127.0.0.1"];
+both_backends!(
+    settings = &[
+        "--max-failures-per-address",
+        "3",
+        "--trusted-proxies",
+        "127.0.0.1"
+    ],
+    a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address,
+    an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it
+);
 
-    async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        // The trusted proxy appends what it saw as ip:port; the client
-        // writes a new address on the left each time.
-        for (i, name) in ["d1", "d2", "d3"].into_iter().enumerate() {
-            let forwarded = format!("192.0.2.{i}, 203.0.113.9:5123{i}");
-            assert_eq!(guess_through_proxy(&app, &client, &forwarded, name).await, 400);
-        }
-
-        assert_eq!(guess_through_proxy(&app, &client, "192.0.2.99, 203.0.113.9:40000", "d4").await, 429);
-        // The same for [v6]:port entries, counted by their /64.
-        for (i, name) in ["e1", "e2", "e3"].into_iter().enumerate() {
-            let forwarded = format!("192.0.2.1{i}, [2001:db8:1:2::9]:443");
-            assert_eq!(guess_through_proxy(&app, &client, &forwarded, name).await, 400);
-        }
-        assert_eq!(guess_through_proxy(&app, &client, "198.51.100.5, [2001:db8:1:2::77]:1", "e4").await, 429);
-        // Another client behind the same proxy still has its own budget.
-        assert_eq!(guess_through_proxy(&app, &client, "203.0.113.10:40000", "f1").await, 400);
+async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    // The trusted proxy appends what it saw as ip:port; the client
+    // writes a new address on the left each time.
+    for (i, name) in ["d1", "d2", "d3"].into_iter().enumerate() {
+        let forwarded = format!("192.0.2.{i}, 203.0.113.9:5123{i}");
+        assert_eq!(
+            guess_through_proxy(&app, &client, &forwarded, name).await,
+            400
+        );
     }
 
-    async fn an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        for (i, name) in ["g1", "g2", "g3"].into_iter().enumerate() {
-            let forwarded = format!("192.0.2.{i}, unknown");
-            assert_eq!(guess_through_proxy(&app, &client, &forwarded, name).await, 400);
-        }
-
-        // All three counted against the proxy (the peer), whatever the left entry.
-        assert_eq!(guess_through_proxy(&app, &client, "192.0.2.200, garbage", "g4").await, 429);
+    assert_eq!(
+        guess_through_proxy(&app, &client, "192.0.2.99, 203.0.113.9:40000", "d4").await,
+        429
+    );
+    // The same for [v6]:port entries, counted by their /64.
+    for (i, name) in ["e1", "e2", "e3"].into_iter().enumerate() {
+        let forwarded = format!("192.0.2.1{i}, [2001:db8:1:2::9]:443");
+        assert_eq!(
+            guess_through_proxy(&app, &client, &forwarded, name).await,
+            400
+        );
     }
+    assert_eq!(
+        guess_through_proxy(&app, &client, "198.51.100.5, [2001:db8:1:2::77]:1", "e4").await,
+        429
+    );
+    // Another client behind the same proxy still has its own budget.
+    assert_eq!(
+        guess_through_proxy(&app, &client, "203.0.113.10:40000", "f1").await,
+        400
+    );
+}
+
+async fn an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    for (i, name) in ["g1", "g2", "g3"].into_iter().enumerate() {
+        let forwarded = format!("192.0.2.{i}, unknown");
+        assert_eq!(
+            guess_through_proxy(&app, &client, &forwarded, name).await,
+            400
+        );
+    }
+
+    // All three counted against the proxy (the peer), whatever the left entry.
+    assert_eq!(
+        guess_through_proxy(&app, &client, "192.0.2.200, garbage", "g4").await,
+        429
+    );
 }
 
 /// Sends a request head announcing a 100-byte body, then 10 bytes, then
@@ -70,61 +98,97 @@ async fn stalled_body(app: &TestApp, path: &str) -> (String, Duration) {
     )
 }
 
-on_both_backends! {
-    settings: &["--body-timeout", "1"];
+both_backends!(
+    settings = &["--body-timeout", "1"],
+    a_stalled_body_gets_408_and_the_connection_closes,
+    a_body_that_arrives_in_time_is_read_as_before
+);
 
-    async fn a_stalled_body_gets_408_and_the_connection_closes(app) {
-        let (endpoint, waited) = stalled_body(&app, "/oauth/token").await;
-        assert!(endpoint.starts_with("HTTP/1.1 408"), "{endpoint}");
-        assert!(endpoint.contains("\"error\":\"invalid_request\""), "{endpoint}");
-        assert!(endpoint.to_ascii_lowercase().contains("connection: close"), "{endpoint}");
-        assert!(waited < Duration::from_secs(4), "{waited:?}");
+async fn a_stalled_body_gets_408_and_the_connection_closes(app: TestApp) {
+    let (endpoint, waited) = stalled_body(&app, "/oauth/token").await;
+    assert!(endpoint.starts_with("HTTP/1.1 408"), "{endpoint}");
+    assert!(
+        endpoint.contains("\"error\":\"invalid_request\""),
+        "{endpoint}"
+    );
+    assert!(
+        endpoint.to_ascii_lowercase().contains("connection: close"),
+        "{endpoint}"
+    );
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
 
-        let (page, waited) = stalled_body(&app, "/login").await;
-        assert!(page.starts_with("HTTP/1.1 408"), "{page}");
-        assert!(page.contains("text/html") && page.contains("Request timeout"), "{page}");
-        assert!(waited < Duration::from_secs(4), "{waited:?}");
+    let (page, waited) = stalled_body(&app, "/login").await;
+    assert!(page.starts_with("HTTP/1.1 408"), "{page}");
+    assert!(
+        page.contains("text/html") && page.contains("Request timeout"),
+        "{page}"
+    );
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
 
-        let (revoke, _) = stalled_body(&app, "/account/apps/x/revoke").await;
-        assert!(revoke.starts_with("HTTP/1.1 408"), "{revoke}");
-    }
-
-    async fn a_body_that_arrives_in_time_is_read_as_before(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let answer = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-        assert_eq!(answer.status, 200, "{:?}", answer.body);
-        // Over the size limit: still the endpoint's own error.
-        let big = "x".repeat(20_000);
-        let answer = app.token(Some(&client), &[("grant_type", "client_credentials"), ("scope", &big)]).await;
-        assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
-    }
+    let (revoke, _) = stalled_body(&app, "/account/apps/x/revoke").await;
+    assert!(revoke.starts_with("HTTP/1.1 408"), "{revoke}");
 }
 
-on_both_backends! {
-    settings: &["--metrics-bind", "127.0.0.1:0"];
-
-    async fn metrics_are_served_on_their_own_listener_only(app) {
-        let public = app.http.get(app.url("/metrics")).send().await.unwrap();
-        assert_eq!(public.status().as_u16(), 404);
-
-        let metrics = app.metrics_address.clone().unwrap();
-        let private = app.http.get(format!("{metrics}/metrics")).send().await.unwrap();
-        assert_eq!(private.status().as_u16(), 200);
-        assert!(private.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
-        assert!(private.text().await.unwrap().contains("# TYPE http_requests_total counter"));
-        // The metrics listener serves nothing else.
-        let other = app.http.get(format!("{metrics}/healthz")).send().await.unwrap();
-        assert_eq!(other.status().as_u16(), 404);
-    }
+async fn a_body_that_arrives_in_time_is_read_as_before(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let answer = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    // Over the size limit: still the endpoint's own error.
+    let big = "x".repeat(20_000);
+    let answer = app
+        .token(
+            Some(&client),
+            &[("grant_type", "client_credentials"), ("scope", &big)],
+        )
+        .await;
+    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
 }
 
-on_both_backends! {
-    async fn without_metrics_bind_there_is_no_metrics_anywhere(app) {
-        assert!(app.metrics_address.is_none());
-        let public = app.http.get(app.url("/metrics")).send().await.unwrap();
-        assert_eq!(public.status().as_u16(), 404);
-    }
+both_backends!(
+    settings = &["--metrics-bind", "127.0.0.1:0"],
+    metrics_are_served_on_their_own_listener_only
+);
+
+async fn metrics_are_served_on_their_own_listener_only(app: TestApp) {
+    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status().as_u16(), 404);
+
+    let metrics = app.metrics_address.clone().unwrap();
+    let private = app
+        .http
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status().as_u16(), 200);
+    assert!(private.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    assert!(private
+        .text()
+        .await
+        .unwrap()
+        .contains("# TYPE http_requests_total counter"));
+    // The metrics listener serves nothing else.
+    let other = app
+        .http
+        .get(format!("{metrics}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+}
+
+both_backends![without_metrics_bind_there_is_no_metrics_anywhere];
+
+async fn without_metrics_bind_there_is_no_metrics_anywhere(app: TestApp) {
+    assert!(app.metrics_address.is_none());
+    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status().as_u16(), 404);
 }
 
 const SESSION_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -1,85 +1,157 @@
 //! `POST /oauth/introspect` (RFC 7662).
 
-use crate::on_both_backends;
+use crate::both_backends;
+use crate::support::TestApp;
 use crate::support::TestClient;
 
-on_both_backends! {
-    async fn a_live_token_is_described(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
+both_backends![
+    a_live_token_is_described,
+    a_live_refresh_token_is_described_without_a_token_type,
+    unknown_revoked_and_client_credentials_tokens,
+    introspection_needs_an_authenticated_confidential_client
+];
 
-        for hint in ["access_token", "refresh_token"] {
-            let answer = app
-                .post_form("/oauth/introspect", Some(&client), &[("token", tokens.str("access_token")), ("token_type_hint", hint)])
-                .await;
+async fn a_live_token_is_described(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
 
-            assert_eq!(answer.status, 200);
-            assert_eq!(answer.header("cache-control"), "no-store");
-            let body = &answer.body;
-            assert_eq!(body["active"], true, "{hint}");
-            assert_eq!(body["scope"], "profile");
-            assert_eq!(body["client_id"], client.id);
-            assert_eq!(body["username"], "alice");
-            assert_eq!(body["token_type"], "Bearer");
-            assert_eq!(body["sub"], alice.id.to_string());
-            assert_eq!(body["iss"], app.address);
-            assert_eq!(body["exp"].as_i64().unwrap() - body["iat"].as_i64().unwrap(), 3600);
-        }
-    }
-
-    async fn a_live_refresh_token_is_described_without_a_token_type(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
-
+    for hint in ["access_token", "refresh_token"] {
         let answer = app
-            .post_form("/oauth/introspect", Some(&client), &[("token", tokens.str("refresh_token"))])
+            .post_form(
+                "/oauth/introspect",
+                Some(&client),
+                &[
+                    ("token", tokens.str("access_token")),
+                    ("token_type_hint", hint),
+                ],
+            )
             .await;
 
         assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("cache-control"), "no-store");
         let body = &answer.body;
-        assert_eq!(body["active"], true);
+        assert_eq!(body["active"], true, "{hint}");
+        assert_eq!(body["scope"], "profile");
+        assert_eq!(body["client_id"], client.id);
         assert_eq!(body["username"], "alice");
-        // RFC 7662 §2.2 takes token types from RFC 6749 §7.1, where a
-        // refresh token has none: the member is left out.
-        assert!(body.get("token_type").is_none(), "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["sub"], alice.id.to_string());
+        assert_eq!(body["iss"], app.address);
+        assert_eq!(
+            body["exp"].as_i64().unwrap() - body["iat"].as_i64().unwrap(),
+            3600
+        );
     }
+}
 
-    async fn unknown_revoked_and_client_credentials_tokens(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
-        let app_token = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-        app.post_form("/oauth/revoke", Some(&client), &[("token", tokens.str("refresh_token"))]).await;
+async fn a_live_refresh_token_is_described_without_a_token_type(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
 
-        let unknown = app.post_form("/oauth/introspect", Some(&client), &[("token", "nothing")]).await;
-        let revoked = app.post_form("/oauth/introspect", Some(&client), &[("token", tokens.str("access_token"))]).await;
-        let machine = app.post_form("/oauth/introspect", Some(&client), &[("token", app_token.str("access_token"))]).await;
+    let answer = app
+        .post_form(
+            "/oauth/introspect",
+            Some(&client),
+            &[("token", tokens.str("refresh_token"))],
+        )
+        .await;
 
-        assert_eq!(unknown.body, serde_json::json!({"active": false}));
-        assert_eq!(revoked.body, serde_json::json!({"active": false}));
-        assert_eq!(machine.body["active"], true);
-        assert!(machine.body.get("username").is_none());
-        assert!(machine.body.get("sub").is_none());
-    }
+    assert_eq!(answer.status, 200);
+    let body = &answer.body;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["username"], "alice");
+    // RFC 7662 §2.2 takes token types from RFC 6749 §7.1, where a
+    // refresh token has none: the member is left out.
+    assert!(body.get("token_type").is_none(), "{body}");
+}
 
-    async fn introspection_needs_an_authenticated_confidential_client(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let public = app.client(&alice, &["authorization_code"], "profile", "none");
-        let tokens = app.password_tokens(&client, "alice", None).await;
-        let access = tokens.str("access_token");
-        let wrong = TestClient { id: client.id.clone(), secret: "nope".to_owned() };
+async fn unknown_revoked_and_client_credentials_tokens(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
+    let app_token = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+    app.post_form(
+        "/oauth/revoke",
+        Some(&client),
+        &[("token", tokens.str("refresh_token"))],
+    )
+    .await;
 
-        let anonymous = app.post_form("/oauth/introspect", None, &[("token", access)]).await;
-        let bad_secret = app.post_form("/oauth/introspect", Some(&wrong), &[("token", access)]).await;
-        let by_public = app.post_form("/oauth/introspect", None, &[("token", access), ("client_id", &public.id)]).await;
-        let no_token = app.post_form("/oauth/introspect", Some(&client), &[("token_type_hint", "access_token")]).await;
+    let unknown = app
+        .post_form("/oauth/introspect", Some(&client), &[("token", "nothing")])
+        .await;
+    let revoked = app
+        .post_form(
+            "/oauth/introspect",
+            Some(&client),
+            &[("token", tokens.str("access_token"))],
+        )
+        .await;
+    let machine = app
+        .post_form(
+            "/oauth/introspect",
+            Some(&client),
+            &[("token", app_token.str("access_token"))],
+        )
+        .await;
 
-        assert_eq!((anonymous.status, anonymous.error()), (401, "invalid_client"));
-        assert_eq!((bad_secret.status, bad_secret.error()), (401, "invalid_client"));
-        assert_eq!((by_public.status, by_public.error()), (401, "invalid_client"));
-        assert_eq!((no_token.status, no_token.error()), (400, "invalid_request"));
-    }
+    assert_eq!(unknown.body, serde_json::json!({"active": false}));
+    assert_eq!(revoked.body, serde_json::json!({"active": false}));
+    assert_eq!(machine.body["active"], true);
+    assert!(machine.body.get("username").is_none());
+    assert!(machine.body.get("sub").is_none());
+}
+
+async fn introspection_needs_an_authenticated_confidential_client(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let tokens = app.password_tokens(&client, "alice", None).await;
+    let access = tokens.str("access_token");
+    let wrong = TestClient {
+        id: client.id.clone(),
+        secret: "nope".to_owned(),
+    };
+
+    let anonymous = app
+        .post_form("/oauth/introspect", None, &[("token", access)])
+        .await;
+    let bad_secret = app
+        .post_form("/oauth/introspect", Some(&wrong), &[("token", access)])
+        .await;
+    let by_public = app
+        .post_form(
+            "/oauth/introspect",
+            None,
+            &[("token", access), ("client_id", &public.id)],
+        )
+        .await;
+    let no_token = app
+        .post_form(
+            "/oauth/introspect",
+            Some(&client),
+            &[("token_type_hint", "access_token")],
+        )
+        .await;
+
+    assert_eq!(
+        (anonymous.status, anonymous.error()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        (bad_secret.status, bad_secret.error()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        (by_public.status, by_public.error()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        (no_token.status, no_token.error()),
+        (400, "invalid_request")
+    );
 }

@@ -1,6 +1,6 @@
 //! SECURITY.md §8, bearer tokens at `/api/me` (BR-01 … BR-07, RFC 6750).
 
-use crate::on_both_backends;
+use crate::both_backends;
 use crate::support::TestApp;
 
 async fn access_token(app: &TestApp, scope: Option<&str>) -> String {
@@ -12,70 +12,125 @@ async fn access_token(app: &TestApp, scope: Option<&str>) -> String {
         .to_owned()
 }
 
-on_both_backends! {
-    async fn br_01_no_token_is_401_with_a_bearer_challenge(app) {
-        let me = app.me(None).await;
+both_backends![
+    br_01_no_token_is_401_with_a_bearer_challenge,
+    br_02_bad_token_is_invalid_token,
+    br_03_token_without_profile_is_403_insufficient_scope,
+    br_04_tokens_are_accepted_in_the_header_only,
+    br_05_scheme_name_is_case_insensitive,
+    br_06_malformed_authorization_headers_are_4xx,
+    br_07_resource_responses_are_not_cached
+];
 
+async fn br_01_no_token_is_401_with_a_bearer_challenge(app: TestApp) {
+    let me = app.me(None).await;
+
+    assert_eq!(me.status, 401);
+    assert!(me.header("www-authenticate").starts_with("Bearer"));
+}
+
+async fn br_02_bad_token_is_invalid_token(app: TestApp) {
+    for token in ["invalid", "A", &"x".repeat(43)] {
+        let me = app.me(Some(&format!("Bearer {token}"))).await;
         assert_eq!(me.status, 401);
-        assert!(me.header("www-authenticate").starts_with("Bearer"));
+        assert!(me
+            .header("www-authenticate")
+            .contains("error=\"invalid_token\""));
     }
+}
 
-    async fn br_02_bad_token_is_invalid_token(app) {
-        for token in ["invalid", "A", &"x".repeat(43)] {
-            let me = app.me(Some(&format!("Bearer {token}"))).await;
-            assert_eq!(me.status, 401);
-            assert!(me.header("www-authenticate").contains("error=\"invalid_token\""));
-        }
+async fn br_03_token_without_profile_is_403_insufficient_scope(app: TestApp) {
+    let token = access_token(&app, Some("email")).await;
+
+    let me = app.me(Some(&format!("Bearer {token}"))).await;
+
+    assert_eq!(me.status, 403);
+    assert!(me
+        .header("www-authenticate")
+        .contains("error=\"insufficient_scope\""));
+}
+
+async fn br_04_tokens_are_accepted_in_the_header_only(app: TestApp) {
+    let token = access_token(&app, None).await;
+
+    let in_query = app
+        .http
+        .get(app.url(&format!("/api/me?access_token={token}")))
+        .send()
+        .await
+        .unwrap();
+    let in_body = app
+        .http
+        .post(app.url("/api/me"))
+        .form(&[("access_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    assert!(in_query.status().is_client_error());
+    assert_ne!(in_query.status().as_u16(), 200);
+    assert!(in_body.status().is_client_error());
+    assert_eq!(app.me_status(&token).await, 200);
+}
+
+async fn br_05_scheme_name_is_case_insensitive(app: TestApp) {
+    let token = access_token(&app, None).await;
+    for scheme in ["bearer", "BEARER", "BeArEr"] {
+        assert_eq!(
+            app.me(Some(&format!("{scheme} {token}"))).await.status,
+            200,
+            "{scheme}"
+        );
     }
+}
 
-    async fn br_03_token_without_profile_is_403_insufficient_scope(app) {
-        let token = access_token(&app, Some("email")).await;
-
-        let me = app.me(Some(&format!("Bearer {token}"))).await;
-
-        assert_eq!(me.status, 403);
-        assert!(me.header("www-authenticate").contains("error=\"insufficient_scope\""));
+async fn br_06_malformed_authorization_headers_are_4xx(app: TestApp) {
+    let long = format!("Bearer {}", "a".repeat(8192));
+    for header in [
+        "Bearer",
+        "Bearer a b",
+        "Bearer  ",
+        "Basic Zm9vOmJhcg==",
+        long.as_str(),
+        "Bearer a,b",
+        "Token abc",
+        "",
+    ] {
+        let me = app.me(Some(header)).await;
+        assert!(
+            (400..500).contains(&me.status),
+            "{header:.20}: {}",
+            me.status
+        );
     }
-
-    async fn br_04_tokens_are_accepted_in_the_header_only(app) {
-        let token = access_token(&app, None).await;
-
-        let in_query = app.http.get(app.url(&format!("/api/me?access_token={token}"))).send().await.unwrap();
-        let in_body = app.http.post(app.url("/api/me")).form(&[("access_token", token.as_str())]).send().await.unwrap();
-
-        assert!(in_query.status().is_client_error());
-        assert_ne!(in_query.status().as_u16(), 200);
-        assert!(in_body.status().is_client_error());
-        assert_eq!(app.me_status(&token).await, 200);
+    for raw in [
+        &b"Bearer \xc3\xa9t\xc3\xa9"[..],
+        b"Bearer \xff\xfe",
+        b"Bearer \x01",
+    ] {
+        let Ok(value) = reqwest::header::HeaderValue::from_bytes(raw) else {
+            continue;
+        };
+        let response = app
+            .http
+            .get(app.url("/api/me"))
+            .header("Authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{raw:?}");
     }
+}
 
-    async fn br_05_scheme_name_is_case_insensitive(app) {
-        let token = access_token(&app, None).await;
-        for scheme in ["bearer", "BEARER", "BeArEr"] {
-            assert_eq!(app.me(Some(&format!("{scheme} {token}"))).await.status, 200, "{scheme}");
-        }
-    }
+async fn br_07_resource_responses_are_not_cached(app: TestApp) {
+    let token = access_token(&app, None).await;
 
-    async fn br_06_malformed_authorization_headers_are_4xx(app) {
-        let long = format!("Bearer {}", "a".repeat(8192));
-        for header in ["Bearer", "Bearer a b", "Bearer  ", "Basic Zm9vOmJhcg==", long.as_str(), "Bearer a,b", "Token abc", ""] {
-            let me = app.me(Some(header)).await;
-            assert!((400..500).contains(&me.status), "{header:.20}: {}", me.status);
-        }
-        for raw in [&b"Bearer \xc3\xa9t\xc3\xa9"[..], b"Bearer \xff\xfe", b"Bearer \x01"] {
-            let Ok(value) = reqwest::header::HeaderValue::from_bytes(raw) else { continue };
-            let response = app.http.get(app.url("/api/me")).header("Authorization", value).send().await.unwrap();
-            assert!(response.status().is_client_error(), "{raw:?}");
-        }
-    }
+    let me = app.me(Some(&format!("Bearer {token}"))).await;
 
-    async fn br_07_resource_responses_are_not_cached(app) {
-        let token = access_token(&app, None).await;
-
-        let me = app.me(Some(&format!("Bearer {token}"))).await;
-
-        assert_eq!(me.status, 200);
-        let cache = me.header("cache-control");
-        assert!(cache.contains("no-store") || cache.contains("private"), "{cache}");
-    }
+    assert_eq!(me.status, 200);
+    let cache = me.header("cache-control");
+    assert!(
+        cache.contains("no-store") || cache.contains("private"),
+        "{cache}"
+    );
 }

@@ -9,7 +9,7 @@ use diesel::sql_types::{Nullable, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use domain::client::RegistrationInput;
 
-use crate::on_both_backends;
+use crate::both_backends;
 use crate::support::web::{authorize_query, code_client_form, fields, WebUser};
 use crate::support::{
     location_params, Backend, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER,
@@ -113,193 +113,349 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-on_both_backends! {
-    async fn ca_01_wrong_secret_is_invalid_client(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let wrong = TestClient { id: client.id.clone(), secret: format!("{}x", client.secret) };
+both_backends![
+    ca_01_wrong_secret_is_invalid_client,
+    ca_02_basic_failure_is_401_with_basic_challenge,
+    ca_03_unknown_client_looks_like_a_wrong_secret,
+    ca_04_confidential_client_without_secret_is_refused,
+    ca_05_registered_auth_method_is_enforced,
+    ca_06_two_auth_methods_in_one_request_are_refused,
+    ca_07_public_clients_cannot_use_client_credentials_or_password,
+    ca_10_secrets_codes_tokens_and_passwords_are_not_stored_in_clear
+];
 
-        let answer = app.token(Some(&wrong), &[("grant_type", "client_credentials")]).await;
+async fn ca_01_wrong_secret_is_invalid_client(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let wrong = TestClient {
+        id: client.id.clone(),
+        secret: format!("{}x", client.secret),
+    };
 
-        assert_eq!((answer.status, answer.error()), (401, "invalid_client"));
-        assert!(answer.body.get("access_token").is_none());
-    }
+    let answer = app
+        .token(Some(&wrong), &[("grant_type", "client_credentials")])
+        .await;
 
-    async fn ca_02_basic_failure_is_401_with_basic_challenge(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let wrong = TestClient { id: client.id.clone(), secret: "nope".to_owned() };
+    assert_eq!((answer.status, answer.error()), (401, "invalid_client"));
+    assert!(answer.body.get("access_token").is_none());
+}
 
-        for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
-            let answer = app.post_form(path, Some(&wrong), &[("grant_type", "client_credentials"), ("token", "x")]).await;
-            assert_eq!((answer.status, answer.error()), (401, "invalid_client"), "{path}");
-            assert!(answer.header("www-authenticate").starts_with("Basic"), "{path}");
-        }
-    }
+async fn ca_02_basic_failure_is_401_with_basic_challenge(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let wrong = TestClient {
+        id: client.id.clone(),
+        secret: "nope".to_owned(),
+    };
 
-    async fn ca_03_unknown_client_looks_like_a_wrong_secret(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let wrong = TestClient { id: client.id.clone(), secret: "nope".to_owned() };
-        let unknown = TestClient { id: "no-such-client".to_owned(), secret: "nope".to_owned() };
-
-        let a = app.token(Some(&wrong), &[("grant_type", "client_credentials")]).await;
-        let b = app.token(Some(&unknown), &[("grant_type", "client_credentials")]).await;
-
-        assert_eq!(a.status, 401);
-        assert_eq!(a.status, b.status);
-        assert_eq!(a.body, b.body);
-        assert_eq!(a.header("www-authenticate"), b.header("www-authenticate"));
-    }
-
-    async fn ca_04_confidential_client_without_secret_is_refused(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        let answer = app.token(None, &[("grant_type", "client_credentials"), ("client_id", &client.id)]).await;
-        let empty = app.token(None, &[("grant_type", "client_credentials"), ("client_id", &client.id), ("client_secret", "")]).await;
-
-        for answer in [answer, empty] {
-            assert!(answer.status == 400 || answer.status == 401);
-            assert!(answer.body.get("access_token").is_none());
-        }
-    }
-
-    async fn ca_05_registered_auth_method_is_enforced(app) {
-        let alice = app.user("alice");
-        let basic = app.full_client(&alice);
-        let post = app.client(&alice, &["client_credentials"], "profile", "client_secret_post");
-
-        let basic_in_body = app
-            .token(None, &[("grant_type", "client_credentials"), ("client_id", &basic.id), ("client_secret", &basic.secret)])
+    for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
+        let answer = app
+            .post_form(
+                path,
+                Some(&wrong),
+                &[("grant_type", "client_credentials"), ("token", "x")],
+            )
             .await;
-        let post_in_header = app.token(Some(&post), &[("grant_type", "client_credentials")]).await;
-
-        assert_eq!((basic_in_body.status, basic_in_body.error()), (401, "invalid_client"));
-        assert_eq!((post_in_header.status, post_in_header.error()), (401, "invalid_client"));
-        assert_eq!(app.token(Some(&basic), &[("grant_type", "client_credentials")]).await.status, 200);
-    }
-
-    async fn ca_06_two_auth_methods_in_one_request_are_refused(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        let both = app
-            .token(Some(&client), &[("grant_type", "client_credentials"), ("client_id", &client.id), ("client_secret", &client.secret)])
-            .await;
-
-        assert_eq!((both.status, both.error()), (400, "invalid_request"));
-        assert!(both.body.get("access_token").is_none());
-    }
-
-    async fn ca_07_public_clients_cannot_use_client_credentials_or_password(app) {
-        let alice = app.user("alice");
-        let public = app.client(&alice, &["authorization_code"], "profile", "none");
-
-        let cc = app.token(None, &[("grant_type", "client_credentials"), ("client_id", &public.id)]).await;
-        let pw = app
-            .token(None, &[("grant_type", "password"), ("client_id", &public.id), ("username", "alice"), ("password", PASSWORD)])
-            .await;
-
-        for answer in [cc, pw] {
-            assert!(answer.status == 400 || answer.status == 401, "{:?}", answer.body);
-            assert!(answer.body.get("access_token").is_none());
-        }
-        // Nor can such a client be registered.
-        for grant in ["client_credentials", "password"] {
-            let input = RegistrationInput {
-                client_name: "p".to_owned(),
-                client_uri: String::new(),
-                redirect_uris: vec![],
-                grant_types: vec![grant.to_owned()],
-                response_types: vec![],
-                scope: "profile".to_owned(),
-                token_endpoint_auth_method: "none".to_owned(),
-            };
-            assert!(app.services.register_client(&alice.id, &input).is_err(), "{grant}");
-        }
-    }
-
-    async fn ca_10_secrets_codes_tokens_and_passwords_are_not_stored_in_clear(app) {
-        // Every flow through the pages and the API, collecting each secret.
-        let alice = WebUser::new(&app);
-        alice.sign_up("alice").await;
-        let session_cookie = alice.cookies();
-        let (id, secret) = alice.create_client(&fields(&code_client_form("Stored app"))).await;
-        let secret = secret.expect("secret shown once");
-        assert!(alice.get(&format!("/clients/{id}")).await.element_text("client_secret").is_none(), "shown once only");
-        let client = TestClient { id: id.clone(), secret: secret.clone() };
-        let query = authorize_query(&id, "");
-        let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
-        let code = location_params(approved.location())["code"].clone();
-        let by_code = app.redeem(&client, &code).await;
-        assert_eq!(by_code.status, 200, "{:?}", by_code.body);
-        let refreshed = app.refresh(&client, by_code.str("refresh_token")).await;
-        assert_eq!(refreshed.status, 200);
-        let machine = app.full_client(&app.user("bob"));
-        let by_password = app.password_tokens(&machine, "bob", None).await;
-        let by_credentials = app.token(Some(&machine), &[("grant_type", "client_credentials")]).await;
-        let pending_code = app.code(&client, &app.services.log_in("alice", PASSWORD).unwrap().unwrap(), None);
-        app.post_form("/oauth/revoke", Some(&machine), &[("token", by_password.str("refresh_token"))]).await;
-
-        let mut needles = vec![
-            PASSWORD.to_owned(),
-            secret,
-            machine.secret.clone(),
-            code,
-            pending_code,
-            VERIFIER.to_owned(),
-        ];
-        for answer in [&by_code, &refreshed, &by_password, &by_credentials] {
-            for name in ["access_token", "refresh_token"] {
-                if !answer.str(name).is_empty() {
-                    needles.push(answer.str(name).to_owned());
-                }
-            }
-        }
-        for cookie in session_cookie.split("; ").chain(alice.cookies().split("; ")) {
-            if let Some((_, value)) = cookie.split_once('=') {
-                if value.len() >= 16 {
-                    needles.push(value.to_owned());
-                }
-            }
-        }
-        assert!(needles.len() >= 13, "{needles:?}");
-        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
-
-        let found = find_in_database(&app, &needles);
-
-        assert!(found.is_empty(), "{found:#?}");
-        // The scan does see the data: the client id and user name are there.
-        assert!(!find_in_database(&app, &[id.as_str(), "alice", REDIRECT_URI]).is_empty());
+        assert_eq!(
+            (answer.status, answer.error()),
+            (401, "invalid_client"),
+            "{path}"
+        );
+        assert!(
+            answer.header("www-authenticate").starts_with("Basic"),
+            "{path}"
+        );
     }
 }
 
-on_both_backends! {
-    // The failure limits (CA-09) would answer 429 long before 50 tries.
-    settings: &["--max-failures-per-account", "1000", "--max-failures-per-address", "1000"];
+async fn ca_03_unknown_client_looks_like_a_wrong_secret(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let wrong = TestClient {
+        id: client.id.clone(),
+        secret: "nope".to_owned(),
+    };
+    let unknown = TestClient {
+        id: "no-such-client".to_owned(),
+        secret: "nope".to_owned(),
+    };
 
-    async fn ca_08_secret_check_timing_does_not_depend_on_the_prefix(app) {
-        // Black-box smoke only; the real check is white-box (the digest
-        // comparison with `subtle`, see domain::secret and client_auth).
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let mut near_secret = client.secret.clone();
-        near_secret.pop();
-        near_secret.push(if client.secret.ends_with('A') { 'B' } else { 'A' });
-        let near = TestClient { id: client.id.clone(), secret: near_secret };
-        let far = TestClient { id: client.id.clone(), secret: "Z".repeat(client.secret.len()) };
-        let (mut near_times, mut far_times) = (Vec::new(), Vec::new());
-        for _ in 0..25 {
-            for (who, times) in [(&near, &mut near_times), (&far, &mut far_times)] {
-                let started = Instant::now();
-                let answer = app.token(Some(who), &[("grant_type", "client_credentials")]).await;
-                times.push(started.elapsed());
-                assert_eq!(answer.status, 401);
+    let a = app
+        .token(Some(&wrong), &[("grant_type", "client_credentials")])
+        .await;
+    let b = app
+        .token(Some(&unknown), &[("grant_type", "client_credentials")])
+        .await;
+
+    assert_eq!(a.status, 401);
+    assert_eq!(a.status, b.status);
+    assert_eq!(a.body, b.body);
+    assert_eq!(a.header("www-authenticate"), b.header("www-authenticate"));
+}
+
+async fn ca_04_confidential_client_without_secret_is_refused(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    let answer = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client.id),
+            ],
+        )
+        .await;
+    let empty = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client.id),
+                ("client_secret", ""),
+            ],
+        )
+        .await;
+
+    for answer in [answer, empty] {
+        assert!(answer.status == 400 || answer.status == 401);
+        assert!(answer.body.get("access_token").is_none());
+    }
+}
+
+async fn ca_05_registered_auth_method_is_enforced(app: TestApp) {
+    let alice = app.user("alice");
+    let basic = app.full_client(&alice);
+    let post = app.client(
+        &alice,
+        &["client_credentials"],
+        "profile",
+        "client_secret_post",
+    );
+
+    let basic_in_body = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &basic.id),
+                ("client_secret", &basic.secret),
+            ],
+        )
+        .await;
+    let post_in_header = app
+        .token(Some(&post), &[("grant_type", "client_credentials")])
+        .await;
+
+    assert_eq!(
+        (basic_in_body.status, basic_in_body.error()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        (post_in_header.status, post_in_header.error()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        app.token(Some(&basic), &[("grant_type", "client_credentials")])
+            .await
+            .status,
+        200
+    );
+}
+
+async fn ca_06_two_auth_methods_in_one_request_are_refused(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    let both = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client.id),
+                ("client_secret", &client.secret),
+            ],
+        )
+        .await;
+
+    assert_eq!((both.status, both.error()), (400, "invalid_request"));
+    assert!(both.body.get("access_token").is_none());
+}
+
+async fn ca_07_public_clients_cannot_use_client_credentials_or_password(app: TestApp) {
+    let alice = app.user("alice");
+    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+
+    let cc = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &public.id),
+            ],
+        )
+        .await;
+    let pw = app
+        .token(
+            None,
+            &[
+                ("grant_type", "password"),
+                ("client_id", &public.id),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+
+    for answer in [cc, pw] {
+        assert!(
+            answer.status == 400 || answer.status == 401,
+            "{:?}",
+            answer.body
+        );
+        assert!(answer.body.get("access_token").is_none());
+    }
+    // Nor can such a client be registered.
+    for grant in ["client_credentials", "password"] {
+        let input = RegistrationInput {
+            client_name: "p".to_owned(),
+            client_uri: String::new(),
+            redirect_uris: vec![],
+            grant_types: vec![grant.to_owned()],
+            response_types: vec![],
+            scope: "profile".to_owned(),
+            token_endpoint_auth_method: "none".to_owned(),
+        };
+        assert!(
+            app.services.register_client(&alice.id, &input).is_err(),
+            "{grant}"
+        );
+    }
+}
+
+async fn ca_10_secrets_codes_tokens_and_passwords_are_not_stored_in_clear(app: TestApp) {
+    // Every flow through the pages and the API, collecting each secret.
+    let alice = WebUser::new(&app);
+    alice.sign_up("alice").await;
+    let session_cookie = alice.cookies();
+    let (id, secret) = alice
+        .create_client(&fields(&code_client_form("Stored app")))
+        .await;
+    let secret = secret.expect("secret shown once");
+    assert!(
+        alice
+            .get(&format!("/clients/{id}"))
+            .await
+            .element_text("client_secret")
+            .is_none(),
+        "shown once only"
+    );
+    let client = TestClient {
+        id: id.clone(),
+        secret: secret.clone(),
+    };
+    let query = authorize_query(&id, "");
+    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let code = location_params(approved.location())["code"].clone();
+    let by_code = app.redeem(&client, &code).await;
+    assert_eq!(by_code.status, 200, "{:?}", by_code.body);
+    let refreshed = app.refresh(&client, by_code.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200);
+    let machine = app.full_client(&app.user("bob"));
+    let by_password = app.password_tokens(&machine, "bob", None).await;
+    let by_credentials = app
+        .token(Some(&machine), &[("grant_type", "client_credentials")])
+        .await;
+    let pending_code = app.code(
+        &client,
+        &app.services.log_in("alice", PASSWORD).unwrap().unwrap(),
+        None,
+    );
+    app.post_form(
+        "/oauth/revoke",
+        Some(&machine),
+        &[("token", by_password.str("refresh_token"))],
+    )
+    .await;
+
+    let mut needles = vec![
+        PASSWORD.to_owned(),
+        secret,
+        machine.secret.clone(),
+        code,
+        pending_code,
+        VERIFIER.to_owned(),
+    ];
+    for answer in [&by_code, &refreshed, &by_password, &by_credentials] {
+        for name in ["access_token", "refresh_token"] {
+            if !answer.str(name).is_empty() {
+                needles.push(answer.str(name).to_owned());
             }
         }
-        let (near, far) = (median(near_times), median(far_times));
-        let gap = near.abs_diff(far);
-        assert!(gap < Duration::from_millis(5), "near {near:?} far {far:?}");
     }
+    for cookie in session_cookie
+        .split("; ")
+        .chain(alice.cookies().split("; "))
+    {
+        if let Some((_, value)) = cookie.split_once('=') {
+            if value.len() >= 16 {
+                needles.push(value.to_owned());
+            }
+        }
+    }
+    assert!(needles.len() >= 13, "{needles:?}");
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+
+    let found = find_in_database(&app, &needles);
+
+    assert!(found.is_empty(), "{found:#?}");
+    // The scan does see the data: the client id and user name are there.
+    assert!(!find_in_database(&app, &[id.as_str(), "alice", REDIRECT_URI]).is_empty());
+}
+
+// The failure limits (CA-09) would answer 429 long before 50 tries.
+both_backends!(
+    settings = &[
+        "--max-failures-per-account",
+        "1000",
+        "--max-failures-per-address",
+        "1000"
+    ],
+    ca_08_secret_check_timing_does_not_depend_on_the_prefix
+);
+
+async fn ca_08_secret_check_timing_does_not_depend_on_the_prefix(app: TestApp) {
+    // Black-box smoke only; the real check is white-box (the digest
+    // comparison with `subtle`, see domain::secret and client_auth).
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let mut near_secret = client.secret.clone();
+    near_secret.pop();
+    near_secret.push(if client.secret.ends_with('A') {
+        'B'
+    } else {
+        'A'
+    });
+    let near = TestClient {
+        id: client.id.clone(),
+        secret: near_secret,
+    };
+    let far = TestClient {
+        id: client.id.clone(),
+        secret: "Z".repeat(client.secret.len()),
+    };
+    let (mut near_times, mut far_times) = (Vec::new(), Vec::new());
+    for _ in 0..25 {
+        for (who, times) in [(&near, &mut near_times), (&far, &mut far_times)] {
+            let started = Instant::now();
+            let answer = app
+                .token(Some(who), &[("grant_type", "client_credentials")])
+                .await;
+            times.push(started.elapsed());
+            assert_eq!(answer.status, 401);
+        }
+    }
+    let (near, far) = (median(near_times), median(far_times));
+    let gap = near.abs_diff(far);
+    assert!(gap < Duration::from_millis(5), "near {near:?} far {far:?}");
 }

@@ -1,10 +1,16 @@
-//! SECURITY.md §2, the authorization code (AC-01 … AC-13).
+//! The authorization code: SECURITY.md §2 (AC-01 … AC-13), and the grant at
+//! the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5–§4.6): single use,
+//! replay revocation, binding to client, redirect URI and verifier, expiry,
+//! and concurrent redemption.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::on_both_backends;
+use crate::both_backends;
 use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
-use crate::support::{base64url_bits, location_params};
+use crate::support::TestApp;
+use crate::support::{base64url_bits, location_params, REDIRECT_URI, VERIFIER};
 
 /// Approves `query` in the browser and returns the redirect's parameters.
 async fn approve(user: &WebUser<'_>, query: &str) -> std::collections::HashMap<String, String> {
@@ -13,172 +19,407 @@ async fn approve(user: &WebUser<'_>, query: &str) -> std::collections::HashMap<S
     location_params(approved.location())
 }
 
-on_both_backends! {
-    async fn ac_01_code_is_single_use(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let code = app.code(&client, &alice, None);
+both_backends![
+    ac_01_code_is_single_use,
+    ac_02_code_replay_revokes_issued_tokens,
+    ac_03_code_is_bound_to_its_client,
+    ac_04_state_is_returned_byte_exact,
+    ac_05_denied_consent_is_access_denied_without_code,
+    ac_06_codes_are_distinct_and_carry_128_bits,
+    ac_07_scope_beyond_registered_is_refused,
+    ac_08_unregistered_response_type_is_unauthorized_client,
+    ac_09_anonymous_browser_goes_to_login_never_a_code,
+    ac_10_consent_only_by_post_never_by_get,
+    ac_12_authorization_response_carries_iss,
+    ac_13_codes_are_not_stored_in_clear,
+    a_code_is_redeemed_once_and_a_replay_revokes_its_tokens,
+    a_code_is_bound_to_its_client,
+    redirect_uri_must_repeat_the_authorization_request,
+    the_pkce_verifier_is_required_and_checked,
+    an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request,
+    a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token,
+    ten_concurrent_redemptions_one_success,
+];
 
-        assert_eq!(app.redeem(&client, &code).await.status, 200);
-        let second = app.redeem(&client, &code).await;
+async fn ac_01_code_is_single_use(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let code = app.code(&client, &alice, None);
 
-        assert_eq!((second.status, second.error()), (400, "invalid_grant"));
-    }
+    assert_eq!(app.redeem(&client, &code).await.status, 200);
+    let second = app.redeem(&client, &code).await;
 
-    async fn ac_02_code_replay_revokes_issued_tokens(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let code = app.code(&client, &alice, None);
-        let first = app.redeem(&client, &code).await;
-        assert_eq!(app.me_status(first.str("access_token")).await, 200);
+    assert_eq!((second.status, second.error()), (400, "invalid_grant"));
+}
 
-        app.redeem(&client, &code).await;
+async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let code = app.code(&client, &alice, None);
+    let first = app.redeem(&client, &code).await;
+    assert_eq!(app.me_status(first.str("access_token")).await, 200);
 
-        assert_eq!(app.me_status(first.str("access_token")).await, 401);
-        let refreshed = app.refresh(&client, first.str("refresh_token")).await;
-        assert_eq!((refreshed.status, refreshed.error()), (400, "invalid_grant"));
-    }
+    app.redeem(&client, &code).await;
 
-    async fn ac_03_code_is_bound_to_its_client(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let other = app.full_client(&alice);
-        let code = app.code(&client, &alice, None);
+    assert_eq!(app.me_status(first.str("access_token")).await, 401);
+    let refreshed = app.refresh(&client, first.str("refresh_token")).await;
+    assert_eq!(
+        (refreshed.status, refreshed.error()),
+        (400, "invalid_grant")
+    );
+}
 
-        let stolen = app.redeem(&other, &code).await;
+async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let other = app.full_client(&alice);
+    let code = app.code(&client, &alice, None);
 
-        assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
-        assert!(stolen.body.get("access_token").is_none());
-    }
+    let stolen = app.redeem(&other, &code).await;
 
-    async fn ac_04_state_is_returned_byte_exact(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        for state in ["st-é &=/?x", "a+b%20c", "日本語#frag", "'\"<>;"] {
-            let query = authorize_query(&client.id, "").replace("state=st-1", &format!("state={}", encode(state)));
-            let params = approve(&alice, &query).await;
-            assert_eq!(params["state"], state);
-            let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
-            assert_eq!(location_params(denied.location())["state"], state);
-        }
-    }
+    assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
+    assert!(stolen.body.get("access_token").is_none());
+}
 
-    async fn ac_05_denied_consent_is_access_denied_without_code(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        let query = authorize_query(&client.id, "");
-
+async fn ac_04_state_is_returned_byte_exact(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    for state in ["st-é &=/?x", "a+b%20c", "日本語#frag", "'\"<>;"] {
+        let query = authorize_query(&client.id, "")
+            .replace("state=st-1", &format!("state={}", encode(state)));
+        let params = approve(&alice, &query).await;
+        assert_eq!(params["state"], state);
         let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
-
-        assert_eq!(denied.status, 302);
-        let params = location_params(denied.location());
-        assert_eq!(params["error"], "access_denied");
-        assert_eq!(params["state"], "st-1");
-        assert!(!params.contains_key("code") && !params.contains_key("access_token"));
-    }
-
-    async fn ac_06_codes_are_distinct_and_carry_128_bits(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        let query = authorize_query(&client.id, "");
-        let mut seen = HashSet::new();
-        for _ in 0..5 {
-            let code = approve(&alice, &query).await["code"].clone();
-            assert!(base64url_bits(&code) >= 128, "{code}");
-            assert!(seen.insert(code));
-        }
-    }
-
-    async fn ac_07_scope_beyond_registered_is_refused(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        let wide = authorize_query(&client.id, "").replace("scope=profile", "scope=profile%20admin");
-
-        let answer = alice.get(&wide).await;
-
-        assert_eq!(answer.status, 302);
-        let params = location_params(answer.location());
-        assert_eq!(params["error"], "invalid_scope");
-        assert!(!params.contains_key("code"));
-        // Even a POST of the consent form grants nothing.
-        let token = alice.get(&authorize_query(&client.id, "")).await.csrf_token();
-        let posted = alice.post(&wide, &[("csrf_token", &token), ("confirm", "yes")]).await;
-        assert!(!location_params(posted.location()).contains_key("code"));
-    }
-
-    async fn ac_08_unregistered_response_type_is_unauthorized_client(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        let implicit = authorize_query(&client.id, "").replace("response_type=code", "response_type=token");
-
-        let shown = alice.get(&implicit).await;
-        let token = alice.get(&authorize_query(&client.id, "")).await.csrf_token();
-        let posted = alice.post(&implicit, &[("csrf_token", &token), ("confirm", "yes")]).await;
-
-        for answer in [shown, posted] {
-            let params = location_params(answer.location());
-            assert_eq!(params["error"], "unauthorized_client");
-            assert!(!params.contains_key("access_token") && !params.contains_key("code"));
-        }
-    }
-
-    async fn ac_09_anonymous_browser_goes_to_login_never_a_code(app) {
-        let (_, client) = signed_in_with_code_client(&app, "Code app").await;
-        let query = authorize_query(&client.id, "");
-        let anonymous = WebUser::new(&app);
-
-        let shown = anonymous.get(&query).await;
-        let token = anonymous.get("/login").await.csrf_token();
-        let posted = anonymous.post(&query, &[("csrf_token", &token), ("confirm", "yes")]).await;
-
-        for answer in [shown, posted] {
-            assert_eq!(answer.status, 303);
-            assert!(answer.location().starts_with("/login?next="), "{}", answer.location());
-        }
-    }
-
-    async fn ac_10_consent_only_by_post_never_by_get(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        let query = authorize_query(&client.id, "");
-        let token = alice.get(&query).await.csrf_token();
-
-        for extra in ["&confirm=yes", &format!("&confirm=yes&csrf_token={token}")] {
-            let by_get = alice.get(&format!("{query}{extra}")).await;
-            assert_eq!(by_get.status, 200);
-            assert!(by_get.location().is_empty());
-        }
-    }
-
-    async fn ac_12_authorization_response_carries_iss(app) {
-        let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-        let params = approve(&alice, &authorize_query(&client.id, "")).await;
-        assert_eq!(params["iss"], app.address);
-        let metadata = app.http.get(app.url("/.well-known/oauth-authorization-server")).send().await.unwrap();
-        let metadata: serde_json::Value = metadata.json().await.unwrap();
-        assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
-    }
-
-    async fn ac_13_codes_are_not_stored_in_clear(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let used = app.code(&client, &alice, None);
-        app.redeem(&client, &used).await;
-        let pending = app.code(&client, &alice, None);
-
-        let found = crate::security_client_auth::find_in_database(&app, &[used.as_str(), pending.as_str()]);
-
-        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(location_params(denied.location())["state"], state);
     }
 }
 
-on_both_backends! {
-    settings: &["--code-ttl", "1"];
+async fn ac_05_denied_consent_is_access_denied_without_code(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    let query = authorize_query(&client.id, "");
 
-    async fn ac_11_codes_expire(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let code = app.code(&client, &alice, None);
+    let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
 
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        let answer = app.redeem(&client, &code).await;
+    assert_eq!(denied.status, 302);
+    let params = location_params(denied.location());
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], "st-1");
+    assert!(!params.contains_key("code") && !params.contains_key("access_token"));
+}
 
-        assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+async fn ac_06_codes_are_distinct_and_carry_128_bits(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    let query = authorize_query(&client.id, "");
+    let mut seen = HashSet::new();
+    for _ in 0..5 {
+        let code = approve(&alice, &query).await["code"].clone();
+        assert!(base64url_bits(&code) >= 128, "{code}");
+        assert!(seen.insert(code));
     }
+}
+
+async fn ac_07_scope_beyond_registered_is_refused(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    let wide = authorize_query(&client.id, "").replace("scope=profile", "scope=profile%20admin");
+
+    let answer = alice.get(&wide).await;
+
+    assert_eq!(answer.status, 302);
+    let params = location_params(answer.location());
+    assert_eq!(params["error"], "invalid_scope");
+    assert!(!params.contains_key("code"));
+    // Even a POST of the consent form grants nothing.
+    let token = alice
+        .get(&authorize_query(&client.id, ""))
+        .await
+        .csrf_token();
+    let posted = alice
+        .post(&wide, &[("csrf_token", &token), ("confirm", "yes")])
+        .await;
+    assert!(!location_params(posted.location()).contains_key("code"));
+}
+
+async fn ac_08_unregistered_response_type_is_unauthorized_client(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    let implicit =
+        authorize_query(&client.id, "").replace("response_type=code", "response_type=token");
+
+    let shown = alice.get(&implicit).await;
+    let token = alice
+        .get(&authorize_query(&client.id, ""))
+        .await
+        .csrf_token();
+    let posted = alice
+        .post(&implicit, &[("csrf_token", &token), ("confirm", "yes")])
+        .await;
+
+    for answer in [shown, posted] {
+        let params = location_params(answer.location());
+        assert_eq!(params["error"], "unauthorized_client");
+        assert!(!params.contains_key("access_token") && !params.contains_key("code"));
+    }
+}
+
+async fn ac_09_anonymous_browser_goes_to_login_never_a_code(app: TestApp) {
+    let (_, client) = signed_in_with_code_client(&app, "Code app").await;
+    let query = authorize_query(&client.id, "");
+    let anonymous = WebUser::new(&app);
+
+    let shown = anonymous.get(&query).await;
+    let token = anonymous.get("/login").await.csrf_token();
+    let posted = anonymous
+        .post(&query, &[("csrf_token", &token), ("confirm", "yes")])
+        .await;
+
+    for answer in [shown, posted] {
+        assert_eq!(answer.status, 303);
+        assert!(
+            answer.location().starts_with("/login?next="),
+            "{}",
+            answer.location()
+        );
+    }
+}
+
+async fn ac_10_consent_only_by_post_never_by_get(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    let query = authorize_query(&client.id, "");
+    let token = alice.get(&query).await.csrf_token();
+
+    for extra in ["&confirm=yes", &format!("&confirm=yes&csrf_token={token}")] {
+        let by_get = alice.get(&format!("{query}{extra}")).await;
+        assert_eq!(by_get.status, 200);
+        assert!(by_get.location().is_empty());
+    }
+}
+
+async fn ac_12_authorization_response_carries_iss(app: TestApp) {
+    let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
+    let params = approve(&alice, &authorize_query(&client.id, "")).await;
+    assert_eq!(params["iss"], app.address);
+    let metadata = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    let metadata: serde_json::Value = metadata.json().await.unwrap();
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+}
+
+async fn ac_13_codes_are_not_stored_in_clear(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let used = app.code(&client, &alice, None);
+    app.redeem(&client, &used).await;
+    let pending = app.code(&client, &alice, None);
+
+    let found =
+        crate::security_client_auth::find_in_database(&app, &[used.as_str(), pending.as_str()]);
+
+    assert!(found.is_empty(), "{found:?}");
+}
+
+async fn a_code_is_redeemed_once_and_a_replay_revokes_its_tokens(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let code = app.code(&client, &alice, Some("profile"));
+
+    let first = app.redeem(&client, &code).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.str("scope"), "profile");
+    let access = first.str("access_token").to_owned();
+    let refresh = first.str("refresh_token").to_owned();
+    assert_eq!(app.me_status(&access).await, 200);
+
+    let replay = app.redeem(&client, &code).await;
+    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    assert_eq!(app.me_status(&access).await, 401);
+    assert_eq!(
+        app.refresh(&client, &refresh).await.error(),
+        "invalid_grant"
+    );
+}
+
+async fn a_code_is_bound_to_its_client(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let other = app.full_client(&alice);
+    let code = app.code(&client, &alice, None);
+
+    let stolen = app.redeem(&other, &code).await;
+
+    assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
+    assert_eq!(app.redeem(&client, &code).await.status, 200);
+}
+
+async fn redirect_uri_must_repeat_the_authorization_request(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let code = app.code(&client, &alice, None);
+    let other_uri = format!("{REDIRECT_URI}/other");
+
+    let different = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &other_uri),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    let omitted = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+
+    assert_eq!(
+        (different.status, different.error()),
+        (400, "invalid_grant")
+    );
+    assert_eq!((omitted.status, omitted.error()), (400, "invalid_grant"));
+}
+
+async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let code = app.code(&client, &alice, None);
+    let form = |verifier: Option<&'static str>| {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+        ];
+        if let Some(v) = verifier {
+            form.push(("code_verifier", v));
+        }
+        form
+    };
+
+    let missing = app.token(Some(&client), &form(None)).await;
+    let short = app.token(Some(&client), &form(Some("abc"))).await;
+    let wrong = app
+        .token(
+            Some(&client),
+            &form(Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")),
+        )
+        .await;
+    let challenge_as_verifier = app
+        .token(
+            Some(&client),
+            &form(Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")),
+        )
+        .await;
+    let right = app.token(Some(&client), &form(Some(VERIFIER))).await;
+
+    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
+    assert_eq!((short.status, short.error()), (400, "invalid_request"));
+    assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
+    assert_eq!(
+        (challenge_as_verifier.status, challenge_as_verifier.error()),
+        (400, "invalid_grant")
+    );
+    assert_eq!(right.status, 200);
+}
+
+async fn an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request(app: TestApp) {
+    let (_, client) = app.user_with_client("alice");
+
+    let unknown = app.redeem(&client, "no-such-code").await;
+    let missing = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
+        .await;
+
+    assert_eq!((unknown.status, unknown.error()), (400, "invalid_grant"));
+    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
+}
+
+async fn a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token(app: TestApp) {
+    let alice = app.user("alice");
+    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let code = app.code(&public, &alice, None);
+
+    let answer = app
+        .token(
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+                ("client_id", &public.id),
+            ],
+        )
+        .await;
+
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert!(answer.body.get("refresh_token").is_none());
+}
+
+async fn ten_concurrent_redemptions_one_success(app: TestApp) {
+    let (alice, client) = app.user_with_client("alice");
+    let code = app.code(&client, &alice, None);
+    let app = Arc::new(app);
+
+    let attempts = (0..10).map(|_| {
+        let (app, client, code) = (app.clone(), client.clone(), code.clone());
+        tokio::spawn(async move { app.redeem(&client, &code).await.status })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        9,
+        "{statuses:?}"
+    );
+}
+
+/// A code issued `ttl` - 10 s ago is redeemed; one issued `ttl` + 1 s ago is
+/// `invalid_grant` (RFC 6749 §4.1.2: codes are short-lived). Two codes of
+/// the same age, since redeeming one uses it up.
+async fn codes_expire_after(app: TestApp, ttl: Duration) {
+    let (alice, client) = app.user_with_client("alice");
+    let checked_early = app.code(&client, &alice, None);
+    let checked_late = app.code(&client, &alice, None);
+
+    app.advance(ttl - Duration::from_secs(10));
+    let before = app.redeem(&client, &checked_early).await;
+    app.advance(Duration::from_secs(11));
+    let after = app.redeem(&client, &checked_late).await;
+
+    assert_eq!(before.status, 200, "{:?}", before.body);
+    assert_eq!((after.status, after.error()), (400, "invalid_grant"));
+}
+
+both_backends!(settings = &["--code-ttl", "30"], ac_11_codes_expire);
+
+/// A configured `CODE_TTL` is the lifetime.
+async fn ac_11_codes_expire(app: TestApp) {
+    codes_expire_after(app, Duration::from_secs(30)).await;
+}
+
+both_backends![an_expired_code_is_invalid_grant];
+
+/// Without a setting, codes live 60 s.
+async fn an_expired_code_is_invalid_grant(app: TestApp) {
+    codes_expire_after(app, Duration::from_secs(60)).await;
 }
 
 #[test]

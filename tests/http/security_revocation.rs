@@ -1,116 +1,202 @@
 //! SECURITY.md §7, revocation (RV-01 … RV-08, RFC 7009).
 
-use crate::on_both_backends;
+use crate::both_backends;
+use crate::support::TestApp;
 use crate::support::TestClient;
 
-on_both_backends! {
-    async fn rv_01_revoked_access_token_is_refused(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
-        assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
+both_backends![
+    rv_01_revoked_access_token_is_refused,
+    rv_02_revoked_refresh_token_is_refused,
+    rv_03_revoking_a_refresh_token_revokes_its_access_tokens,
+    rv_04_unknown_token_is_200,
+    rv_05_confidential_clients_must_authenticate_to_revoke,
+    rv_06_a_client_cannot_revoke_another_clients_token,
+    rv_07_wrong_hint_still_revokes,
+    rv_08_only_post_revokes
+];
 
-        let answer = app.post_form("/oauth/revoke", Some(&client), &[("token", tokens.str("access_token"))]).await;
+async fn rv_01_revoked_access_token_is_refused(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
+    assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
 
-        assert_eq!(answer.status, 200);
-        assert_eq!(app.me_status(tokens.str("access_token")).await, 401);
-    }
+    let answer = app
+        .post_form(
+            "/oauth/revoke",
+            Some(&client),
+            &[("token", tokens.str("access_token"))],
+        )
+        .await;
 
-    async fn rv_02_revoked_refresh_token_is_refused(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(app.me_status(tokens.str("access_token")).await, 401);
+}
 
-        app.post_form("/oauth/revoke", Some(&client), &[("token", tokens.str("refresh_token")), ("token_type_hint", "refresh_token")]).await;
+async fn rv_02_revoked_refresh_token_is_refused(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
 
-        let answer = app.refresh(&client, tokens.str("refresh_token")).await;
-        assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
-    }
+    app.post_form(
+        "/oauth/revoke",
+        Some(&client),
+        &[
+            ("token", tokens.str("refresh_token")),
+            ("token_type_hint", "refresh_token"),
+        ],
+    )
+    .await;
 
-    async fn rv_03_revoking_a_refresh_token_revokes_its_access_tokens(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let first = app.password_tokens(&client, "alice", None).await;
-        let second = app.refresh(&client, first.str("refresh_token")).await;
+    let answer = app.refresh(&client, tokens.str("refresh_token")).await;
+    assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+}
 
-        app.post_form("/oauth/revoke", Some(&client), &[("token", second.str("refresh_token"))]).await;
+async fn rv_03_revoking_a_refresh_token_revokes_its_access_tokens(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let first = app.password_tokens(&client, "alice", None).await;
+    let second = app.refresh(&client, first.str("refresh_token")).await;
 
-        assert_eq!(app.me_status(second.str("access_token")).await, 401);
-        assert_eq!(app.me_status(first.str("access_token")).await, 401);
-    }
+    app.post_form(
+        "/oauth/revoke",
+        Some(&client),
+        &[("token", second.str("refresh_token"))],
+    )
+    .await;
 
-    async fn rv_04_unknown_token_is_200(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        for token in ["invalid-token", "x", &"A".repeat(43)] {
-            for hint in ["access_token", "refresh_token", "bogus"] {
-                let answer = app.post_form("/oauth/revoke", Some(&client), &[("token", token), ("token_type_hint", hint)]).await;
-                assert_eq!(answer.status, 200, "{token} {hint}");
-            }
+    assert_eq!(app.me_status(second.str("access_token")).await, 401);
+    assert_eq!(app.me_status(first.str("access_token")).await, 401);
+}
+
+async fn rv_04_unknown_token_is_200(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    for token in ["invalid-token", "x", &"A".repeat(43)] {
+        for hint in ["access_token", "refresh_token", "bogus"] {
+            let answer = app
+                .post_form(
+                    "/oauth/revoke",
+                    Some(&client),
+                    &[("token", token), ("token_type_hint", hint)],
+                )
+                .await;
+            assert_eq!(answer.status, 200, "{token} {hint}");
         }
     }
+}
 
-    async fn rv_05_confidential_clients_must_authenticate_to_revoke(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
-        let access = tokens.str("access_token");
+async fn rv_05_confidential_clients_must_authenticate_to_revoke(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
+    let access = tokens.str("access_token");
 
-        let anonymous = app.post_form("/oauth/revoke", None, &[("token", access)]).await;
-        let id_only = app.post_form("/oauth/revoke", None, &[("token", access), ("client_id", &client.id)]).await;
-        let wrong = app
-            .post_form("/oauth/revoke", Some(&TestClient { id: client.id.clone(), secret: "wrong".to_owned() }), &[("token", access)])
+    let anonymous = app
+        .post_form("/oauth/revoke", None, &[("token", access)])
+        .await;
+    let id_only = app
+        .post_form(
+            "/oauth/revoke",
+            None,
+            &[("token", access), ("client_id", &client.id)],
+        )
+        .await;
+    let wrong = app
+        .post_form(
+            "/oauth/revoke",
+            Some(&TestClient {
+                id: client.id.clone(),
+                secret: "wrong".to_owned(),
+            }),
+            &[("token", access)],
+        )
+        .await;
+
+    for answer in [anonymous, id_only, wrong] {
+        assert!(
+            answer.status == 400 || answer.status == 401,
+            "{}",
+            answer.status
+        );
+    }
+    assert_eq!(app.me_status(access).await, 200);
+}
+
+async fn rv_06_a_client_cannot_revoke_another_clients_token(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let other = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
+
+    for token in [tokens.str("access_token"), tokens.str("refresh_token")] {
+        app.post_form("/oauth/revoke", Some(&other), &[("token", token)])
             .await;
-
-        for answer in [anonymous, id_only, wrong] {
-            assert!(answer.status == 400 || answer.status == 401, "{}", answer.status);
-        }
-        assert_eq!(app.me_status(access).await, 200);
     }
 
-    async fn rv_06_a_client_cannot_revoke_another_clients_token(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let other = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
+    assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
+    assert_eq!(
+        app.refresh(&client, tokens.str("refresh_token"))
+            .await
+            .status,
+        200
+    );
+}
 
-        for token in [tokens.str("access_token"), tokens.str("refresh_token")] {
-            app.post_form("/oauth/revoke", Some(&other), &[("token", token)]).await;
-        }
+async fn rv_07_wrong_hint_still_revokes(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let a = app.password_tokens(&client, "alice", None).await;
+    let b = app.password_tokens(&client, "alice", None).await;
 
-        assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
-        assert_eq!(app.refresh(&client, tokens.str("refresh_token")).await.status, 200);
+    app.post_form(
+        "/oauth/revoke",
+        Some(&client),
+        &[
+            ("token", a.str("access_token")),
+            ("token_type_hint", "refresh_token"),
+        ],
+    )
+    .await;
+    app.post_form(
+        "/oauth/revoke",
+        Some(&client),
+        &[
+            ("token", b.str("refresh_token")),
+            ("token_type_hint", "access_token"),
+        ],
+    )
+    .await;
+
+    assert_eq!(app.me_status(a.str("access_token")).await, 401);
+    assert_eq!(
+        app.refresh(&client, b.str("refresh_token")).await.error(),
+        "invalid_grant"
+    );
+}
+
+async fn rv_08_only_post_revokes(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let tokens = app.password_tokens(&client, "alice", None).await;
+    let access = tokens.str("access_token");
+
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let response = app
+            .http
+            .request(
+                method.clone(),
+                app.url(&format!("/oauth/revoke?token={access}")),
+            )
+            .basic_auth(&client.id, Some(&client.secret))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{method}");
     }
-
-    async fn rv_07_wrong_hint_still_revokes(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let a = app.password_tokens(&client, "alice", None).await;
-        let b = app.password_tokens(&client, "alice", None).await;
-
-        app.post_form("/oauth/revoke", Some(&client), &[("token", a.str("access_token")), ("token_type_hint", "refresh_token")]).await;
-        app.post_form("/oauth/revoke", Some(&client), &[("token", b.str("refresh_token")), ("token_type_hint", "access_token")]).await;
-
-        assert_eq!(app.me_status(a.str("access_token")).await, 401);
-        assert_eq!(app.refresh(&client, b.str("refresh_token")).await.error(), "invalid_grant");
-    }
-
-    async fn rv_08_only_post_revokes(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let tokens = app.password_tokens(&client, "alice", None).await;
-        let access = tokens.str("access_token");
-
-        for method in [reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::DELETE] {
-            let response = app
-                .http
-                .request(method.clone(), app.url(&format!("/oauth/revoke?token={access}")))
-                .basic_auth(&client.id, Some(&client.secret))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_client_error(), "{method}");
-        }
-        assert_eq!(app.me_status(access).await, 200);
-    }
+    assert_eq!(app.me_status(access).await, 200);
 }

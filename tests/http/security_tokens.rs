@@ -2,184 +2,302 @@
 
 use std::collections::HashSet;
 
-use crate::on_both_backends;
+use crate::both_backends;
 use crate::support::web::{encode, WebUser};
+use crate::support::TestApp;
 use crate::support::{base64url_bits, location_params, PASSWORD, REDIRECT_URI};
 
-on_both_backends! {
-    async fn tk_01_token_responses_are_not_cached(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
+both_backends![
+    tk_01_token_responses_are_not_cached,
+    tk_02_json_bearer_with_positive_expires_in,
+    tk_03_tokens_are_unique_and_carry_128_bits,
+    tk_04_unknown_grant_is_unsupported_grant_type,
+    tk_05_unregistered_grant_is_unauthorized_client,
+    tk_06_wrong_password_is_invalid_grant,
+    tk_07_granted_scope_is_within_the_registered_scope,
+    tk_08_implicit_token_only_in_the_fragment,
+    tk_09_client_credentials_issue_no_refresh_token,
+    tk_10_token_errors_are_not_cached,
+    tk_11_password_grant_only_for_confidential_clients_registered_for_it,
+    tk_12_access_tokens_live_at_most_an_hour
+];
 
-        let password = app.password_tokens(&client, "alice", None).await;
-        let credentials = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-        let refreshed = app.refresh(&client, password.str("refresh_token")).await;
+async fn tk_01_token_responses_are_not_cached(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
 
-        for answer in [password, credentials, refreshed] {
-            assert_eq!(answer.status, 200);
-            assert_eq!(answer.header("cache-control"), "no-store");
-            assert_eq!(answer.header("pragma"), "no-cache");
-        }
+    let password = app.password_tokens(&client, "alice", None).await;
+    let credentials = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+    let refreshed = app.refresh(&client, password.str("refresh_token")).await;
+
+    for answer in [password, credentials, refreshed] {
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("cache-control"), "no-store");
+        assert_eq!(answer.header("pragma"), "no-cache");
     }
+}
 
-    async fn tk_02_json_bearer_with_positive_expires_in(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
+async fn tk_02_json_bearer_with_positive_expires_in(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
 
+    let answer = app.password_tokens(&client, "alice", None).await;
+
+    assert!(answer
+        .header("content-type")
+        .starts_with("application/json"));
+    assert_eq!(answer.str("token_type"), "Bearer");
+    assert!(answer.body["expires_in"].as_u64().unwrap() > 0);
+}
+
+async fn tk_03_tokens_are_unique_and_carry_128_bits(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let mut seen = HashSet::new();
+    for _ in 0..5 {
         let answer = app.password_tokens(&client, "alice", None).await;
-
-        assert!(answer.header("content-type").starts_with("application/json"));
-        assert_eq!(answer.str("token_type"), "Bearer");
-        assert!(answer.body["expires_in"].as_u64().unwrap() > 0);
-    }
-
-    async fn tk_03_tokens_are_unique_and_carry_128_bits(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let mut seen = HashSet::new();
-        for _ in 0..5 {
-            let answer = app.password_tokens(&client, "alice", None).await;
-            for name in ["access_token", "refresh_token"] {
-                let token = answer.str(name).to_owned();
-                assert!(base64url_bits(&token) >= 128, "{token}");
-                assert!(seen.insert(token));
-            }
+        for name in ["access_token", "refresh_token"] {
+            let token = answer.str(name).to_owned();
+            assert!(base64url_bits(&token) >= 128, "{token}");
+            assert!(seen.insert(token));
         }
     }
+}
 
-    async fn tk_04_unknown_grant_is_unsupported_grant_type(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        for grant in ["urn:example:bogus", "implicit", "Password", "token"] {
-            let answer = app.token(Some(&client), &[("grant_type", grant)]).await;
-            assert_eq!((answer.status, answer.error()), (400, "unsupported_grant_type"), "{grant}");
-        }
+async fn tk_04_unknown_grant_is_unsupported_grant_type(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    for grant in ["urn:example:bogus", "implicit", "Password", "token"] {
+        let answer = app.token(Some(&client), &[("grant_type", grant)]).await;
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, "unsupported_grant_type"),
+            "{grant}"
+        );
     }
+}
 
-    async fn tk_05_unregistered_grant_is_unauthorized_client(app) {
-        let alice = app.user("alice");
-        let code_only = app.client(&alice, &["authorization_code"], "profile", "client_secret_basic");
+async fn tk_05_unregistered_grant_is_unauthorized_client(app: TestApp) {
+    let alice = app.user("alice");
+    let code_only = app.client(
+        &alice,
+        &["authorization_code"],
+        "profile",
+        "client_secret_basic",
+    );
 
-        let cc = app.token(Some(&code_only), &[("grant_type", "client_credentials")]).await;
-        let pw = app
-            .token(Some(&code_only), &[("grant_type", "password"), ("username", "alice"), ("password", PASSWORD)])
-            .await;
+    let cc = app
+        .token(Some(&code_only), &[("grant_type", "client_credentials")])
+        .await;
+    let pw = app
+        .token(
+            Some(&code_only),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
 
-        for answer in [cc, pw] {
-            assert_eq!((answer.status, answer.error()), (400, "unauthorized_client"));
-            assert!(answer.body.get("access_token").is_none());
-        }
-    }
-
-    async fn tk_06_wrong_password_is_invalid_grant(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        let answer = app
-            .token(Some(&client), &[("grant_type", "password"), ("username", "alice"), ("password", "wrong password")])
-            .await;
-
-        assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+    for answer in [cc, pw] {
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, "unauthorized_client")
+        );
         assert!(answer.body.get("access_token").is_none());
     }
+}
 
-    async fn tk_07_granted_scope_is_within_the_registered_scope(app) {
-        let alice = app.user("alice");
-        let client = app.client(&alice, &["password", "client_credentials"], "profile", "client_secret_basic");
-        for grant in ["password", "client_credentials"] {
-            let answer = app
-                .token(Some(&client), &[("grant_type", grant), ("username", "alice"), ("password", PASSWORD), ("scope", "profile admin")])
-                .await;
-            assert!(answer.body.get("access_token").is_none() || !answer.str("scope").contains("admin"), "{grant}");
-            assert_eq!(answer.error(), "invalid_scope", "{grant}");
-            let default = app
-                .token(Some(&client), &[("grant_type", grant), ("username", "alice"), ("password", PASSWORD)])
-                .await;
-            assert_eq!(default.str("scope"), "profile", "{grant}");
-        }
-    }
+async fn tk_06_wrong_password_is_invalid_grant(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
 
-    async fn tk_08_implicit_token_only_in_the_fragment(app) {
-        let alice = WebUser::new(&app);
-        alice.sign_up("alice").await;
-        let (id, _) = alice
-            .create_client(&[
-                ("client_name", "SPA"),
-                ("scope", "profile"),
-                ("redirect_uri", REDIRECT_URI),
-                ("grant_type", "implicit"),
-                ("response_type", "token"),
-                ("token_endpoint_auth_method", "none"),
-            ])
+    let answer = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "wrong password"),
+            ],
+        )
+        .await;
+
+    assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+    assert!(answer.body.get("access_token").is_none());
+}
+
+async fn tk_07_granted_scope_is_within_the_registered_scope(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.client(
+        &alice,
+        &["password", "client_credentials"],
+        "profile",
+        "client_secret_basic",
+    );
+    for grant in ["password", "client_credentials"] {
+        let answer = app
+            .token(
+                Some(&client),
+                &[
+                    ("grant_type", grant),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                    ("scope", "profile admin"),
+                ],
+            )
             .await;
-        let query = format!("/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&state=imp", encode(REDIRECT_URI));
-
-        let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
-
-        let location = approved.location();
-        let url = url::Url::parse(location).unwrap();
-        assert!(url.query().is_none(), "{location}");
-        assert!(url.fragment().unwrap().contains("access_token="), "{location}");
-        let params = location_params(location);
-        assert!(!params.contains_key("refresh_token"));
-        assert!(!params.contains_key("code"));
-    }
-
-    async fn tk_09_client_credentials_issue_no_refresh_token(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        let answer = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-
-        assert_eq!(answer.status, 200);
-        assert!(answer.body.get("refresh_token").is_none());
-    }
-
-    async fn tk_10_token_errors_are_not_cached(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        let bad_password = app
-            .token(Some(&client), &[("grant_type", "password"), ("username", "alice"), ("password", "nope")])
+        assert!(
+            answer.body.get("access_token").is_none() || !answer.str("scope").contains("admin"),
+            "{grant}"
+        );
+        assert_eq!(answer.error(), "invalid_scope", "{grant}");
+        let default = app
+            .token(
+                Some(&client),
+                &[
+                    ("grant_type", grant),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                ],
+            )
             .await;
-        let bad_client = app.token(None, &[("grant_type", "client_credentials"), ("client_id", "x"), ("client_secret", "y")]).await;
-        let bad_grant = app.token(Some(&client), &[("grant_type", "bogus")]).await;
-
-        for answer in [bad_password, bad_client, bad_grant] {
-            assert!(answer.status >= 400);
-            assert_eq!(answer.header("cache-control"), "no-store");
-            assert_eq!(answer.header("pragma"), "no-cache");
-        }
+        assert_eq!(default.str("scope"), "profile", "{grant}");
     }
+}
 
-    async fn tk_11_password_grant_only_for_confidential_clients_registered_for_it(app) {
-        let alice = app.user("alice");
-        let public = app.client(&alice, &["authorization_code"], "profile", "none");
-        let code_only = app.client(&alice, &["authorization_code"], "profile", "client_secret_basic");
-        let registered = app.client(&alice, &["password"], "profile", "client_secret_basic");
+async fn tk_08_implicit_token_only_in_the_fragment(app: TestApp) {
+    let alice = WebUser::new(&app);
+    alice.sign_up("alice").await;
+    let (id, _) = alice
+        .create_client(&[
+            ("client_name", "SPA"),
+            ("scope", "profile"),
+            ("redirect_uri", REDIRECT_URI),
+            ("grant_type", "implicit"),
+            ("response_type", "token"),
+            ("token_endpoint_auth_method", "none"),
+        ])
+        .await;
+    let query = format!(
+        "/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&state=imp",
+        encode(REDIRECT_URI)
+    );
 
-        let by_public = app
-            .token(None, &[("grant_type", "password"), ("client_id", &public.id), ("username", "alice"), ("password", PASSWORD)])
-            .await;
-        let by_code_only = app
-            .token(Some(&code_only), &[("grant_type", "password"), ("username", "alice"), ("password", PASSWORD)])
-            .await;
+    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
 
-        assert!(by_public.body.get("access_token").is_none());
-        assert!(by_code_only.body.get("access_token").is_none());
-        assert_eq!(app.password_tokens(&registered, "alice", None).await.status, 200);
+    let location = approved.location();
+    let url = url::Url::parse(location).unwrap();
+    assert!(url.query().is_none(), "{location}");
+    assert!(
+        url.fragment().unwrap().contains("access_token="),
+        "{location}"
+    );
+    let params = location_params(location);
+    assert!(!params.contains_key("refresh_token"));
+    assert!(!params.contains_key("code"));
+}
+
+async fn tk_09_client_credentials_issue_no_refresh_token(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    let answer = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.get("refresh_token").is_none());
+}
+
+async fn tk_10_token_errors_are_not_cached(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    let bad_password = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    let bad_client = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "x"),
+                ("client_secret", "y"),
+            ],
+        )
+        .await;
+    let bad_grant = app.token(Some(&client), &[("grant_type", "bogus")]).await;
+
+    for answer in [bad_password, bad_client, bad_grant] {
+        assert!(answer.status >= 400);
+        assert_eq!(answer.header("cache-control"), "no-store");
+        assert_eq!(answer.header("pragma"), "no-cache");
     }
+}
 
-    async fn tk_12_access_tokens_live_at_most_an_hour(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
+async fn tk_11_password_grant_only_for_confidential_clients_registered_for_it(app: TestApp) {
+    let alice = app.user("alice");
+    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let code_only = app.client(
+        &alice,
+        &["authorization_code"],
+        "profile",
+        "client_secret_basic",
+    );
+    let registered = app.client(&alice, &["password"], "profile", "client_secret_basic");
 
-        let password = app.password_tokens(&client, "alice", None).await;
-        let credentials = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
+    let by_public = app
+        .token(
+            None,
+            &[
+                ("grant_type", "password"),
+                ("client_id", &public.id),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let by_code_only = app
+        .token(
+            Some(&code_only),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
 
-        for answer in [password, credentials] {
-            let expires_in = answer.body["expires_in"].as_u64().unwrap();
-            assert!((1..=3600).contains(&expires_in), "{expires_in}");
-        }
+    assert!(by_public.body.get("access_token").is_none());
+    assert!(by_code_only.body.get("access_token").is_none());
+    assert_eq!(
+        app.password_tokens(&registered, "alice", None).await.status,
+        200
+    );
+}
+
+async fn tk_12_access_tokens_live_at_most_an_hour(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    let password = app.password_tokens(&client, "alice", None).await;
+    let credentials = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+
+    for answer in [password, credentials] {
+        let expires_in = answer.body["expires_in"].as_u64().unwrap();
+        assert!((1..=3600).contains(&expires_in), "{expires_in}");
     }
 }

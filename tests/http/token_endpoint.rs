@@ -2,192 +2,328 @@
 //! and client-credentials grants, and the response format (RFC 6749 §4.3,
 //! §4.4, §5).
 
-use crate::on_both_backends;
+use crate::both_backends;
+use crate::support::TestApp;
 use crate::support::{TestClient, PASSWORD};
 
-on_both_backends! {
-    async fn seed_curl_walkthrough_password_grant_then_api_me(app) {
-        // Exactly the seed README: `curl -u id:secret -XPOST … -F grant_type=password …`,
-        // which sends multipart/form-data.
-        let alice = app.user("alice");
-        let client = app.client(&alice, &["password"], "profile", "client_secret_basic");
-        let form = reqwest::multipart::Form::new()
-            .text("grant_type", "password")
-            .text("username", "alice")
-            .text("password", PASSWORD)
-            .text("scope", "profile");
-        let response = app
-            .http
-            .post(app.url("/oauth/token"))
-            .basic_auth(&client.id, Some(&client.secret))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let answer = crate::support::answer(response).await;
+both_backends![
+    seed_curl_walkthrough_password_grant_then_api_me,
+    success_response_is_json_bearer_with_no_store,
+    omitted_scope_means_the_registered_scope_and_wider_is_invalid_scope,
+    wrong_password_and_unknown_user_are_invalid_grant,
+    client_credentials_issue_no_refresh_token,
+    failed_basic_authentication_is_401_with_a_basic_challenge,
+    registered_auth_method_is_enforced_and_two_methods_are_refused,
+    a_missing_unknown_repeated_or_unregistered_grant_type_is_refused,
+    public_clients_cannot_use_client_credentials,
+    tokens_and_secrets_are_distinct_and_long,
+    get_on_the_token_endpoint_is_405
+];
 
-        assert_eq!(answer.status, 200, "{:?}", answer.body);
-        let me = app.me(Some(&format!("Bearer {}", answer.str("access_token")))).await;
-        assert_eq!(me.status, 200);
-        assert_eq!(me.body["username"], "alice");
-        assert_eq!(me.body["id"], alice.id.to_string());
-    }
+async fn seed_curl_walkthrough_password_grant_then_api_me(app: TestApp) {
+    // Exactly the seed README: `curl -u id:secret -XPOST … -F grant_type=password …`,
+    // which sends multipart/form-data.
+    let alice = app.user("alice");
+    let client = app.client(&alice, &["password"], "profile", "client_secret_basic");
+    let form = reqwest::multipart::Form::new()
+        .text("grant_type", "password")
+        .text("username", "alice")
+        .text("password", PASSWORD)
+        .text("scope", "profile");
+    let response = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let answer = crate::support::answer(response).await;
 
-    async fn success_response_is_json_bearer_with_no_store(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let me = app
+        .me(Some(&format!("Bearer {}", answer.str("access_token"))))
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["username"], "alice");
+    assert_eq!(me.body["id"], alice.id.to_string());
+}
 
-        let answer = app.password_tokens(&client, "alice", Some("profile")).await;
+async fn success_response_is_json_bearer_with_no_store(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
 
-        assert_eq!(answer.str("token_type"), "Bearer");
-        assert_eq!(answer.body["expires_in"], 3600);
-        assert_eq!(answer.str("scope"), "profile");
-        assert!(answer.str("access_token").len() >= 43);
-        assert!(answer.str("refresh_token").len() >= 43);
-        assert_ne!(answer.str("access_token"), answer.str("refresh_token"));
-        assert_eq!(answer.header("cache-control"), "no-store");
-        assert_eq!(answer.header("pragma"), "no-cache");
-        assert!(answer.header("content-type").starts_with("application/json"));
-    }
+    let answer = app.password_tokens(&client, "alice", Some("profile")).await;
 
-    async fn omitted_scope_means_the_registered_scope_and_wider_is_invalid_scope(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
+    assert_eq!(answer.str("token_type"), "Bearer");
+    assert_eq!(answer.body["expires_in"], 3600);
+    assert_eq!(answer.str("scope"), "profile");
+    assert!(answer.str("access_token").len() >= 43);
+    assert!(answer.str("refresh_token").len() >= 43);
+    assert_ne!(answer.str("access_token"), answer.str("refresh_token"));
+    assert_eq!(answer.header("cache-control"), "no-store");
+    assert_eq!(answer.header("pragma"), "no-cache");
+    assert!(answer
+        .header("content-type")
+        .starts_with("application/json"));
+}
 
-        let default = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-        let wider = app
-            .token(Some(&client), &[("grant_type", "client_credentials"), ("scope", "profile admin")])
+async fn omitted_scope_means_the_registered_scope_and_wider_is_invalid_scope(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    let default = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+    let wider = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "profile admin"),
+            ],
+        )
+        .await;
+
+    assert_eq!(default.str("scope"), "profile email");
+    assert_eq!(wider.status, 400);
+    assert_eq!(wider.error(), "invalid_scope");
+    assert_eq!(wider.header("cache-control"), "no-store");
+}
+
+async fn wrong_password_and_unknown_user_are_invalid_grant(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+
+    for (username, password) in [("alice", "wrong password"), ("nobody", PASSWORD)] {
+        let answer = app
+            .token(
+                Some(&client),
+                &[
+                    ("grant_type", "password"),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
             .await;
-
-        assert_eq!(default.str("scope"), "profile email");
-        assert_eq!(wider.status, 400);
-        assert_eq!(wider.error(), "invalid_scope");
-        assert_eq!(wider.header("cache-control"), "no-store");
-    }
-
-    async fn wrong_password_and_unknown_user_are_invalid_grant(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        for (username, password) in [("alice", "wrong password"), ("nobody", PASSWORD)] {
-            let answer = app
-                .token(Some(&client), &[("grant_type", "password"), ("username", username), ("password", password)])
-                .await;
-            assert_eq!(answer.status, 400);
-            assert_eq!(answer.error(), "invalid_grant");
-            assert!(answer.body.get("access_token").is_none());
-        }
-        let missing = app.token(Some(&client), &[("grant_type", "password"), ("username", "alice")]).await;
-        assert_eq!(missing.error(), "invalid_request");
-    }
-
-    async fn client_credentials_issue_no_refresh_token(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-
-        let answer = app.token(Some(&client), &[("grant_type", "client_credentials")]).await;
-
-        assert_eq!(answer.status, 200);
-        assert!(answer.body.get("refresh_token").is_none());
-        assert!(answer.body["expires_in"].as_i64().unwrap() <= 3600);
-    }
-
-    async fn failed_basic_authentication_is_401_with_a_basic_challenge(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let wrong = TestClient { id: client.id.clone(), secret: format!("{}x", client.secret) };
-        let unknown = TestClient { id: "no-such-client".to_owned(), secret: client.secret.clone() };
-
-        for credentials in [&wrong, &unknown] {
-            let answer = app.token(Some(credentials), &[("grant_type", "client_credentials")]).await;
-            assert_eq!(answer.status, 401);
-            assert_eq!(answer.error(), "invalid_client");
-            assert!(answer.header("www-authenticate").starts_with("Basic"));
-            assert_eq!(answer.header("cache-control"), "no-store");
-        }
-    }
-
-    async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app) {
-        let alice = app.user("alice");
-        let basic_client = app.full_client(&alice);
-        let post_client = app.client(&alice, &["client_credentials"], "profile", "client_secret_post");
-
-        let secret_in_body = app
-            .token(None, &[("grant_type", "client_credentials"), ("client_id", &basic_client.id), ("client_secret", &basic_client.secret)])
-            .await;
-        let post_via_basic = app.token(Some(&post_client), &[("grant_type", "client_credentials")]).await;
-        let both = app
-            .token(Some(&basic_client), &[("grant_type", "client_credentials"), ("client_secret", &basic_client.secret)])
-            .await;
-        let post_ok = app
-            .token(None, &[("grant_type", "client_credentials"), ("client_id", &post_client.id), ("client_secret", &post_client.secret)])
-            .await;
-        let no_secret = app.token(None, &[("grant_type", "client_credentials"), ("client_id", &basic_client.id)]).await;
-
-        assert_eq!(secret_in_body.status, 401);
-        assert_eq!(secret_in_body.error(), "invalid_client");
-        assert_eq!(post_via_basic.status, 401);
-        assert_eq!(both.status, 400);
-        assert_eq!(both.error(), "invalid_request");
-        assert_eq!(post_ok.status, 200);
-        assert_eq!(no_secret.status, 401);
-    }
-
-    async fn grant_type_rules(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let code_only = app.client(&alice, &["authorization_code"], "profile", "client_secret_basic");
-
-        let missing = app.token(Some(&client), &[("scope", "profile")]).await;
-        let unknown = app.token(Some(&client), &[("grant_type", "urn:example:bogus")]).await;
-        let repeated = app
-            .token(Some(&client), &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")])
-            .await;
-        let repeated_scope = app
-            .token(Some(&client), &[("grant_type", "client_credentials"), ("scope", "profile"), ("scope", "email")])
-            .await;
-        let unregistered = app.token(Some(&code_only), &[("grant_type", "client_credentials")]).await;
-        let unregistered_password = app
-            .token(Some(&code_only), &[("grant_type", "password"), ("username", "alice"), ("password", PASSWORD)])
-            .await;
-
-        assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
-        assert_eq!((unknown.status, unknown.error()), (400, "unsupported_grant_type"));
-        assert_eq!((repeated.status, repeated.error()), (400, "invalid_request"));
-        assert_eq!((repeated_scope.status, repeated_scope.error()), (400, "invalid_request"));
-        assert_eq!((unregistered.status, unregistered.error()), (400, "unauthorized_client"));
-        assert_eq!(unregistered_password.error(), "unauthorized_client");
-    }
-
-    async fn public_clients_cannot_use_client_credentials(app) {
-        let alice = app.user("alice");
-        let public = app.client(&alice, &["authorization_code"], "profile", "none");
-
-        let answer = app.token(None, &[("grant_type", "client_credentials"), ("client_id", &public.id)]).await;
-
-        assert!(answer.status == 400 || answer.status == 401);
+        assert_eq!(answer.status, 400);
+        assert_eq!(answer.error(), "invalid_grant");
         assert!(answer.body.get("access_token").is_none());
     }
+    let missing = app
+        .token(
+            Some(&client),
+            &[("grant_type", "password"), ("username", "alice")],
+        )
+        .await;
+    assert_eq!(missing.error(), "invalid_request");
+}
 
-    async fn tokens_and_secrets_are_distinct_and_long(app) {
-        let alice = app.user("alice");
-        let client = app.full_client(&alice);
-        let mut seen = std::collections::HashSet::new();
+async fn client_credentials_issue_no_refresh_token(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
 
-        for _ in 0..5 {
-            let answer = app.password_tokens(&client, "alice", None).await;
-            for name in ["access_token", "refresh_token"] {
-                let token = answer.str(name).to_owned();
-                // base64url: 6 bits a character, so 43 characters carry 256 bits.
-                assert!(token.len() * 6 >= 256, "{token}");
-                assert!(seen.insert(token));
-            }
+    let answer = app
+        .token(Some(&client), &[("grant_type", "client_credentials")])
+        .await;
+
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.get("refresh_token").is_none());
+    assert!(answer.body["expires_in"].as_i64().unwrap() <= 3600);
+}
+
+async fn failed_basic_authentication_is_401_with_a_basic_challenge(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let wrong = TestClient {
+        id: client.id.clone(),
+        secret: format!("{}x", client.secret),
+    };
+    let unknown = TestClient {
+        id: "no-such-client".to_owned(),
+        secret: client.secret.clone(),
+    };
+
+    for credentials in [&wrong, &unknown] {
+        let answer = app
+            .token(Some(credentials), &[("grant_type", "client_credentials")])
+            .await;
+        assert_eq!(answer.status, 401);
+        assert_eq!(answer.error(), "invalid_client");
+        assert!(answer.header("www-authenticate").starts_with("Basic"));
+        assert_eq!(answer.header("cache-control"), "no-store");
+    }
+}
+
+async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: TestApp) {
+    let alice = app.user("alice");
+    let basic_client = app.full_client(&alice);
+    let post_client = app.client(
+        &alice,
+        &["client_credentials"],
+        "profile",
+        "client_secret_post",
+    );
+
+    let secret_in_body = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &basic_client.id),
+                ("client_secret", &basic_client.secret),
+            ],
+        )
+        .await;
+    let post_via_basic = app
+        .token(Some(&post_client), &[("grant_type", "client_credentials")])
+        .await;
+    let both = app
+        .token(
+            Some(&basic_client),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_secret", &basic_client.secret),
+            ],
+        )
+        .await;
+    let post_ok = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &post_client.id),
+                ("client_secret", &post_client.secret),
+            ],
+        )
+        .await;
+    let no_secret = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &basic_client.id),
+            ],
+        )
+        .await;
+
+    assert_eq!(secret_in_body.status, 401);
+    assert_eq!(secret_in_body.error(), "invalid_client");
+    assert_eq!(post_via_basic.status, 401);
+    assert_eq!(both.status, 400);
+    assert_eq!(both.error(), "invalid_request");
+    assert_eq!(post_ok.status, 200);
+    assert_eq!(no_secret.status, 401);
+}
+
+async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let code_only = app.client(
+        &alice,
+        &["authorization_code"],
+        "profile",
+        "client_secret_basic",
+    );
+
+    let missing = app.token(Some(&client), &[("scope", "profile")]).await;
+    let unknown = app
+        .token(Some(&client), &[("grant_type", "urn:example:bogus")])
+        .await;
+    let repeated = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ],
+        )
+        .await;
+    let repeated_scope = app
+        .token(
+            Some(&client),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "profile"),
+                ("scope", "email"),
+            ],
+        )
+        .await;
+    let unregistered = app
+        .token(Some(&code_only), &[("grant_type", "client_credentials")])
+        .await;
+    let unregistered_password = app
+        .token(
+            Some(&code_only),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
+    assert_eq!(
+        (unknown.status, unknown.error()),
+        (400, "unsupported_grant_type")
+    );
+    assert_eq!(
+        (repeated.status, repeated.error()),
+        (400, "invalid_request")
+    );
+    assert_eq!(
+        (repeated_scope.status, repeated_scope.error()),
+        (400, "invalid_request")
+    );
+    assert_eq!(
+        (unregistered.status, unregistered.error()),
+        (400, "unauthorized_client")
+    );
+    assert_eq!(unregistered_password.error(), "unauthorized_client");
+}
+
+async fn public_clients_cannot_use_client_credentials(app: TestApp) {
+    let alice = app.user("alice");
+    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+
+    let answer = app
+        .token(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &public.id),
+            ],
+        )
+        .await;
+
+    assert!(answer.status == 400 || answer.status == 401);
+    assert!(answer.body.get("access_token").is_none());
+}
+
+async fn tokens_and_secrets_are_distinct_and_long(app: TestApp) {
+    let alice = app.user("alice");
+    let client = app.full_client(&alice);
+    let mut seen = std::collections::HashSet::new();
+
+    for _ in 0..5 {
+        let answer = app.password_tokens(&client, "alice", None).await;
+        for name in ["access_token", "refresh_token"] {
+            let token = answer.str(name).to_owned();
+            // base64url: 6 bits a character, so 43 characters carry 256 bits.
+            assert!(token.len() * 6 >= 256, "{token}");
+            assert!(seen.insert(token));
         }
     }
+}
 
-    async fn get_on_the_token_endpoint_is_405(app) {
-        let response = app.http.get(app.url("/oauth/token?grant_type=password")).send().await.unwrap();
+async fn get_on_the_token_endpoint_is_405(app: TestApp) {
+    let response = app
+        .http
+        .get(app.url("/oauth/token?grant_type=password"))
+        .send()
+        .await
+        .unwrap();
 
-        assert_eq!(response.status().as_u16(), 405);
-    }
+    assert_eq!(response.status().as_u16(), 405);
 }

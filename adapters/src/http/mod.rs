@@ -115,8 +115,13 @@ impl SessionSettings {
 
     /// The session middleware over the database.
     #[must_use]
-    pub fn middleware(&self, store: DieselStore) -> SessionMiddleware<DbSessionStore> {
-        SessionMiddleware::builder(DbSessionStore::new(store, self.max_age), self.key.clone())
+    pub fn middleware(
+        &self,
+        store: DieselStore,
+        clock: Arc<dyn domain::ports::Clock>,
+    ) -> SessionMiddleware<DbSessionStore> {
+        let sessions = DbSessionStore::new(store, self.max_age).with_clock(clock);
+        SessionMiddleware::builder(sessions, self.key.clone())
             .cookie_name(
                 if self.https {
                     "__Host-session"

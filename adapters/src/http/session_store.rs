@@ -9,6 +9,7 @@
 //! lifetime (`SESSION_MAX_AGE`), however active (OWASP ASVS 5.0 §7.3.2).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
@@ -26,6 +27,7 @@ use crate::system::{OsRandom, SystemClock};
 pub struct DbSessionStore {
     store: DieselStore,
     max_age: Lifetime,
+    clock: Arc<dyn Clock>,
 }
 
 /// The default absolute lifetime of a session: 7 days.
@@ -35,19 +37,31 @@ impl DbSessionStore {
     /// A store over `store`, whose sessions end `max_age` after they start.
     #[must_use]
     pub fn new(store: DieselStore, max_age: Lifetime) -> Self {
-        Self { store, max_age }
+        Self {
+            store,
+            max_age,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same store reading "now" from `clock` (the server's clock, so
+    /// that a test can move it past `SESSION_MAX_AGE`).
+    #[must_use]
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// When a session saved now with `ttl` expires.
+    fn expiry(&self, ttl: &Duration) -> Timestamp {
+        let seconds = u32::try_from(ttl.whole_seconds()).unwrap_or(u32::MAX);
+        self.clock
+            .now()
+            .plus(Lifetime::at_least_one_second(seconds))
     }
 }
 
 fn digest(key: &SessionKey) -> SecretDigest {
     SecretDigest::of(key.as_ref())
-}
-
-fn expiry(ttl: &Duration) -> Timestamp {
-    let seconds = u32::try_from(ttl.whole_seconds()).unwrap_or(u32::MAX);
-    SystemClock
-        .now()
-        .plus(Lifetime::at_least_one_second(seconds))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -67,8 +81,9 @@ impl SessionStore for DbSessionStore {
         let store = self.store.clone();
         let id = digest(session_key);
         let max_age = self.max_age.seconds();
+        let clock = self.clock.clone();
         let state = blocking(move || {
-            let now = SystemClock.now();
+            let now = clock.now();
             // Exact to the microsecond: whole seconds would stretch the
             // lifetime by up to one.
             let started_after = now
@@ -97,8 +112,9 @@ impl SessionStore for DbSessionStore {
             .map_err(|e| SaveError::Other(e.into()))?;
         let store = self.store.clone();
         let id = digest(&session_key);
-        let expires_at = expiry(ttl);
-        blocking(move || store.start_session(&id, &state, SystemClock.now(), expires_at))
+        let expires_at = self.expiry(ttl);
+        let now = self.clock.now();
+        blocking(move || store.start_session(&id, &state, now, expires_at))
             .await
             .map_err(SaveError::Other)?;
         Ok(session_key)
@@ -114,12 +130,11 @@ impl SessionStore for DbSessionStore {
             .map_err(|e| UpdateError::Serialization(e.into()))?;
         let store = self.store.clone();
         let id = digest(&session_key);
-        let expires_at = expiry(ttl);
-        let updated = blocking(move || {
-            store.update_session(&id, Some(&state), expires_at, SystemClock.now())
-        })
-        .await
-        .map_err(UpdateError::Other)?;
+        let expires_at = self.expiry(ttl);
+        let now = self.clock.now();
+        let updated = blocking(move || store.update_session(&id, Some(&state), expires_at, now))
+            .await
+            .map_err(UpdateError::Other)?;
         if updated {
             Ok(session_key)
         } else {
@@ -139,8 +154,9 @@ impl SessionStore for DbSessionStore {
     async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> anyhow::Result<()> {
         let store = self.store.clone();
         let id = digest(session_key);
-        let expires_at = expiry(ttl);
-        blocking(move || store.update_session(&id, None, expires_at, SystemClock.now())).await?;
+        let expires_at = self.expiry(ttl);
+        let now = self.clock.now();
+        blocking(move || store.update_session(&id, None, expires_at, now)).await?;
         Ok(())
     }
 

@@ -4,24 +4,25 @@
 //! # How a page test uses it
 //!
 //! ```ignore
-//! use crate::in_browser_on_both_backends;
-//! use crate::support::{PASSWORD, REDIRECT_URI};
+//! use crate::both_backends_in_browser;
+//! use crate::support::browser::Browser;
+//! use crate::support::{TestApp, PASSWORD, REDIRECT_URI};
 //!
-//! in_browser_on_both_backends! {
-//!     async fn login_then_consent_gives_a_code(app, browser) {
-//!         let alice = app.user("alice");
-//!         browser.goto(&app.url("/login")).await;
-//!         browser.fill("input[name=username]", "alice").await;
-//!         browser.fill("input[name=password]", PASSWORD).await;
-//!         browser.click("button[type=submit]").await;
-//!         browser.wait_for("#consent").await;          // the next page is there
-//!         browser.screenshot("target/screenshots/consent.png").await;
-//!         browser.click("button[name=confirm]").await;
-//!         // The server redirects to https://client.example.com/cb?code=…,
-//!         // which does not load; the URL can still be read:
-//!         let url = browser.wait_for_url_prefix(REDIRECT_URI).await;
-//!         let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1;
-//!     }
+//! both_backends_in_browser![login_then_consent_gives_a_code];
+//!
+//! async fn login_then_consent_gives_a_code(app: TestApp, browser: &Browser) {
+//!     let alice = app.user("alice");
+//!     browser.goto(&app.url("/login")).await;
+//!     browser.fill("input[name=username]", "alice").await;
+//!     browser.fill("input[name=password]", PASSWORD).await;
+//!     browser.click("button[type=submit]").await;
+//!     browser.wait_for("#consent").await; // the next page is there
+//!     browser.screenshot("target/screenshots/consent.png").await;
+//!     browser.click("button[name=confirm]").await;
+//!     // The server redirects to https://client.example.com/cb?code=…,
+//!     // which does not load; the URL can still be read:
+//!     let url = browser.wait_for_url_prefix(REDIRECT_URI).await;
+//!     let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1;
 //! }
 //! ```
 //!
@@ -472,31 +473,27 @@ fn tail(log: &Path) -> String {
     format!("chromedriver log:\n{}", lines[start..].join("\n"))
 }
 
-/// Declares a browser test that runs once on SQLite and once on PostgreSQL,
-/// like [`on_both_backends!`](crate::on_both_backends), with a started
-/// [`Browser`] as second argument (a `&Browser`). Ignored, with the reason,
-/// without chromium/chromedriver at build time, and the PostgreSQL case also
-/// without `TEST_DATABASE_URL`.
+/// Runs each listed browser test, a module-level
+/// `async fn NAME(app: TestApp, browser: &Browser)`, once on SQLite and once
+/// on PostgreSQL, like [`both_backends!`](crate::both_backends), with a
+/// started [`Browser`]. Ignored, with the reason, without
+/// chromium/chromedriver at build time, and the PostgreSQL case also without
+/// `TEST_DATABASE_URL`.
 #[macro_export]
-macro_rules! in_browser_on_both_backends {
-    ($(async fn $name:ident($app:ident, $browser:ident) $body:block)*) => {
-        $crate::in_browser_on_both_backends!(settings: &[]; $(async fn $name($app, $browser) $body)*);
+macro_rules! both_backends_in_browser {
+    ($($name:ident),+ $(,)?) => {
+        $crate::both_backends_in_browser!(settings = &[], $($name),+);
     };
-    (settings: $settings:expr; $(async fn $name:ident($app:ident, $browser:ident) $body:block)*) => {
+    (settings = $settings:expr, $($name:ident),+ $(,)?) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn body(
-                    $app: $crate::support::TestApp,
-                    $browser: &$crate::support::browser::Browser,
-                ) $body
-
                 async fn run(backend: $crate::support::Backend) {
                     let app = $crate::support::spawn_app_with(backend, $settings).await;
                     let browser = $crate::support::browser::Browser::start().await;
-                    browser.run(body(app, &browser)).await;
+                    browser.run(super::$name(app, &browser)).await;
                     browser.close().await;
                 }
 
@@ -526,6 +523,6 @@ macro_rules! in_browser_on_both_backends {
                     run($crate::support::Backend::Postgres).await;
                 }
             }
-        )*
+        )+
     };
 }

@@ -8,17 +8,21 @@ pub mod db;
 pub mod web;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use adapters::system::SystemClock;
 use app::cli::Cli;
-use app::startup::{build_services, Application};
+use app::startup::{build_services_with, Application};
 use domain::client::RegistrationInput;
 use domain::params::Params;
 use domain::pkce::CodeChallenge;
 use domain::service::Services;
+use domain::testing::SettableClock;
 use domain::user::User;
 
 pub use db::Backend;
@@ -44,6 +48,9 @@ pub struct TestApp {
     pub backend: Backend,
     /// The URL of that database (`sqlite://PATH` or `postgres://…`).
     pub database_url: String,
+    /// The clock of the server and of `services`: move it with
+    /// [`TestApp::advance`].
+    pub clock: Arc<SettableClock>,
     _db: db::TestDatabase,
 }
 
@@ -76,6 +83,14 @@ impl Answer {
     /// A string member.
     pub fn str(&self, name: &str) -> &str {
         self.body[name].as_str().unwrap_or("")
+    }
+
+    /// The `access_token` and `refresh_token` members, owned.
+    pub fn pair(&self) -> (String, String) {
+        (
+            self.str("access_token").to_owned(),
+            self.str("refresh_token").to_owned(),
+        )
     }
 
     /// A header as text.
@@ -115,14 +130,17 @@ pub async fn spawn_app_reaching_database_at(
     ];
     args.extend_from_slice(settings);
     let cli = Cli::try_parse_from(&args).expect("test settings parse");
-    let application = Application::build(&cli.config).expect("the application starts");
+    let clock = Arc::new(SettableClock::over(Arc::new(SystemClock)));
+    let application =
+        Application::build_with(&cli.config, clock.clone()).expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let metrics_address = application
         .metrics_port()
         .map(|port| format!("http://127.0.0.1:{port}"));
     let mut own = cli.config.clone();
     own.database_url = database.url().into();
-    let (services, _) = build_services(&own, application.issuer().to_owned()).expect("services");
+    let (services, _) = build_services_with(&own, application.issuer().to_owned(), clock.clone())
+        .expect("services");
     tokio::spawn(application.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -135,11 +153,18 @@ pub async fn spawn_app_reaching_database_at(
         services,
         backend,
         database_url: database.url().to_owned(),
+        clock,
         _db: database,
     }
 }
 
 impl TestApp {
+    /// Moves the server's clock forward by `by`: what expires or leaves a
+    /// window after `by` has done so, without waiting.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -183,6 +208,14 @@ impl TestApp {
                 .map(|s| s.expose().to_owned())
                 .unwrap_or_default(),
         }
+    }
+
+    /// A user `name` (see [`TestApp::user`]) and a [`TestApp::full_client`]
+    /// of theirs.
+    pub fn user_with_client(&self, name: &str) -> (User, TestClient) {
+        let user = self.user(name);
+        let client = self.full_client(&user);
+        (user, client)
     }
 
     /// A confidential (Basic) client with every grant but implicit.
@@ -291,6 +324,24 @@ impl TestApp {
         .await
     }
 
+    /// Refreshes with a Basic client, asking for `scope`.
+    pub async fn refresh_with_scope(
+        &self,
+        client: &TestClient,
+        refresh_token: &str,
+        scope: &str,
+    ) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
     /// `GET /api/me` with an `Authorization` header value.
     pub async fn me(&self, authorization: Option<&str>) -> Answer {
         let mut request = self.http.get(self.url("/api/me"));
@@ -343,33 +394,38 @@ pub fn location_params(location: &str) -> HashMap<String, String> {
     params
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL (the
-/// latter ignored, with the reason, when `TEST_DATABASE_URL` was not set at
-/// build time).
+/// Runs each listed test, a module-level `async fn NAME(app: TestApp)`, once
+/// on SQLite and once on PostgreSQL, as the tests `NAME::sqlite` and
+/// `NAME::postgres` (the latter ignored, with the reason, when
+/// `TEST_DATABASE_URL` was not set at build time). The bodies are plain
+/// functions so that rustfmt formats them.
+///
+/// ```ignore
+/// both_backends![a_rule_holds, another_rule_holds];
+/// both_backends!(settings = &["--code-ttl", "60"], a_code_expires);
+/// ```
 #[macro_export]
-macro_rules! on_both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $crate::on_both_backends!(settings: &[]; $(async fn $name($app) $body)*);
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $crate::both_backends!(settings = &[], $($name),+);
     };
-    (settings: $settings:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
+    (settings = $settings:expr, $($name:ident),+ $(,)?) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn body($app: $crate::support::TestApp) $body
-
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    body($crate::support::spawn_app_with($crate::support::Backend::Sqlite, $settings).await).await;
+                    super::$name($crate::support::spawn_app_with($crate::support::Backend::Sqlite, $settings).await).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
                 async fn postgres() {
-                    body($crate::support::spawn_app_with($crate::support::Backend::Postgres, $settings).await).await;
+                    super::$name($crate::support::spawn_app_with($crate::support::Backend::Postgres, $settings).await).await;
                 }
             }
-        )*
+        )+
     };
 }
