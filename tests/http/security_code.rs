@@ -48,7 +48,7 @@ async fn ac_01_code_is_single_use(app: TestApp) {
     assert_eq!(app.redeem(&client, &code).await.status, 200);
     let second = app.redeem(&client, &code).await;
 
-    assert_eq!((second.status, second.error()), (400, "invalid_grant"));
+    second.assert_error(400, "invalid_grant", "");
 }
 
 async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
@@ -61,10 +61,7 @@ async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
 
     assert_eq!(app.me_status(first.str("access_token")).await, 401);
     let refreshed = app.refresh(&client, first.str("refresh_token")).await;
-    assert_eq!(
-        (refreshed.status, refreshed.error()),
-        (400, "invalid_grant")
-    );
+    refreshed.assert_error(400, "invalid_grant", "");
 }
 
 async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
@@ -74,8 +71,8 @@ async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
 
     let stolen = app.redeem(&other, &code).await;
 
-    assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
-    assert!(stolen.body.get("access_token").is_none());
+    stolen.assert_error(400, "invalid_grant", "");
+    assert!(stolen.has_no_access_token());
 }
 
 async fn ac_04_state_is_returned_byte_exact(app: TestApp) {
@@ -193,13 +190,7 @@ async fn ac_12_authorization_response_carries_iss(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
     let params = approve(&alice, &authorize_query(&client.id, "")).await;
     assert_eq!(params["iss"], app.address);
-    let metadata = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap();
-    let metadata: serde_json::Value = metadata.json().await.unwrap();
+    let metadata = app.metadata().await;
     assert_eq!(
         metadata["authorization_response_iss_parameter_supported"],
         true
@@ -230,7 +221,7 @@ async fn a_code_is_redeemed_once_and_a_replay_revokes_its_tokens(app: TestApp) {
     assert_eq!(app.me_status(&access).await, 200);
 
     let replay = app.redeem(&client, &code).await;
-    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    replay.assert_error(400, "invalid_grant", "");
     assert_eq!(app.me_status(&access).await, 401);
     assert_eq!(
         app.refresh(&client, &refresh).await.error(),
@@ -245,7 +236,7 @@ async fn a_code_is_bound_to_its_client(app: TestApp) {
 
     let stolen = app.redeem(&other, &code).await;
 
-    assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
+    stolen.assert_error(400, "invalid_grant", "");
     assert_eq!(app.redeem(&client, &code).await.status, 200);
 }
 
@@ -276,11 +267,8 @@ async fn redirect_uri_must_repeat_the_authorization_request(app: TestApp) {
         )
         .await;
 
-    assert_eq!(
-        (different.status, different.error()),
-        (400, "invalid_grant")
-    );
-    assert_eq!((omitted.status, omitted.error()), (400, "invalid_grant"));
+    different.assert_error(400, "invalid_grant", "");
+    omitted.assert_error(400, "invalid_grant", "");
 }
 
 async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
@@ -314,13 +302,10 @@ async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
         .await;
     let right = app.token(Some(&client), &form(Some(VERIFIER))).await;
 
-    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
-    assert_eq!((short.status, short.error()), (400, "invalid_request"));
-    assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
-    assert_eq!(
-        (challenge_as_verifier.status, challenge_as_verifier.error()),
-        (400, "invalid_grant")
-    );
+    missing.assert_error(400, "invalid_request", "");
+    short.assert_error(400, "invalid_request", "");
+    wrong.assert_error(400, "invalid_grant", "");
+    challenge_as_verifier.assert_error(400, "invalid_grant", "");
     assert_eq!(right.status, 200);
 }
 
@@ -338,8 +323,8 @@ async fn an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request(app:
         )
         .await;
 
-    assert_eq!((unknown.status, unknown.error()), (400, "invalid_grant"));
-    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
+    unknown.assert_error(400, "invalid_grant", "");
+    missing.assert_error(400, "invalid_request", "");
 }
 
 async fn a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token(app: TestApp) {
@@ -405,7 +390,7 @@ async fn codes_expire_after(app: TestApp, ttl: Duration) {
     let after = app.redeem(&client, &checked_late).await;
 
     assert_eq!(before.status, 200, "{:?}", before.body);
-    assert_eq!((after.status, after.error()), (400, "invalid_grant"));
+    after.assert_error(400, "invalid_grant", "");
 }
 
 both_backends!(settings = &["--code-ttl", "30"], ac_11_codes_expire);

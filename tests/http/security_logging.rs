@@ -226,24 +226,13 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
     // Password, client credentials (and a wrong secret), refresh, revoke,
     // introspect, /api/me.
     let by_password = app.password_tokens(&machine, "alice", None).await;
-    app.token(
-        Some(&machine),
-        &[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", WRONG_PASSWORD),
-        ],
-    )
-    .await;
-    let by_credentials = app
-        .token(Some(&machine), &[("grant_type", "client_credentials")])
-        .await;
+    app.password_grant(&machine, "alice", WRONG_PASSWORD).await;
+    let by_credentials = app.client_credentials(&machine).await;
     let wrong = TestClient {
         id: machine.id.clone(),
         secret: format!("{}x", machine.secret),
     };
-    app.token(Some(&wrong), &[("grant_type", "client_credentials")])
-        .await;
+    app.client_credentials(&wrong).await;
     app.post_form(
         "/oauth/token",
         None,

@@ -110,25 +110,23 @@ async fn pk_02_missing_challenge_is_refused_at_the_authorization_endpoint(app: T
 }
 
 async fn pk_03_code_with_challenge_needs_a_verifier(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
 
     let answer = redeem_with(&app, &client, &code, None).await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
-    assert!(answer.body.get("access_token").is_none());
+    answer.assert_error(400, "invalid_request", "");
+    assert!(answer.has_no_access_token());
 }
 
 async fn pk_04_wrong_verifier_is_invalid_grant(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     let wrong = format!("{}A", &VERIFIER[..VERIFIER.len() - 1]);
 
     let answer = redeem_with(&app, &client, &code, Some(&wrong)).await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+    answer.assert_error(400, "invalid_grant", "");
 }
 
 async fn pk_05_no_downgrade_to_a_code_without_challenge(app: TestApp) {
@@ -176,8 +174,7 @@ async fn pk_08_unknown_method_is_invalid_request(app: TestApp) {
 }
 
 async fn pk_09_verifier_and_challenge_syntax_is_enforced(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     let too_short = "a".repeat(42);
     let too_long = "a".repeat(129);

@@ -1,0 +1,201 @@
+//! Requests to the token, revocation and introspection endpoints that many
+//! tests send, and the checks they make of the answers (RFC 6749 §4–§5).
+
+use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD};
+
+/// The form content type (RFC 6749 §4.1.3: token requests use it).
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+impl TestApp {
+    /// `grant_type=client_credentials` with Basic credentials.
+    pub async fn client_credentials(&self, client: &TestClient) -> Answer {
+        self.token(Some(client), &[("grant_type", "client_credentials")])
+            .await
+    }
+
+    /// `grant_type=client_credentials` with no Basic header: `client_id`
+    /// (and `client_secret`, when given) in the body (RFC 6749 §2.3.1).
+    pub async fn client_credentials_in_body(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Answer {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+        ];
+        if let Some(secret) = client_secret {
+            form.push(("client_secret", secret));
+        }
+        self.token(None, &form).await
+    }
+
+    /// A password grant by a Basic client, whatever its outcome.
+    pub async fn password_grant(
+        &self,
+        client: &TestClient,
+        username: &str,
+        password: &str,
+    ) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// A password grant for `username` with [`PASSWORD`] by a public
+    /// client, which names itself in the body.
+    pub async fn password_grant_by_public(&self, client_id: &str, username: &str) -> Answer {
+        self.token(
+            None,
+            &[
+                ("grant_type", "password"),
+                ("client_id", client_id),
+                ("username", username),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+    }
+
+    /// Redeems `code` by a Basic client with the given redirect URI and
+    /// verifier.
+    pub async fn redeem_with(
+        &self,
+        client: &TestClient,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+    ) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+    }
+
+    /// POSTs `body` as is, with `content_type`, optionally with Basic
+    /// credentials.
+    pub async fn raw_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        basic: Option<&TestClient>,
+    ) -> Answer {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(client) = basic {
+            request = request.basic_auth(&client.id, Some(&client.secret));
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// A client-credentials token request with `authorization` as the
+    /// `Authorization` header, verbatim.
+    pub async fn token_with_authorization(&self, authorization: &str) -> Answer {
+        let request = self
+            .http
+            .post(self.url("/oauth/token"))
+            .header("Authorization", authorization)
+            .form(&[("grant_type", "client_credentials")]);
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// `GET path` without credentials.
+    pub async fn anonymous_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The status of `GET path` without credentials.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        self.anonymous_get(path).await.status().as_u16()
+    }
+
+    /// The authorization server metadata (RFC 8414 §3), after checking that
+    /// it is served with 200.
+    pub async fn metadata(&self) -> serde_json::Value {
+        let response = self
+            .anonymous_get("/.well-known/oauth-authorization-server")
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.expect("metadata is JSON")
+    }
+}
+
+impl Answer {
+    /// Asserts an error answer: `status` and the `error` code (RFC 6749
+    /// §5.2), `context` naming the case.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error: &str, context: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, error),
+            "{context} {:?}",
+            self.body
+        );
+    }
+
+    /// Asserts the answer forbids caching (RFC 6749 §5.1).
+    #[track_caller]
+    pub fn assert_not_cached(&self) {
+        assert_eq!(self.header("cache-control"), "no-store");
+        assert_eq!(self.header("pragma"), "no-cache");
+    }
+
+    /// Whether the answer issued no access token.
+    pub fn has_no_access_token(&self) -> bool {
+        self.body.get("access_token").is_none()
+    }
+}
+
+/// The same client id with another secret.
+pub fn with_secret(client: &TestClient, secret: &str) -> TestClient {
+    TestClient {
+        id: client.id.clone(),
+        secret: secret.to_owned(),
+    }
+}
+
+/// Sends `evil` as the client id and secret, the code, the refresh token,
+/// the username and password, and the token to revoke, and asserts that
+/// each is only a value that matches nothing (SQL metacharacters are data).
+/// The code redemption sends `redirect_uri` and `verifier` with it.
+pub async fn assert_token_requests_treat_as_data(
+    app: &TestApp,
+    client: &TestClient,
+    evil: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) {
+    let by_id = app.client_credentials_in_body(evil, Some(evil)).await;
+    let by_code = app.redeem_with(client, evil, redirect_uri, verifier).await;
+    let by_refresh = app.refresh(client, evil).await;
+    let by_user = app.password_grant(client, evil, evil).await;
+    let revoke = app
+        .post_form("/oauth/revoke", Some(client), &[("token", evil)])
+        .await;
+
+    assert_eq!(by_id.error(), "invalid_client");
+    assert_eq!(by_code.error(), "invalid_grant");
+    assert_eq!(by_refresh.error(), "invalid_grant");
+    assert_eq!(by_user.error(), "invalid_grant");
+    assert_eq!(revoke.status, 200);
+}
