@@ -72,12 +72,7 @@ async fn a_very_long_scope_is_refused(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
     let scope = "profile ".repeat(1600);
 
-    let answer = app
-        .token(
-            Some(&client),
-            &[("grant_type", "client_credentials"), ("scope", &scope)],
-        )
-        .await;
+    let answer = app.client_credentials_with_scope(&client, &scope).await;
 
     assert_eq!(answer.status, 400);
     assert!(answer.error() == "invalid_scope" || answer.error() == "invalid_request");

@@ -186,12 +186,7 @@ async fn ca_04_confidential_client_without_secret_is_refused(app: TestApp) {
 
 async fn ca_05_registered_auth_method_is_enforced(app: TestApp) {
     let (alice, basic) = app.user_with_client("alice");
-    let post = app.client(
-        &alice,
-        &["client_credentials"],
-        "profile",
-        "client_secret_post",
-    );
+    let post = app.post_client(&alice);
 
     let basic_in_body = app
         .client_credentials_in_body(&basic.id, Some(&basic.secret))
@@ -223,7 +218,7 @@ async fn ca_06_two_auth_methods_in_one_request_are_refused(app: TestApp) {
 
 async fn ca_07_public_clients_cannot_use_client_credentials_or_password(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let public = app.public_code_client(&alice);
 
     let cc = app.client_credentials_in_body(&public.id, None).await;
     let pw = app.password_grant_by_public(&public.id, "alice").await;
@@ -290,12 +285,7 @@ async fn ca_10_secrets_codes_tokens_and_passwords_are_not_stored_in_clear(app: T
         &app.services.log_in("alice", PASSWORD).unwrap().unwrap(),
         None,
     );
-    app.post_form(
-        "/oauth/revoke",
-        Some(&machine),
-        &[("token", by_password.str("refresh_token"))],
-    )
-    .await;
+    app.revoke(&machine, by_password.str("refresh_token")).await;
 
     let mut needles = vec![
         PASSWORD.to_owned(),

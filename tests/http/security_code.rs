@@ -329,7 +329,7 @@ async fn an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request(app:
 
 async fn a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let public = app.public_code_client(&alice);
     let code = app.code(&public, &alice, None);
 
     let answer = app

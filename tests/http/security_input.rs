@@ -220,9 +220,7 @@ async fn in_08_sql_metacharacters_are_ordinary_values(app: TestApp) {
     let evil = "x' OR '1'='1'; DROP TABLE oauth2_tokens; --";
 
     assert_token_requests_treat_as_data(&app, &client, evil, REDIRECT_URI, VERIFIER).await;
-    let introspect = app
-        .post_form("/oauth/introspect", Some(&client), &[("token", evil)])
-        .await;
+    let introspect = app.introspect(&client, evil).await;
     let me = app.me(Some(&format!("Bearer {}", encode(evil)))).await;
     let visitor = WebUser::new(&app);
     let login = visitor.log_in(evil, evil).await;
@@ -245,12 +243,7 @@ async fn in_09_very_long_scope_at_the_token_endpoint(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
     let scope = "profile ".repeat(16 * 1024);
 
-    let answer = app
-        .token(
-            Some(&client),
-            &[("grant_type", "client_credentials"), ("scope", &scope)],
-        )
-        .await;
+    let answer = app.client_credentials_with_scope(&client, &scope).await;
 
     assert!((400..500).contains(&answer.status), "{}", answer.status);
     assert!(answer.has_no_access_token() || !answer.str("scope").contains("admin"));
@@ -474,12 +467,7 @@ async fn lg_03_errors_show_no_stack_trace_sql_or_driver_text(app: TestApp) {
             .body
             .to_string(),
     );
-    bodies.push(
-        app.post_form("/oauth/introspect", Some(&client), &[("token", evil)])
-            .await
-            .body
-            .to_string(),
-    );
+    bodies.push(app.introspect(&client, evil).await.body.to_string());
     bodies.push(
         app.me(Some(&format!("Bearer {}", encode(evil))))
             .await

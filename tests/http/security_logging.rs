@@ -258,12 +258,7 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
         }
     }
     let access = refreshed.str("access_token");
-    assert_eq!(
-        app.post_form("/oauth/introspect", Some(&machine), &[("token", access)])
-            .await
-            .body["active"],
-        true
-    );
+    assert_eq!(app.introspect(&machine, access).await.body["active"], true);
     app.post_form(
         "/oauth/introspect",
         Some(&machine),
@@ -276,31 +271,16 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
     assert_eq!(app.me_status(access).await, 200);
     // The misuse: a token in the query string (refused, and not logged).
     let misuse = app
-        .http
-        .get(app.url(&format!("/api/me?access_token={access}")))
-        .send()
-        .await
-        .unwrap();
+        .anonymous_get(&format!("/api/me?access_token={access}"))
+        .await;
     assert_eq!(misuse.status().as_u16(), 401);
-    app.http
-        .get(app.url(&format!(
-            "/oauth/authorize?code={access}&access_token={access}"
-        )))
-        .send()
-        .await
-        .unwrap();
-    app.post_form(
-        "/oauth/revoke",
-        Some(&machine),
-        &[("token", by_credentials.str("access_token"))],
-    )
+    app.anonymous_get(&format!(
+        "/oauth/authorize?code={access}&access_token={access}"
+    ))
     .await;
-    app.post_form(
-        "/oauth/revoke",
-        Some(&machine),
-        &[("token", refreshed.str("refresh_token"))],
-    )
-    .await;
+    app.revoke(&machine, by_credentials.str("access_token"))
+        .await;
+    app.revoke(&machine, refreshed.str("refresh_token")).await;
     assert_eq!(app.me_status(by_code.str("access_token")).await, 401);
 
     // Secret rotation shows a new secret once.

@@ -97,12 +97,7 @@ async fn pk_01_public_client_cannot_complete_the_code_flow_without_pkce(app: Tes
 async fn pk_02_missing_challenge_is_refused_at_the_authorization_endpoint(app: TestApp) {
     let (browser, public) = logged_in(&app, "none").await;
     let alice = app.services.log_in("alice", PASSWORD).unwrap().unwrap();
-    let confidential = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let confidential = app.code_only_client(&alice);
     for client in [public, confidential] {
         let missing = query(&client.id, "&code_challenge_method=S256");
         assert_refused_at_authorize(&browser, &client, &missing).await;

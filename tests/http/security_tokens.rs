@@ -70,12 +70,7 @@ async fn tk_04_unknown_grant_is_unsupported_grant_type(app: TestApp) {
 
 async fn tk_05_unregistered_grant_is_unauthorized_client(app: TestApp) {
     let alice = app.user("alice");
-    let code_only = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let code_only = app.code_only_client(&alice);
 
     let cc = app.client_credentials(&code_only).await;
     let pw = app.password_grant(&code_only, "alice", PASSWORD).await;
@@ -190,13 +185,8 @@ async fn tk_10_token_errors_are_not_cached(app: TestApp) {
 
 async fn tk_11_password_grant_only_for_confidential_clients_registered_for_it(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
-    let code_only = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let public = app.public_code_client(&alice);
+    let code_only = app.code_only_client(&alice);
     let registered = app.client(&alice, &["password"], "profile", "client_secret_basic");
 
     let by_public = app.password_grant_by_public(&public.id, "alice").await;

@@ -72,13 +72,7 @@ async fn omitted_scope_means_the_registered_scope_and_wider_is_invalid_scope(app
 
     let default = app.client_credentials(&client).await;
     let wider = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "profile admin"),
-            ],
-        )
+        .client_credentials_with_scope(&client, "profile admin")
         .await;
 
     assert_eq!(default.str("scope"), "profile email");
@@ -136,12 +130,7 @@ async fn failed_basic_authentication_is_401_with_a_basic_challenge(app: TestApp)
 
 async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: TestApp) {
     let (alice, basic_client) = app.user_with_client("alice");
-    let post_client = app.client(
-        &alice,
-        &["client_credentials"],
-        "profile",
-        "client_secret_post",
-    );
+    let post_client = app.post_client(&alice);
 
     let secret_in_body = app
         .client_credentials_in_body(&basic_client.id, Some(&basic_client.secret))
@@ -172,12 +161,7 @@ async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: Tes
 
 async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: TestApp) {
     let (alice, client) = app.user_with_client("alice");
-    let code_only = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let code_only = app.code_only_client(&alice);
 
     let missing = app.token(Some(&client), &[("scope", "profile")]).await;
     let unknown = app
@@ -215,7 +199,7 @@ async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: T
 
 async fn public_clients_cannot_use_client_credentials(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let public = app.public_code_client(&alice);
 
     let answer = app.client_credentials_in_body(&public.id, None).await;
 
@@ -239,12 +223,7 @@ async fn tokens_and_secrets_are_distinct_and_long(app: TestApp) {
 }
 
 async fn get_on_the_token_endpoint_is_405(app: TestApp) {
-    let response = app
-        .http
-        .get(app.url("/oauth/token?grant_type=password"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.anonymous_get("/oauth/token?grant_type=password").await;
 
     assert_eq!(response.status().as_u16(), 405);
 }

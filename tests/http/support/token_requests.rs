@@ -1,6 +1,8 @@
 //! Requests to the token, revocation and introspection endpoints that many
 //! tests send, and the checks they make of the answers (RFC 6749 §4–§5).
 
+use domain::user::User;
+
 use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD};
 
 /// The form content type (RFC 6749 §4.1.3: token requests use it).
@@ -28,6 +30,42 @@ impl TestApp {
             form.push(("client_secret", secret));
         }
         self.token(None, &form).await
+    }
+
+    /// `grant_type=client_credentials` with Basic credentials, asking for
+    /// `scope`.
+    pub async fn client_credentials_with_scope(&self, client: &TestClient, scope: &str) -> Answer {
+        self.token(
+            Some(client),
+            &[("grant_type", "client_credentials"), ("scope", scope)],
+        )
+        .await
+    }
+
+    /// A public client (`none`) of `owner` with the code grant only.
+    pub fn public_code_client(&self, owner: &User) -> TestClient {
+        self.client(owner, &["authorization_code"], "profile", "none")
+    }
+
+    /// A confidential (Basic) client of `owner` with the code grant only.
+    pub fn code_only_client(&self, owner: &User) -> TestClient {
+        self.client(
+            owner,
+            &["authorization_code"],
+            "profile",
+            "client_secret_basic",
+        )
+    }
+
+    /// A `client_secret_post` client of `owner` with the client-credentials
+    /// grant only.
+    pub fn post_client(&self, owner: &User) -> TestClient {
+        self.client(
+            owner,
+            &["client_credentials"],
+            "profile",
+            "client_secret_post",
+        )
     }
 
     /// A password grant by a Basic client, whatever its outcome.
@@ -82,6 +120,19 @@ impl TestApp {
             ],
         )
         .await
+    }
+
+    /// `POST /oauth/revoke` of `token` by a Basic client (RFC 7009 §2.1).
+    pub async fn revoke(&self, client: &TestClient, token: &str) -> Answer {
+        self.post_form("/oauth/revoke", Some(client), &[("token", token)])
+            .await
+    }
+
+    /// `POST /oauth/introspect` of `token` by a Basic client (RFC 7662
+    /// §2.1).
+    pub async fn introspect(&self, client: &TestClient, token: &str) -> Answer {
+        self.post_form("/oauth/introspect", Some(client), &[("token", token)])
+            .await
     }
 
     /// POSTs `body` as is, with `content_type`, optionally with Basic
@@ -189,9 +240,7 @@ pub async fn assert_token_requests_treat_as_data(
     let by_code = app.redeem_with(client, evil, redirect_uri, verifier).await;
     let by_refresh = app.refresh(client, evil).await;
     let by_user = app.password_grant(client, evil, evil).await;
-    let revoke = app
-        .post_form("/oauth/revoke", Some(client), &[("token", evil)])
-        .await;
+    let revoke = app.revoke(client, evil).await;
 
     assert_eq!(by_id.error(), "invalid_client");
     assert_eq!(by_code.error(), "invalid_grant");
