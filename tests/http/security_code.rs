@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::both_backends;
 use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
-use crate::support::TestApp;
 use crate::support::{base64url_bits, location_params, REDIRECT_URI, VERIFIER};
+use crate::support::{Answer, TestApp, TestClient};
 
 /// Approves `query` in the browser and returns the redirect's parameters.
 async fn approve(user: &WebUser<'_>, query: &str) -> std::collections::HashMap<String, String> {
@@ -64,7 +64,10 @@ async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
     refreshed.assert_error(400, "invalid_grant", "");
 }
 
-async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
+/// A code of one client redeemed by another client of the same owner:
+/// `invalid_grant` (RFC 6749 §4.1.3: the code is bound to its client).
+/// Returns the code and the answer to the other client.
+async fn redeemed_by_another_client(app: &TestApp) -> (TestClient, String, Answer) {
     let (alice, client) = app.user_with_client("alice");
     let other = app.full_client(&alice);
     let code = app.code(&client, &alice, None);
@@ -72,6 +75,12 @@ async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
     let stolen = app.redeem(&other, &code).await;
 
     stolen.assert_error(400, "invalid_grant", "");
+    (client, code, stolen)
+}
+
+async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
+    let (_, _, stolen) = redeemed_by_another_client(&app).await;
+
     assert!(stolen.has_no_access_token());
 }
 
@@ -230,13 +239,8 @@ async fn a_code_is_redeemed_once_and_a_replay_revokes_its_tokens(app: TestApp) {
 }
 
 async fn a_code_is_bound_to_its_client(app: TestApp) {
-    let (alice, client) = app.user_with_client("alice");
-    let other = app.full_client(&alice);
-    let code = app.code(&client, &alice, None);
+    let (client, code, _) = redeemed_by_another_client(&app).await;
 
-    let stolen = app.redeem(&other, &code).await;
-
-    stolen.assert_error(400, "invalid_grant", "");
     assert_eq!(app.redeem(&client, &code).await.status, 200);
 }
 
@@ -245,27 +249,8 @@ async fn redirect_uri_must_repeat_the_authorization_request(app: TestApp) {
     let code = app.code(&client, &alice, None);
     let other_uri = format!("{REDIRECT_URI}/other");
 
-    let different = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &other_uri),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
-    let omitted = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let different = app.redeem_with(&client, &code, &other_uri, VERIFIER).await;
+    let omitted = app.redeem_omitting_redirect_uri(&client, &code).await;
 
     different.assert_error(400, "invalid_grant", "");
     omitted.assert_error(400, "invalid_grant", "");

@@ -3,7 +3,7 @@
 
 use domain::user::User;
 
-use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD};
+use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD, VERIFIER};
 
 /// The form content type (RFC 6749 §4.1.3: token requests use it).
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -133,6 +133,21 @@ impl TestApp {
     pub async fn introspect(&self, client: &TestClient, token: &str) -> Answer {
         self.post_form("/oauth/introspect", Some(client), &[("token", token)])
             .await
+    }
+
+    /// Redeems `code` by a Basic client with the fixture verifier and no
+    /// `redirect_uri` (RFC 6749 §4.1.3 requires it when the authorization
+    /// request had one).
+    pub async fn redeem_omitting_redirect_uri(&self, client: &TestClient, code: &str) -> Answer {
+        self.token(
+            Some(client),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
     }
 
     /// POSTs `body` as is, with `content_type`, optionally with Basic
