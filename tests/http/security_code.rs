@@ -131,12 +131,12 @@ async fn ac_07_scope_beyond_registered_is_refused(app: TestApp) {
     assert_eq!(params["error"], "invalid_scope");
     assert!(!params.contains_key("code"));
     // Even a POST of the consent form grants nothing.
-    let token = alice
-        .get(&authorize_query(&client.id, ""))
-        .await
-        .csrf_token();
     let posted = alice
-        .post(&wide, &[("csrf_token", &token), ("confirm", "yes")])
+        .submit(
+            &authorize_query(&client.id, ""),
+            &wide,
+            &[("confirm", "yes")],
+        )
         .await;
     assert!(!location_params(posted.location()).contains_key("code"));
 }
@@ -147,12 +147,12 @@ async fn ac_08_unregistered_response_type_is_unauthorized_client(app: TestApp) {
         authorize_query(&client.id, "").replace("response_type=code", "response_type=token");
 
     let shown = alice.get(&implicit).await;
-    let token = alice
-        .get(&authorize_query(&client.id, ""))
-        .await
-        .csrf_token();
     let posted = alice
-        .post(&implicit, &[("csrf_token", &token), ("confirm", "yes")])
+        .submit(
+            &authorize_query(&client.id, ""),
+            &implicit,
+            &[("confirm", "yes")],
+        )
         .await;
 
     for answer in [shown, posted] {
@@ -317,18 +317,7 @@ async fn a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_to
     let public = app.public_code_client(&alice);
     let code = app.code(&public, &alice, None);
 
-    let answer = app
-        .token(
-            None,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-                ("client_id", &public.id),
-            ],
-        )
-        .await;
+    let answer = app.redeem_as_public(&public, &code, REDIRECT_URI).await;
 
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert!(answer.body.get("refresh_token").is_none());

@@ -115,14 +115,14 @@ async fn in_03_duplicate_redirect_uri_at_authorize(app: TestApp) {
         authorize_query(&client.id, ""),
         encode("https://evil.example/cb")
     );
-    let token = alice
-        .get(&authorize_query(&client.id, ""))
-        .await
-        .csrf_token();
 
     let shown = alice.get(&query).await;
     let posted = alice
-        .post(&query, &[("csrf_token", &token), ("confirm", "yes")])
+        .submit(
+            &authorize_query(&client.id, ""),
+            &query,
+            &[("confirm", "yes")],
+        )
         .await;
 
     for page in [shown, posted] {

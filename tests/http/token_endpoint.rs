@@ -163,38 +163,46 @@ async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: T
     let (alice, client) = app.user_with_client("alice");
     let code_only = app.code_only_client(&alice);
 
-    let missing = app.token(Some(&client), &[("scope", "profile")]).await;
-    let unknown = app
-        .token(Some(&client), &[("grant_type", "urn:example:bogus")])
-        .await;
-    let repeated = app
-        .token(
-            Some(&client),
+    let password: &[(&str, &str)] = &[
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+    ];
+    for (who, form, error) in [
+        (&client, &[("scope", "profile")][..], "invalid_request"),
+        (
+            &client,
+            &[("grant_type", "urn:example:bogus")],
+            "unsupported_grant_type",
+        ),
+        (
+            &client,
             &[
                 ("grant_type", "client_credentials"),
                 ("grant_type", "client_credentials"),
             ],
-        )
-        .await;
-    let repeated_scope = app
-        .token(
-            Some(&client),
+            "invalid_request",
+        ),
+        (
+            &client,
             &[
                 ("grant_type", "client_credentials"),
                 ("scope", "profile"),
                 ("scope", "email"),
             ],
-        )
-        .await;
-    let unregistered = app.client_credentials(&code_only).await;
-    let unregistered_password = app.password_grant(&code_only, "alice", PASSWORD).await;
-
-    missing.assert_error(400, "invalid_request", "");
-    unknown.assert_error(400, "unsupported_grant_type", "");
-    repeated.assert_error(400, "invalid_request", "");
-    repeated_scope.assert_error(400, "invalid_request", "");
-    unregistered.assert_error(400, "unauthorized_client", "");
-    assert_eq!(unregistered_password.error(), "unauthorized_client");
+            "invalid_request",
+        ),
+        (
+            &code_only,
+            &[("grant_type", "client_credentials")],
+            "unauthorized_client",
+        ),
+        (&code_only, password, "unauthorized_client"),
+    ] {
+        app.token(Some(who), form)
+            .await
+            .assert_error(400, error, &format!("{form:?}"));
+    }
 }
 
 async fn public_clients_cannot_use_client_credentials(app: TestApp) {

@@ -135,6 +135,27 @@ impl TestApp {
             .await
     }
 
+    /// Redeems `code` by a public client, which names itself in the body
+    /// (RFC 6749 §4.1.3), with `redirect_uri` and the fixture verifier.
+    pub async fn redeem_as_public(
+        &self,
+        client: &TestClient,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Answer {
+        self.token(
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client.id),
+            ],
+        )
+        .await
+    }
+
     /// Redeems `code` by a Basic client with the fixture verifier and no
     /// `redirect_uri` (RFC 6749 §4.1.3 requires it when the authorization
     /// request had one).
