@@ -10,7 +10,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use domain::client::RegistrationInput;
 
 use crate::both_backends;
-use crate::support::token_requests::with_secret;
+use crate::support::token_requests::{assert_only_the_registered_auth_method_works, with_secret};
 use crate::support::web::{authorize_query, code_client_form, fields, WebUser};
 use crate::support::{
     location_params, Backend, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER,
@@ -188,13 +188,8 @@ async fn ca_05_registered_auth_method_is_enforced(app: TestApp) {
     let (alice, basic) = app.user_with_client("alice");
     let post = app.post_client(&alice);
 
-    let basic_in_body = app
-        .client_credentials_in_body(&basic.id, Some(&basic.secret))
-        .await;
-    let post_in_header = app.client_credentials(&post).await;
+    assert_only_the_registered_auth_method_works(&app, &basic, &post).await;
 
-    basic_in_body.assert_error(401, "invalid_client", "");
-    post_in_header.assert_error(401, "invalid_client", "");
     assert_eq!(app.client_credentials(&basic).await.status, 200);
 }
 

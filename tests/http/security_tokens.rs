@@ -1,8 +1,7 @@
 //! SECURITY.md §5, tokens (TK-01 … TK-12).
 
-use std::collections::HashSet;
-
 use crate::both_backends;
+use crate::support::token_requests::distinct_tokens_of_five_password_grants;
 use crate::support::web::{encode, WebUser};
 use crate::support::TestApp;
 use crate::support::{base64url_bits, location_params, PASSWORD, REDIRECT_URI};
@@ -49,14 +48,9 @@ async fn tk_02_json_bearer_with_positive_expires_in(app: TestApp) {
 
 async fn tk_03_tokens_are_unique_and_carry_128_bits(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
-    let mut seen = HashSet::new();
-    for _ in 0..5 {
-        let answer = app.password_tokens(&client, "alice", None).await;
-        for name in ["access_token", "refresh_token"] {
-            let token = answer.str(name).to_owned();
-            assert!(base64url_bits(&token) >= 128, "{token}");
-            assert!(seen.insert(token));
-        }
+
+    for token in distinct_tokens_of_five_password_grants(&app, &client).await {
+        assert!(base64url_bits(&token) >= 128, "{token}");
     }
 }
 

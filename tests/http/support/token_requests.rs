@@ -284,3 +284,39 @@ pub async fn assert_token_requests_treat_as_data(
     assert_eq!(by_user.error(), "invalid_grant");
     assert_eq!(revoke.status, 200);
 }
+
+/// Asserts that a client authenticates only by its registered method (RFC
+/// 6749 §2.3): the Basic client's secret in the body and the
+/// `client_secret_post` client's in a Basic header are both `invalid_client`.
+pub async fn assert_only_the_registered_auth_method_works(
+    app: &TestApp,
+    basic: &TestClient,
+    post: &TestClient,
+) {
+    let basic_in_body = app
+        .client_credentials_in_body(&basic.id, Some(&basic.secret))
+        .await;
+    let post_in_header = app.client_credentials(post).await;
+
+    basic_in_body.assert_error(401, "invalid_client", "Basic client, secret in the body");
+    post_in_header.assert_error(401, "invalid_client", "post client, Basic header");
+}
+
+/// The access and refresh tokens of five password grants by `client` for
+/// alice, after asserting that no two are the same (RFC 6749 §10.10).
+pub async fn distinct_tokens_of_five_password_grants(
+    app: &TestApp,
+    client: &TestClient,
+) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        let answer = app.password_tokens(client, "alice", None).await;
+        for name in ["access_token", "refresh_token"] {
+            let token = answer.str(name).to_owned();
+            assert!(seen.insert(token.clone()), "{name} {token} again");
+            tokens.push(token);
+        }
+    }
+    tokens
+}
