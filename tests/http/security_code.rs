@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::both_backends;
+use crate::support::token_requests::shown_and_consented;
 use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
 use crate::support::{base64url_bits, location_params, REDIRECT_URI, VERIFIER};
 use crate::support::{Answer, TestApp, TestClient};
@@ -146,16 +147,7 @@ async fn ac_08_unregistered_response_type_is_unauthorized_client(app: TestApp) {
     let implicit =
         authorize_query(&client.id, "").replace("response_type=code", "response_type=token");
 
-    let shown = alice.get(&implicit).await;
-    let posted = alice
-        .submit(
-            &authorize_query(&client.id, ""),
-            &implicit,
-            &[("confirm", "yes")],
-        )
-        .await;
-
-    for answer in [shown, posted] {
+    for answer in shown_and_consented(&alice, &authorize_query(&client.id, ""), &implicit).await {
         let params = location_params(answer.location());
         assert_eq!(params["error"], "unauthorized_client");
         assert!(!params.contains_key("access_token") && !params.contains_key("code"));

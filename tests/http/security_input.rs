@@ -3,7 +3,9 @@
 //! data) and LG-03 (no stack trace, SQL or driver text in any error).
 
 use crate::both_backends;
-use crate::support::token_requests::{assert_token_requests_treat_as_data, FORM};
+use crate::support::token_requests::{
+    assert_token_requests_treat_as_data, shown_and_consented, FORM,
+};
 use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
 use crate::support::{location_params, TestApp, PASSWORD, REDIRECT_URI, VERIFIER};
 
@@ -116,16 +118,7 @@ async fn in_03_duplicate_redirect_uri_at_authorize(app: TestApp) {
         encode("https://evil.example/cb")
     );
 
-    let shown = alice.get(&query).await;
-    let posted = alice
-        .submit(
-            &authorize_query(&client.id, ""),
-            &query,
-            &[("confirm", "yes")],
-        )
-        .await;
-
-    for page in [shown, posted] {
+    for page in shown_and_consented(&alice, &authorize_query(&client.id, ""), &query).await {
         assert_eq!(page.status, 400);
         assert!(page.location().is_empty());
     }

@@ -259,13 +259,11 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
     }
     let access = refreshed.str("access_token");
     assert_eq!(app.introspect(&machine, access).await.body["active"], true);
-    app.post_form(
+    app.post_token_with_hint(
         "/oauth/introspect",
-        Some(&machine),
-        &[
-            ("token", refreshed.str("refresh_token")),
-            ("token_type_hint", "refresh_token"),
-        ],
+        &machine,
+        refreshed.str("refresh_token"),
+        "refresh_token",
     )
     .await;
     assert_eq!(app.me_status(access).await, 200);

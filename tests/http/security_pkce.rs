@@ -4,6 +4,7 @@
 use domain::pkce::CodeChallenge;
 
 use crate::both_backends;
+use crate::support::token_requests::shown_and_consented;
 use crate::support::web::{encode, WebUser};
 use crate::support::{location_params, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER};
 
@@ -38,15 +39,8 @@ fn s256() -> String {
 /// The GET and the consent POST of `query`: both must refuse with
 /// `invalid_request` (redirected to the client) and issue no code.
 async fn assert_refused_at_authorize(browser: &WebUser<'_>, client: &TestClient, query: &str) {
-    let token = browser
-        .get(&self::query(&client.id, &s256()))
-        .await
-        .csrf_token();
-    let shown = browser.get(query).await;
-    let posted = browser
-        .post(query, &[("csrf_token", &token), ("confirm", "yes")])
-        .await;
-    for answer in [shown, posted] {
+    let consent_page = self::query(&client.id, &s256());
+    for answer in shown_and_consented(browser, &consent_page, query).await {
         assert_eq!(answer.status, 302, "{query}");
         let params = location_params(answer.location());
         assert_eq!(params["error"], "invalid_request", "{query}");

@@ -1,7 +1,9 @@
 //! SECURITY.md §5, tokens (TK-01 … TK-12).
 
 use crate::both_backends;
-use crate::support::token_requests::distinct_tokens_of_five_password_grants;
+use crate::support::token_requests::{
+    create_implicit_spa_client, distinct_tokens_of_five_password_grants,
+};
 use crate::support::web::{encode, WebUser};
 use crate::support::TestApp;
 use crate::support::{base64url_bits, location_params, PASSWORD, REDIRECT_URI};
@@ -126,16 +128,7 @@ async fn tk_07_granted_scope_is_within_the_registered_scope(app: TestApp) {
 async fn tk_08_implicit_token_only_in_the_fragment(app: TestApp) {
     let alice = WebUser::new(&app);
     alice.sign_up("alice").await;
-    let (id, _) = alice
-        .create_client(&[
-            ("client_name", "SPA"),
-            ("scope", "profile"),
-            ("redirect_uri", REDIRECT_URI),
-            ("grant_type", "implicit"),
-            ("response_type", "token"),
-            ("token_endpoint_auth_method", "none"),
-        ])
-        .await;
+    let (id, _) = create_implicit_spa_client(&alice).await;
     let query = format!(
         "/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&state=imp",
         encode(REDIRECT_URI)

@@ -3,7 +3,8 @@
 
 use domain::user::User;
 
-use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD, VERIFIER};
+use crate::support::web::{Page, WebUser};
+use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER};
 
 /// The form content type (RFC 6749 §4.1.3: token requests use it).
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -171,6 +172,23 @@ impl TestApp {
         .await
     }
 
+    /// `POST path` of `token` with a `token_type_hint` by a Basic client
+    /// (RFC 7009 §2.1, RFC 7662 §2.1).
+    pub async fn post_token_with_hint(
+        &self,
+        path: &str,
+        client: &TestClient,
+        token: &str,
+        hint: &str,
+    ) -> Answer {
+        self.post_form(
+            path,
+            Some(client),
+            &[("token", token), ("token_type_hint", hint)],
+        )
+        .await
+    }
+
     /// POSTs `body` as is, with `content_type`, optionally with Basic
     /// credentials.
     pub async fn raw_post(
@@ -319,4 +337,27 @@ pub async fn distinct_tokens_of_five_password_grants(
         }
     }
     tokens
+}
+
+/// What `user` gets for the authorization request `query`: the page of its
+/// GET, then the answer to a consent POST ("yes") to it carrying a valid
+/// CSRF token, taken from `form_page` (a consent page that renders).
+pub async fn shown_and_consented(user: &WebUser<'_>, form_page: &str, query: &str) -> [Page; 2] {
+    let shown = user.get(query).await;
+    let posted = user.submit(form_page, query, &[("confirm", "yes")]).await;
+    [shown, posted]
+}
+
+/// Registers, through the pages, a public implicit-grant client of `user`
+/// for the fixture redirect URI; returns its id and the secret shown, if any.
+pub async fn create_implicit_spa_client(user: &WebUser<'_>) -> (String, Option<String>) {
+    user.create_client(&[
+        ("client_name", "SPA"),
+        ("scope", "profile"),
+        ("redirect_uri", REDIRECT_URI),
+        ("grant_type", "implicit"),
+        ("response_type", "token"),
+        ("token_endpoint_auth_method", "none"),
+    ])
+    .await
 }
