@@ -55,8 +55,7 @@ fn assert_one_winner(results: &[(u16, serde_json::Value)]) -> serde_json::Value 
 }
 
 async fn code_race(app: TestApp, n: usize) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     let app = Arc::new(app);
     let form = vec![
@@ -86,8 +85,7 @@ async fn code_race(app: TestApp, n: usize) {
 }
 
 async fn refresh_race(app: TestApp, n: usize) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let refresh = app
         .password_tokens(&client, "alice", None)
         .await

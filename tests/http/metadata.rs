@@ -8,14 +8,7 @@ use crate::support::TestApp;
 both_backends![metadata_lists_exactly_what_the_server_supports];
 
 async fn metadata_lists_exactly_what_the_server_supports(app: TestApp) {
-    let response = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let body = app.metadata().await;
     let issuer = app.address.clone();
 
     assert_eq!(

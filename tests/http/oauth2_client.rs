@@ -43,8 +43,7 @@ both_backends![
 ];
 
 async fn password_then_refresh_then_api_me(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let oauth = library_client(&app, &client);
 
     let tokens = oauth
@@ -78,8 +77,7 @@ async fn password_then_refresh_then_api_me(app: TestApp) {
 }
 
 async fn client_credentials_through_the_library_give_a_token_without_refresh_token(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let oauth = library_client(&app, &client);
 
     let tokens = oauth
@@ -118,8 +116,7 @@ async fn wrong_secret_is_a_library_visible_invalid_client(app: TestApp) {
 }
 
 async fn code_exchange_with_pkce(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let oauth = library_client(&app, &client);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (authorize_url, state) = oauth

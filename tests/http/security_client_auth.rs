@@ -10,6 +10,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use domain::client::RegistrationInput;
 
 use crate::both_backends;
+use crate::support::token_requests::{assert_only_the_registered_auth_method_works, with_secret};
 use crate::support::web::{authorize_query, code_client_form, fields, WebUser};
 use crate::support::{
     location_params, Backend, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER,
@@ -125,28 +126,18 @@ both_backends![
 ];
 
 async fn ca_01_wrong_secret_is_invalid_client(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: format!("{}x", client.secret),
-    };
+    let (_, client) = app.user_with_client("alice");
+    let wrong = with_secret(&client, &format!("{}x", client.secret));
 
-    let answer = app
-        .token(Some(&wrong), &[("grant_type", "client_credentials")])
-        .await;
+    let answer = app.client_credentials(&wrong).await;
 
-    assert_eq!((answer.status, answer.error()), (401, "invalid_client"));
-    assert!(answer.body.get("access_token").is_none());
+    answer.assert_error(401, "invalid_client", "");
+    assert!(answer.has_no_access_token());
 }
 
 async fn ca_02_basic_failure_is_401_with_basic_challenge(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: "nope".to_owned(),
-    };
+    let (_, client) = app.user_with_client("alice");
+    let wrong = with_secret(&client, "nope");
 
     for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
         let answer = app
@@ -156,11 +147,7 @@ async fn ca_02_basic_failure_is_401_with_basic_challenge(app: TestApp) {
                 &[("grant_type", "client_credentials"), ("token", "x")],
             )
             .await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (401, "invalid_client"),
-            "{path}"
-        );
+        answer.assert_error(401, "invalid_client", path);
         assert!(
             answer.header("www-authenticate").starts_with("Basic"),
             "{path}"
@@ -169,23 +156,15 @@ async fn ca_02_basic_failure_is_401_with_basic_challenge(app: TestApp) {
 }
 
 async fn ca_03_unknown_client_looks_like_a_wrong_secret(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: "nope".to_owned(),
-    };
+    let (_, client) = app.user_with_client("alice");
+    let wrong = with_secret(&client, "nope");
     let unknown = TestClient {
         id: "no-such-client".to_owned(),
         secret: "nope".to_owned(),
     };
 
-    let a = app
-        .token(Some(&wrong), &[("grant_type", "client_credentials")])
-        .await;
-    let b = app
-        .token(Some(&unknown), &[("grant_type", "client_credentials")])
-        .await;
+    let a = app.client_credentials(&wrong).await;
+    let b = app.client_credentials(&unknown).await;
 
     assert_eq!(a.status, 401);
     assert_eq!(a.status, b.status);
@@ -194,78 +173,28 @@ async fn ca_03_unknown_client_looks_like_a_wrong_secret(app: TestApp) {
 }
 
 async fn ca_04_confidential_client_without_secret_is_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let answer = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &client.id),
-            ],
-        )
-        .await;
-    let empty = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &client.id),
-                ("client_secret", ""),
-            ],
-        )
-        .await;
+    let answer = app.client_credentials_in_body(&client.id, None).await;
+    let empty = app.client_credentials_in_body(&client.id, Some("")).await;
 
     for answer in [answer, empty] {
         assert!(answer.status == 400 || answer.status == 401);
-        assert!(answer.body.get("access_token").is_none());
+        assert!(answer.has_no_access_token());
     }
 }
 
 async fn ca_05_registered_auth_method_is_enforced(app: TestApp) {
-    let alice = app.user("alice");
-    let basic = app.full_client(&alice);
-    let post = app.client(
-        &alice,
-        &["client_credentials"],
-        "profile",
-        "client_secret_post",
-    );
+    let (alice, basic) = app.user_with_client("alice");
+    let post = app.post_client(&alice);
 
-    let basic_in_body = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &basic.id),
-                ("client_secret", &basic.secret),
-            ],
-        )
-        .await;
-    let post_in_header = app
-        .token(Some(&post), &[("grant_type", "client_credentials")])
-        .await;
+    assert_only_the_registered_auth_method_works(&app, &basic, &post).await;
 
-    assert_eq!(
-        (basic_in_body.status, basic_in_body.error()),
-        (401, "invalid_client")
-    );
-    assert_eq!(
-        (post_in_header.status, post_in_header.error()),
-        (401, "invalid_client")
-    );
-    assert_eq!(
-        app.token(Some(&basic), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.client_credentials(&basic).await.status, 200);
 }
 
 async fn ca_06_two_auth_methods_in_one_request_are_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let both = app
         .token(
@@ -278,34 +207,16 @@ async fn ca_06_two_auth_methods_in_one_request_are_refused(app: TestApp) {
         )
         .await;
 
-    assert_eq!((both.status, both.error()), (400, "invalid_request"));
-    assert!(both.body.get("access_token").is_none());
+    both.assert_error(400, "invalid_request", "");
+    assert!(both.has_no_access_token());
 }
 
 async fn ca_07_public_clients_cannot_use_client_credentials_or_password(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let public = app.public_code_client(&alice);
 
-    let cc = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &public.id),
-            ],
-        )
-        .await;
-    let pw = app
-        .token(
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", &public.id),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let cc = app.client_credentials_in_body(&public.id, None).await;
+    let pw = app.password_grant_by_public(&public.id, "alice").await;
 
     for answer in [cc, pw] {
         assert!(
@@ -313,7 +224,7 @@ async fn ca_07_public_clients_cannot_use_client_credentials_or_password(app: Tes
             "{:?}",
             answer.body
         );
-        assert!(answer.body.get("access_token").is_none());
+        assert!(answer.has_no_access_token());
     }
     // Nor can such a client be registered.
     for grant in ["client_credentials", "password"] {
@@ -363,20 +274,13 @@ async fn ca_10_secrets_codes_tokens_and_passwords_are_not_stored_in_clear(app: T
     assert_eq!(refreshed.status, 200);
     let machine = app.full_client(&app.user("bob"));
     let by_password = app.password_tokens(&machine, "bob", None).await;
-    let by_credentials = app
-        .token(Some(&machine), &[("grant_type", "client_credentials")])
-        .await;
+    let by_credentials = app.client_credentials(&machine).await;
     let pending_code = app.code(
         &client,
         &app.services.log_in("alice", PASSWORD).unwrap().unwrap(),
         None,
     );
-    app.post_form(
-        "/oauth/revoke",
-        Some(&machine),
-        &[("token", by_password.str("refresh_token"))],
-    )
-    .await;
+    app.revoke(&machine, by_password.str("refresh_token")).await;
 
     let mut needles = vec![
         PASSWORD.to_owned(),
@@ -427,8 +331,7 @@ both_backends!(
 async fn ca_08_secret_check_timing_does_not_depend_on_the_prefix(app: TestApp) {
     // Black-box smoke only; the real check is white-box (the digest
     // comparison with `subtle`, see domain::secret and client_auth).
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let mut near_secret = client.secret.clone();
     near_secret.pop();
     near_secret.push(if client.secret.ends_with('A') {
@@ -436,14 +339,8 @@ async fn ca_08_secret_check_timing_does_not_depend_on_the_prefix(app: TestApp) {
     } else {
         'A'
     });
-    let near = TestClient {
-        id: client.id.clone(),
-        secret: near_secret,
-    };
-    let far = TestClient {
-        id: client.id.clone(),
-        secret: "Z".repeat(client.secret.len()),
-    };
+    let near = with_secret(&client, &near_secret);
+    let far = with_secret(&client, &"Z".repeat(client.secret.len()));
     let (mut near_times, mut far_times) = (Vec::new(), Vec::new());
     for _ in 0..25 {
         for (who, times) in [(&near, &mut near_times), (&far, &mut far_times)] {

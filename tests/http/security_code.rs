@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::both_backends;
+use crate::support::token_requests::shown_and_consented;
 use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
-use crate::support::TestApp;
 use crate::support::{base64url_bits, location_params, REDIRECT_URI, VERIFIER};
+use crate::support::{Answer, TestApp, TestClient};
 
 /// Approves `query` in the browser and returns the redirect's parameters.
 async fn approve(user: &WebUser<'_>, query: &str) -> std::collections::HashMap<String, String> {
@@ -48,7 +49,7 @@ async fn ac_01_code_is_single_use(app: TestApp) {
     assert_eq!(app.redeem(&client, &code).await.status, 200);
     let second = app.redeem(&client, &code).await;
 
-    assert_eq!((second.status, second.error()), (400, "invalid_grant"));
+    second.assert_error(400, "invalid_grant", "");
 }
 
 async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
@@ -61,21 +62,27 @@ async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
 
     assert_eq!(app.me_status(first.str("access_token")).await, 401);
     let refreshed = app.refresh(&client, first.str("refresh_token")).await;
-    assert_eq!(
-        (refreshed.status, refreshed.error()),
-        (400, "invalid_grant")
-    );
+    refreshed.assert_error(400, "invalid_grant", "");
 }
 
-async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
+/// A code of one client redeemed by another client of the same owner:
+/// `invalid_grant` (RFC 6749 §4.1.3: the code is bound to its client).
+/// Returns the code and the answer to the other client.
+async fn redeemed_by_another_client(app: &TestApp) -> (TestClient, String, Answer) {
     let (alice, client) = app.user_with_client("alice");
     let other = app.full_client(&alice);
     let code = app.code(&client, &alice, None);
 
     let stolen = app.redeem(&other, &code).await;
 
-    assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
-    assert!(stolen.body.get("access_token").is_none());
+    stolen.assert_error(400, "invalid_grant", "");
+    (client, code, stolen)
+}
+
+async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
+    let (_, _, stolen) = redeemed_by_another_client(&app).await;
+
+    assert!(stolen.has_no_access_token());
 }
 
 async fn ac_04_state_is_returned_byte_exact(app: TestApp) {
@@ -125,12 +132,12 @@ async fn ac_07_scope_beyond_registered_is_refused(app: TestApp) {
     assert_eq!(params["error"], "invalid_scope");
     assert!(!params.contains_key("code"));
     // Even a POST of the consent form grants nothing.
-    let token = alice
-        .get(&authorize_query(&client.id, ""))
-        .await
-        .csrf_token();
     let posted = alice
-        .post(&wide, &[("csrf_token", &token), ("confirm", "yes")])
+        .submit(
+            &authorize_query(&client.id, ""),
+            &wide,
+            &[("confirm", "yes")],
+        )
         .await;
     assert!(!location_params(posted.location()).contains_key("code"));
 }
@@ -140,16 +147,7 @@ async fn ac_08_unregistered_response_type_is_unauthorized_client(app: TestApp) {
     let implicit =
         authorize_query(&client.id, "").replace("response_type=code", "response_type=token");
 
-    let shown = alice.get(&implicit).await;
-    let token = alice
-        .get(&authorize_query(&client.id, ""))
-        .await
-        .csrf_token();
-    let posted = alice
-        .post(&implicit, &[("csrf_token", &token), ("confirm", "yes")])
-        .await;
-
-    for answer in [shown, posted] {
+    for answer in shown_and_consented(&alice, &authorize_query(&client.id, ""), &implicit).await {
         let params = location_params(answer.location());
         assert_eq!(params["error"], "unauthorized_client");
         assert!(!params.contains_key("access_token") && !params.contains_key("code"));
@@ -193,13 +191,7 @@ async fn ac_12_authorization_response_carries_iss(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
     let params = approve(&alice, &authorize_query(&client.id, "")).await;
     assert_eq!(params["iss"], app.address);
-    let metadata = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap();
-    let metadata: serde_json::Value = metadata.json().await.unwrap();
+    let metadata = app.metadata().await;
     assert_eq!(
         metadata["authorization_response_iss_parameter_supported"],
         true
@@ -230,7 +222,7 @@ async fn a_code_is_redeemed_once_and_a_replay_revokes_its_tokens(app: TestApp) {
     assert_eq!(app.me_status(&access).await, 200);
 
     let replay = app.redeem(&client, &code).await;
-    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    replay.assert_error(400, "invalid_grant", "");
     assert_eq!(app.me_status(&access).await, 401);
     assert_eq!(
         app.refresh(&client, &refresh).await.error(),
@@ -239,13 +231,8 @@ async fn a_code_is_redeemed_once_and_a_replay_revokes_its_tokens(app: TestApp) {
 }
 
 async fn a_code_is_bound_to_its_client(app: TestApp) {
-    let (alice, client) = app.user_with_client("alice");
-    let other = app.full_client(&alice);
-    let code = app.code(&client, &alice, None);
+    let (client, code, _) = redeemed_by_another_client(&app).await;
 
-    let stolen = app.redeem(&other, &code).await;
-
-    assert_eq!((stolen.status, stolen.error()), (400, "invalid_grant"));
     assert_eq!(app.redeem(&client, &code).await.status, 200);
 }
 
@@ -254,33 +241,11 @@ async fn redirect_uri_must_repeat_the_authorization_request(app: TestApp) {
     let code = app.code(&client, &alice, None);
     let other_uri = format!("{REDIRECT_URI}/other");
 
-    let different = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &other_uri),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
-    let omitted = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let different = app.redeem_with(&client, &code, &other_uri, VERIFIER).await;
+    let omitted = app.redeem_omitting_redirect_uri(&client, &code).await;
 
-    assert_eq!(
-        (different.status, different.error()),
-        (400, "invalid_grant")
-    );
-    assert_eq!((omitted.status, omitted.error()), (400, "invalid_grant"));
+    different.assert_error(400, "invalid_grant", "");
+    omitted.assert_error(400, "invalid_grant", "");
 }
 
 async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
@@ -314,13 +279,10 @@ async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
         .await;
     let right = app.token(Some(&client), &form(Some(VERIFIER))).await;
 
-    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
-    assert_eq!((short.status, short.error()), (400, "invalid_request"));
-    assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
-    assert_eq!(
-        (challenge_as_verifier.status, challenge_as_verifier.error()),
-        (400, "invalid_grant")
-    );
+    missing.assert_error(400, "invalid_request", "");
+    short.assert_error(400, "invalid_request", "");
+    wrong.assert_error(400, "invalid_grant", "");
+    challenge_as_verifier.assert_error(400, "invalid_grant", "");
     assert_eq!(right.status, 200);
 }
 
@@ -338,27 +300,16 @@ async fn an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request(app:
         )
         .await;
 
-    assert_eq!((unknown.status, unknown.error()), (400, "invalid_grant"));
-    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
+    unknown.assert_error(400, "invalid_grant", "");
+    missing.assert_error(400, "invalid_request", "");
 }
 
 async fn a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let public = app.public_code_client(&alice);
     let code = app.code(&public, &alice, None);
 
-    let answer = app
-        .token(
-            None,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-                ("client_id", &public.id),
-            ],
-        )
-        .await;
+    let answer = app.redeem_as_public(&public, &code, REDIRECT_URI).await;
 
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert!(answer.body.get("refresh_token").is_none());
@@ -405,7 +356,7 @@ async fn codes_expire_after(app: TestApp, ttl: Duration) {
     let after = app.redeem(&client, &checked_late).await;
 
     assert_eq!(before.status, 200, "{:?}", before.body);
-    assert_eq!((after.status, after.error()), (400, "invalid_grant"));
+    after.assert_error(400, "invalid_grant", "");
 }
 
 both_backends!(settings = &["--code-ttl", "30"], ac_11_codes_expire);

@@ -3,30 +3,11 @@
 //! data) and LG-03 (no stack trace, SQL or driver text in any error).
 
 use crate::both_backends;
-use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
-use crate::support::{
-    answer, location_params, Answer, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER,
+use crate::support::token_requests::{
+    assert_token_requests_treat_as_data, shown_and_consented, FORM,
 };
-
-const FORM: &str = "application/x-www-form-urlencoded";
-
-async fn raw_post(
-    app: &TestApp,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    basic: Option<&TestClient>,
-) -> Answer {
-    let mut request = app
-        .http
-        .post(app.url(path))
-        .header("Content-Type", content_type)
-        .body(body);
-    if let Some(client) = basic {
-        request = request.basic_auth(&client.id, Some(&client.secret));
-    }
-    answer(request.send().await.unwrap()).await
-}
+use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
+use crate::support::{location_params, TestApp, PASSWORD, REDIRECT_URI, VERIFIER};
 
 /// Texts an error must never show.
 const LEAKS: &[&str] = &[
@@ -75,8 +56,7 @@ both_backends![
 ];
 
 async fn in_01_duplicate_parameters_at_the_token_endpoint(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for form in [
         vec![
             ("grant_type", "client_credentials"),
@@ -101,17 +81,12 @@ async fn in_01_duplicate_parameters_at_the_token_endpoint(app: TestApp) {
         ],
     ] {
         let answer = app.token(Some(&client), &form).await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "invalid_request"),
-            "{form:?}"
-        );
+        answer.assert_error(400, "invalid_request", &format!("{form:?}"));
     }
 }
 
 async fn in_02_duplicate_code_is_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
 
     let answer = app
@@ -127,7 +102,7 @@ async fn in_02_duplicate_code_is_refused(app: TestApp) {
         )
         .await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
+    answer.assert_error(400, "invalid_request", "");
     assert_eq!(
         app.redeem(&client, &code).await.status,
         200,
@@ -142,17 +117,8 @@ async fn in_03_duplicate_redirect_uri_at_authorize(app: TestApp) {
         authorize_query(&client.id, ""),
         encode("https://evil.example/cb")
     );
-    let token = alice
-        .get(&authorize_query(&client.id, ""))
-        .await
-        .csrf_token();
 
-    let shown = alice.get(&query).await;
-    let posted = alice
-        .post(&query, &[("csrf_token", &token), ("confirm", "yes")])
-        .await;
-
-    for page in [shown, posted] {
+    for page in shown_and_consented(&alice, &authorize_query(&client.id, ""), &query).await {
         assert_eq!(page.status, 400);
         assert!(page.location().is_empty());
     }
@@ -183,37 +149,29 @@ async fn in_05_oversized_body_is_refused_and_server_stays_up(app: TestApp) {
         "/oauth/introspect",
         "/login",
     ] {
-        let answer = raw_post(&app, path, FORM, body.clone().into_bytes(), None).await;
+        let answer = app
+            .raw_post(path, FORM, body.clone().into_bytes(), None)
+            .await;
         assert!(
             (400..500).contains(&answer.status),
             "{path}: {}",
             answer.status
         );
     }
-    assert_eq!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(app.get_status("/healthz").await, 200);
 }
 
 async fn in_06_invalid_utf8_is_4xx(app: TestApp) {
-    let bob = app.user("bob");
-    let client = app.full_client(&bob);
+    let (_, client) = app.user_with_client("bob");
     for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
-        let answer = raw_post(
-            &app,
-            path,
-            FORM,
-            b"grant_type=client_credentials&token=\xff\xfe".to_vec(),
-            Some(&client),
-        )
-        .await;
+        let answer = app
+            .raw_post(
+                path,
+                FORM,
+                b"grant_type=client_credentials&token=\xff\xfe".to_vec(),
+                Some(&client),
+            )
+            .await;
         assert_eq!(answer.status, 400, "{path}");
     }
     let (alice, web_client) = signed_in_with_code_client(&app, "Input app").await;
@@ -231,88 +189,35 @@ async fn in_06_invalid_utf8_is_4xx(app: TestApp) {
 }
 
 async fn in_07_bad_percent_encoding_is_4xx(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for body in [
         "grant_type=client_credentials&scope=%ZZ",
         "grant_type=client_credentials&scope=%4",
         "grant_type=client_credentials%",
     ] {
-        let answer = raw_post(
-            &app,
-            "/oauth/token",
-            FORM,
-            body.as_bytes().to_vec(),
-            Some(&client),
-        )
-        .await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "invalid_request"),
-            "{body}"
-        );
+        let answer = app
+            .raw_post(
+                "/oauth/token",
+                FORM,
+                body.as_bytes().to_vec(),
+                Some(&client),
+            )
+            .await;
+        answer.assert_error(400, "invalid_request", body);
     }
-    let page = app
-        .http
-        .get(app.url("/oauth/authorize?client_id=%ZZ"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 400);
+    assert_eq!(app.get_status("/oauth/authorize?client_id=%ZZ").await, 400);
 }
 
 async fn in_08_sql_metacharacters_are_ordinary_values(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let evil = "x' OR '1'='1'; DROP TABLE oauth2_tokens; --";
 
-    let by_id = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", evil),
-                ("client_secret", evil),
-            ],
-        )
-        .await;
-    let by_code = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", evil),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
-    let by_refresh = app.refresh(&client, evil).await;
-    let by_user = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "password"),
-                ("username", evil),
-                ("password", evil),
-            ],
-        )
-        .await;
-    let revoke = app
-        .post_form("/oauth/revoke", Some(&client), &[("token", evil)])
-        .await;
-    let introspect = app
-        .post_form("/oauth/introspect", Some(&client), &[("token", evil)])
-        .await;
+    assert_token_requests_treat_as_data(&app, &client, evil, REDIRECT_URI, VERIFIER).await;
+    let introspect = app.introspect(&client, evil).await;
     let me = app.me(Some(&format!("Bearer {}", encode(evil)))).await;
     let visitor = WebUser::new(&app);
     let login = visitor.log_in(evil, evil).await;
 
-    assert_eq!(by_id.error(), "invalid_client");
-    assert_eq!(by_code.error(), "invalid_grant");
-    assert_eq!(by_refresh.error(), "invalid_grant");
-    assert_eq!(by_user.error(), "invalid_grant");
-    assert_eq!(revoke.status, 200);
     assert_eq!(introspect.body["active"], false);
     assert!(me.status == 400 || me.status == 401, "{}", me.status);
     assert!(
@@ -328,19 +233,13 @@ async fn in_08_sql_metacharacters_are_ordinary_values(app: TestApp) {
 }
 
 async fn in_09_very_long_scope_at_the_token_endpoint(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let scope = "profile ".repeat(16 * 1024);
 
-    let answer = app
-        .token(
-            Some(&client),
-            &[("grant_type", "client_credentials"), ("scope", &scope)],
-        )
-        .await;
+    let answer = app.client_credentials_with_scope(&client, &scope).await;
 
     assert!((400..500).contains(&answer.status), "{}", answer.status);
-    assert!(answer.body.get("access_token").is_none() || !answer.str("scope").contains("admin"));
+    assert!(answer.has_no_access_token() || !answer.str("scope").contains("admin"));
 }
 
 async fn in_10_very_long_scope_at_authorize(app: TestApp) {
@@ -357,24 +256,22 @@ async fn in_10_very_long_scope_at_authorize(app: TestApp) {
 }
 
 async fn in_11_json_body_is_invalid_request(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let answer = raw_post(
-        &app,
-        "/oauth/token",
-        "application/json",
-        br#"{"grant_type":"client_credentials"}"#.to_vec(),
-        Some(&client),
-    )
-    .await;
+    let answer = app
+        .raw_post(
+            "/oauth/token",
+            "application/json",
+            br#"{"grant_type":"client_credentials"}"#.to_vec(),
+            Some(&client),
+        )
+        .await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
+    answer.assert_error(400, "invalid_request", "");
 }
 
 async fn in_12_get_on_the_token_endpoint_is_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let response = app
         .http
@@ -388,24 +285,25 @@ async fn in_12_get_on_the_token_endpoint_is_refused(app: TestApp) {
 }
 
 async fn in_13_nul_bytes_are_4xx(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for body in [
         &b"grant_type=client_credentials&scope=a%00b"[..],
         b"grant_type=client_credentials&scope=a\0b",
         b"grant_type=password&username=alice%00&password=x",
     ] {
-        let answer = raw_post(&app, "/oauth/token", FORM, body.to_vec(), Some(&client)).await;
+        let answer = app
+            .raw_post("/oauth/token", FORM, body.to_vec(), Some(&client))
+            .await;
         assert_eq!(answer.status, 400, "{body:?}");
     }
-    let revoke = raw_post(
-        &app,
-        "/oauth/revoke",
-        FORM,
-        b"token=a%00b".to_vec(),
-        Some(&client),
-    )
-    .await;
+    let revoke = app
+        .raw_post(
+            "/oauth/revoke",
+            FORM,
+            b"token=a%00b".to_vec(),
+            Some(&client),
+        )
+        .await;
     assert_eq!(revoke.status, 400);
     let login = WebUser::new(&app);
     let token = login.get("/login").await.csrf_token();
@@ -459,22 +357,13 @@ async fn in_15_malformed_basic_headers_are_4xx(app: TestApp) {
         "Basic ",
         &format!("Basic {}", "A".repeat(9000)),
     ] {
-        let response = app
-            .http
-            .post(app.url("/oauth/token"))
-            .header("Authorization", header)
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
+        let status = app.token_with_authorization(header).await.status;
         assert!((400..500).contains(&status), "{header:.30}: {status}");
     }
 }
 
 async fn in_16_server_alive_after_hostile_input(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for body in [
         &b"\xff\xfe\xfd"[..],
         b"%",
@@ -482,27 +371,13 @@ async fn in_16_server_alive_after_hostile_input(app: TestApp) {
         b"grant_type=%00",
         b"a=b&a=b&a=b",
     ] {
-        raw_post(&app, "/oauth/token", FORM, body.to_vec(), Some(&client)).await;
+        app.raw_post("/oauth/token", FORM, body.to_vec(), Some(&client))
+            .await;
     }
-    raw_post(
-        &app,
-        "/oauth/token",
-        FORM,
-        vec![b'a'; 3 * 1024 * 1024],
-        None,
-    )
-    .await;
+    app.raw_post("/oauth/token", FORM, vec![b'a'; 3 * 1024 * 1024], None)
+        .await;
 
-    assert!(
-        app.http
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-            < 500
-    );
+    assert!(app.get_status("/").await < 500);
     assert_eq!(
         app.password_tokens(&client, "alice", None).await.status,
         200
@@ -530,7 +405,9 @@ async fn rb_06_no_request_data_makes_a_5xx_or_drops_the_connection(app: TestApp)
                 "text/plain",
                 "",
             ] {
-                let answer = raw_post(&app, path, content_type, body.to_vec(), Some(&client)).await;
+                let answer = app
+                    .raw_post(path, content_type, body.to_vec(), Some(&client))
+                    .await;
                 assert!(
                     (200..500).contains(&answer.status),
                     "{path} {content_type} {body:?}: {}",
@@ -578,17 +455,12 @@ async fn lg_03_errors_show_no_stack_trace_sql_or_driver_text(app: TestApp) {
         bodies.push(app.token(Some(&client), &form).await.body.to_string());
     }
     bodies.push(
-        raw_post(&app, "/oauth/token", FORM, b"\xff%ZZ".to_vec(), None)
+        app.raw_post("/oauth/token", FORM, b"\xff%ZZ".to_vec(), None)
             .await
             .body
             .to_string(),
     );
-    bodies.push(
-        app.post_form("/oauth/introspect", Some(&client), &[("token", evil)])
-            .await
-            .body
-            .to_string(),
-    );
+    bodies.push(app.introspect(&client, evil).await.body.to_string());
     bodies.push(
         app.me(Some(&format!("Bearer {}", encode(evil))))
             .await

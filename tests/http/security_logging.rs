@@ -226,24 +226,13 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
     // Password, client credentials (and a wrong secret), refresh, revoke,
     // introspect, /api/me.
     let by_password = app.password_tokens(&machine, "alice", None).await;
-    app.token(
-        Some(&machine),
-        &[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", WRONG_PASSWORD),
-        ],
-    )
-    .await;
-    let by_credentials = app
-        .token(Some(&machine), &[("grant_type", "client_credentials")])
-        .await;
+    app.password_grant(&machine, "alice", WRONG_PASSWORD).await;
+    let by_credentials = app.client_credentials(&machine).await;
     let wrong = TestClient {
         id: machine.id.clone(),
         secret: format!("{}x", machine.secret),
     };
-    app.token(Some(&wrong), &[("grant_type", "client_credentials")])
-        .await;
+    app.client_credentials(&wrong).await;
     app.post_form(
         "/oauth/token",
         None,
@@ -269,49 +258,27 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
         }
     }
     let access = refreshed.str("access_token");
-    assert_eq!(
-        app.post_form("/oauth/introspect", Some(&machine), &[("token", access)])
-            .await
-            .body["active"],
-        true
-    );
-    app.post_form(
+    assert_eq!(app.introspect(&machine, access).await.body["active"], true);
+    app.post_token_with_hint(
         "/oauth/introspect",
-        Some(&machine),
-        &[
-            ("token", refreshed.str("refresh_token")),
-            ("token_type_hint", "refresh_token"),
-        ],
+        &machine,
+        refreshed.str("refresh_token"),
+        "refresh_token",
     )
     .await;
     assert_eq!(app.me_status(access).await, 200);
     // The misuse: a token in the query string (refused, and not logged).
     let misuse = app
-        .http
-        .get(app.url(&format!("/api/me?access_token={access}")))
-        .send()
-        .await
-        .unwrap();
+        .anonymous_get(&format!("/api/me?access_token={access}"))
+        .await;
     assert_eq!(misuse.status().as_u16(), 401);
-    app.http
-        .get(app.url(&format!(
-            "/oauth/authorize?code={access}&access_token={access}"
-        )))
-        .send()
-        .await
-        .unwrap();
-    app.post_form(
-        "/oauth/revoke",
-        Some(&machine),
-        &[("token", by_credentials.str("access_token"))],
-    )
+    app.anonymous_get(&format!(
+        "/oauth/authorize?code={access}&access_token={access}"
+    ))
     .await;
-    app.post_form(
-        "/oauth/revoke",
-        Some(&machine),
-        &[("token", refreshed.str("refresh_token"))],
-    )
-    .await;
+    app.revoke(&machine, by_credentials.str("access_token"))
+        .await;
+    app.revoke(&machine, refreshed.str("refresh_token")).await;
     assert_eq!(app.me_status(by_code.str("access_token")).await, 401);
 
     // Secret rotation shows a new secret once.

@@ -4,6 +4,7 @@
 use domain::pkce::CodeChallenge;
 
 use crate::both_backends;
+use crate::support::token_requests::shown_and_consented;
 use crate::support::web::{encode, WebUser};
 use crate::support::{location_params, TestApp, TestClient, PASSWORD, REDIRECT_URI, VERIFIER};
 
@@ -38,15 +39,8 @@ fn s256() -> String {
 /// The GET and the consent POST of `query`: both must refuse with
 /// `invalid_request` (redirected to the client) and issue no code.
 async fn assert_refused_at_authorize(browser: &WebUser<'_>, client: &TestClient, query: &str) {
-    let token = browser
-        .get(&self::query(&client.id, &s256()))
-        .await
-        .csrf_token();
-    let shown = browser.get(query).await;
-    let posted = browser
-        .post(query, &[("csrf_token", &token), ("confirm", "yes")])
-        .await;
-    for answer in [shown, posted] {
+    let consent_page = self::query(&client.id, &s256());
+    for answer in shown_and_consented(browser, &consent_page, query).await {
         assert_eq!(answer.status, 302, "{query}");
         let params = location_params(answer.location());
         assert_eq!(params["error"], "invalid_request", "{query}");
@@ -97,12 +91,7 @@ async fn pk_01_public_client_cannot_complete_the_code_flow_without_pkce(app: Tes
 async fn pk_02_missing_challenge_is_refused_at_the_authorization_endpoint(app: TestApp) {
     let (browser, public) = logged_in(&app, "none").await;
     let alice = app.services.log_in("alice", PASSWORD).unwrap().unwrap();
-    let confidential = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let confidential = app.code_only_client(&alice);
     for client in [public, confidential] {
         let missing = query(&client.id, "&code_challenge_method=S256");
         assert_refused_at_authorize(&browser, &client, &missing).await;
@@ -110,25 +99,23 @@ async fn pk_02_missing_challenge_is_refused_at_the_authorization_endpoint(app: T
 }
 
 async fn pk_03_code_with_challenge_needs_a_verifier(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
 
     let answer = redeem_with(&app, &client, &code, None).await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
-    assert!(answer.body.get("access_token").is_none());
+    answer.assert_error(400, "invalid_request", "");
+    assert!(answer.has_no_access_token());
 }
 
 async fn pk_04_wrong_verifier_is_invalid_grant(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     let wrong = format!("{}A", &VERIFIER[..VERIFIER.len() - 1]);
 
     let answer = redeem_with(&app, &client, &code, Some(&wrong)).await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+    answer.assert_error(400, "invalid_grant", "");
 }
 
 async fn pk_05_no_downgrade_to_a_code_without_challenge(app: TestApp) {
@@ -176,8 +163,7 @@ async fn pk_08_unknown_method_is_invalid_request(app: TestApp) {
 }
 
 async fn pk_09_verifier_and_challenge_syntax_is_enforced(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     let too_short = "a".repeat(42);
     let too_long = "a".repeat(129);

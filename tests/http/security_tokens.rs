@@ -1,8 +1,9 @@
 //! SECURITY.md §5, tokens (TK-01 … TK-12).
 
-use std::collections::HashSet;
-
 use crate::both_backends;
+use crate::support::token_requests::{
+    create_implicit_spa_client, distinct_tokens_of_five_password_grants,
+};
 use crate::support::web::{encode, WebUser};
 use crate::support::TestApp;
 use crate::support::{base64url_bits, location_params, PASSWORD, REDIRECT_URI};
@@ -23,25 +24,20 @@ both_backends![
 ];
 
 async fn tk_01_token_responses_are_not_cached(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let password = app.password_tokens(&client, "alice", None).await;
-    let credentials = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let credentials = app.client_credentials(&client).await;
     let refreshed = app.refresh(&client, password.str("refresh_token")).await;
 
     for answer in [password, credentials, refreshed] {
         assert_eq!(answer.status, 200);
-        assert_eq!(answer.header("cache-control"), "no-store");
-        assert_eq!(answer.header("pragma"), "no-cache");
+        answer.assert_not_cached();
     }
 }
 
 async fn tk_02_json_bearer_with_positive_expires_in(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let answer = app.password_tokens(&client, "alice", None).await;
 
@@ -53,81 +49,41 @@ async fn tk_02_json_bearer_with_positive_expires_in(app: TestApp) {
 }
 
 async fn tk_03_tokens_are_unique_and_carry_128_bits(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let mut seen = HashSet::new();
-    for _ in 0..5 {
-        let answer = app.password_tokens(&client, "alice", None).await;
-        for name in ["access_token", "refresh_token"] {
-            let token = answer.str(name).to_owned();
-            assert!(base64url_bits(&token) >= 128, "{token}");
-            assert!(seen.insert(token));
-        }
+    let (_, client) = app.user_with_client("alice");
+
+    for token in distinct_tokens_of_five_password_grants(&app, &client).await {
+        assert!(base64url_bits(&token) >= 128, "{token}");
     }
 }
 
 async fn tk_04_unknown_grant_is_unsupported_grant_type(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for grant in ["urn:example:bogus", "implicit", "Password", "token"] {
         let answer = app.token(Some(&client), &[("grant_type", grant)]).await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "unsupported_grant_type"),
-            "{grant}"
-        );
+        answer.assert_error(400, "unsupported_grant_type", grant);
     }
 }
 
 async fn tk_05_unregistered_grant_is_unauthorized_client(app: TestApp) {
     let alice = app.user("alice");
-    let code_only = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let code_only = app.code_only_client(&alice);
 
-    let cc = app
-        .token(Some(&code_only), &[("grant_type", "client_credentials")])
-        .await;
-    let pw = app
-        .token(
-            Some(&code_only),
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let cc = app.client_credentials(&code_only).await;
+    let pw = app.password_grant(&code_only, "alice", PASSWORD).await;
 
     for answer in [cc, pw] {
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "unauthorized_client")
-        );
-        assert!(answer.body.get("access_token").is_none());
+        answer.assert_error(400, "unauthorized_client", "");
+        assert!(answer.has_no_access_token());
     }
 }
 
 async fn tk_06_wrong_password_is_invalid_grant(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let answer = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", "wrong password"),
-            ],
-        )
-        .await;
+    let answer = app.password_grant(&client, "alice", "wrong password").await;
 
-    assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
-    assert!(answer.body.get("access_token").is_none());
+    answer.assert_error(400, "invalid_grant", "");
+    assert!(answer.has_no_access_token());
 }
 
 async fn tk_07_granted_scope_is_within_the_registered_scope(app: TestApp) {
@@ -151,7 +107,7 @@ async fn tk_07_granted_scope_is_within_the_registered_scope(app: TestApp) {
             )
             .await;
         assert!(
-            answer.body.get("access_token").is_none() || !answer.str("scope").contains("admin"),
+            answer.has_no_access_token() || !answer.str("scope").contains("admin"),
             "{grant}"
         );
         assert_eq!(answer.error(), "invalid_scope", "{grant}");
@@ -172,16 +128,7 @@ async fn tk_07_granted_scope_is_within_the_registered_scope(app: TestApp) {
 async fn tk_08_implicit_token_only_in_the_fragment(app: TestApp) {
     let alice = WebUser::new(&app);
     alice.sign_up("alice").await;
-    let (id, _) = alice
-        .create_client(&[
-            ("client_name", "SPA"),
-            ("scope", "profile"),
-            ("redirect_uri", REDIRECT_URI),
-            ("grant_type", "implicit"),
-            ("response_type", "token"),
-            ("token_endpoint_auth_method", "none"),
-        ])
-        .await;
+    let (id, _) = create_implicit_spa_client(&alice).await;
     let query = format!(
         "/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&state=imp",
         encode(REDIRECT_URI)
@@ -202,85 +149,38 @@ async fn tk_08_implicit_token_only_in_the_fragment(app: TestApp) {
 }
 
 async fn tk_09_client_credentials_issue_no_refresh_token(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let answer = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let answer = app.client_credentials(&client).await;
 
     assert_eq!(answer.status, 200);
     assert!(answer.body.get("refresh_token").is_none());
 }
 
 async fn tk_10_token_errors_are_not_cached(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let bad_password = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", "nope"),
-            ],
-        )
-        .await;
-    let bad_client = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", "x"),
-                ("client_secret", "y"),
-            ],
-        )
-        .await;
+    let bad_password = app.password_grant(&client, "alice", "nope").await;
+    let bad_client = app.client_credentials_in_body("x", Some("y")).await;
     let bad_grant = app.token(Some(&client), &[("grant_type", "bogus")]).await;
 
     for answer in [bad_password, bad_client, bad_grant] {
         assert!(answer.status >= 400);
-        assert_eq!(answer.header("cache-control"), "no-store");
-        assert_eq!(answer.header("pragma"), "no-cache");
+        answer.assert_not_cached();
     }
 }
 
 async fn tk_11_password_grant_only_for_confidential_clients_registered_for_it(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
-    let code_only = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let public = app.public_code_client(&alice);
+    let code_only = app.code_only_client(&alice);
     let registered = app.client(&alice, &["password"], "profile", "client_secret_basic");
 
-    let by_public = app
-        .token(
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", &public.id),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    let by_code_only = app
-        .token(
-            Some(&code_only),
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let by_public = app.password_grant_by_public(&public.id, "alice").await;
+    let by_code_only = app.password_grant(&code_only, "alice", PASSWORD).await;
 
-    assert!(by_public.body.get("access_token").is_none());
-    assert!(by_code_only.body.get("access_token").is_none());
+    assert!(by_public.has_no_access_token());
+    assert!(by_code_only.has_no_access_token());
     assert_eq!(
         app.password_tokens(&registered, "alice", None).await.status,
         200
@@ -288,13 +188,10 @@ async fn tk_11_password_grant_only_for_confidential_clients_registered_for_it(ap
 }
 
 async fn tk_12_access_tokens_live_at_most_an_hour(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let password = app.password_tokens(&client, "alice", None).await;
-    let credentials = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let credentials = app.client_credentials(&client).await;
 
     for answer in [password, credentials] {
         let expires_in = answer.body["expires_in"].as_u64().unwrap();

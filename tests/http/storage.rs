@@ -11,15 +11,9 @@ both_backends!(
 );
 
 async fn expired_tokens_are_deleted_by_the_server_itself(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for _ in 0..3 {
-        assert_eq!(
-            app.token(Some(&client), &[("grant_type", "client_credentials")])
-                .await
-                .status,
-            200
-        );
+        assert_eq!(app.client_credentials(&client).await.status, 200);
     }
     let store = DieselStore::connect(&app.database_url, 1).unwrap();
     assert_eq!(store.row_counts().unwrap().tokens, 3);

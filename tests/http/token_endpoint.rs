@@ -3,6 +3,10 @@
 //! §4.4, §5).
 
 use crate::both_backends;
+use crate::support::token_requests::{
+    assert_only_the_registered_auth_method_works, distinct_tokens_of_five_password_grants,
+    with_secret,
+};
 use crate::support::TestApp;
 use crate::support::{TestClient, PASSWORD};
 
@@ -50,8 +54,7 @@ async fn seed_curl_walkthrough_password_grant_then_api_me(app: TestApp) {
 }
 
 async fn success_response_is_json_bearer_with_no_store(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let answer = app.password_tokens(&client, "alice", Some("profile")).await;
 
@@ -61,28 +64,18 @@ async fn success_response_is_json_bearer_with_no_store(app: TestApp) {
     assert!(answer.str("access_token").len() >= 43);
     assert!(answer.str("refresh_token").len() >= 43);
     assert_ne!(answer.str("access_token"), answer.str("refresh_token"));
-    assert_eq!(answer.header("cache-control"), "no-store");
-    assert_eq!(answer.header("pragma"), "no-cache");
+    answer.assert_not_cached();
     assert!(answer
         .header("content-type")
         .starts_with("application/json"));
 }
 
 async fn omitted_scope_means_the_registered_scope_and_wider_is_invalid_scope(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let default = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let default = app.client_credentials(&client).await;
     let wider = app
-        .token(
-            Some(&client),
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "profile admin"),
-            ],
-        )
+        .client_credentials_with_scope(&client, "profile admin")
         .await;
 
     assert_eq!(default.str("scope"), "profile email");
@@ -92,23 +85,13 @@ async fn omitted_scope_means_the_registered_scope_and_wider_is_invalid_scope(app
 }
 
 async fn wrong_password_and_unknown_user_are_invalid_grant(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     for (username, password) in [("alice", "wrong password"), ("nobody", PASSWORD)] {
-        let answer = app
-            .token(
-                Some(&client),
-                &[
-                    ("grant_type", "password"),
-                    ("username", username),
-                    ("password", password),
-                ],
-            )
-            .await;
+        let answer = app.password_grant(&client, username, password).await;
         assert_eq!(answer.status, 400);
         assert_eq!(answer.error(), "invalid_grant");
-        assert!(answer.body.get("access_token").is_none());
+        assert!(answer.has_no_access_token());
     }
     let missing = app
         .token(
@@ -120,12 +103,9 @@ async fn wrong_password_and_unknown_user_are_invalid_grant(app: TestApp) {
 }
 
 async fn client_credentials_issue_no_refresh_token(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
-    let answer = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let answer = app.client_credentials(&client).await;
 
     assert_eq!(answer.status, 200);
     assert!(answer.body.get("refresh_token").is_none());
@@ -133,12 +113,8 @@ async fn client_credentials_issue_no_refresh_token(app: TestApp) {
 }
 
 async fn failed_basic_authentication_is_401_with_a_basic_challenge(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: format!("{}x", client.secret),
-    };
+    let (_, client) = app.user_with_client("alice");
+    let wrong = with_secret(&client, &format!("{}x", client.secret));
     let unknown = TestClient {
         id: "no-such-client".to_owned(),
         secret: client.secret.clone(),
@@ -156,28 +132,10 @@ async fn failed_basic_authentication_is_401_with_a_basic_challenge(app: TestApp)
 }
 
 async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let basic_client = app.full_client(&alice);
-    let post_client = app.client(
-        &alice,
-        &["client_credentials"],
-        "profile",
-        "client_secret_post",
-    );
+    let (alice, basic_client) = app.user_with_client("alice");
+    let post_client = app.post_client(&alice);
 
-    let secret_in_body = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &basic_client.id),
-                ("client_secret", &basic_client.secret),
-            ],
-        )
-        .await;
-    let post_via_basic = app
-        .token(Some(&post_client), &[("grant_type", "client_credentials")])
-        .await;
+    assert_only_the_registered_auth_method_works(&app, &basic_client, &post_client).await;
     let both = app
         .token(
             Some(&basic_client),
@@ -188,28 +146,10 @@ async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: Tes
         )
         .await;
     let post_ok = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &post_client.id),
-                ("client_secret", &post_client.secret),
-            ],
-        )
+        .client_credentials_in_body(&post_client.id, Some(&post_client.secret))
         .await;
-    let no_secret = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &basic_client.id),
-            ],
-        )
-        .await;
+    let no_secret = app.client_credentials_in_body(&basic_client.id, None).await;
 
-    assert_eq!(secret_in_body.status, 401);
-    assert_eq!(secret_in_body.error(), "invalid_client");
-    assert_eq!(post_via_basic.status, 401);
     assert_eq!(both.status, 400);
     assert_eq!(both.error(), "invalid_request");
     assert_eq!(post_ok.status, 200);
@@ -217,113 +157,72 @@ async fn registered_auth_method_is_enforced_and_two_methods_are_refused(app: Tes
 }
 
 async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let code_only = app.client(
-        &alice,
-        &["authorization_code"],
-        "profile",
-        "client_secret_basic",
-    );
+    let (alice, client) = app.user_with_client("alice");
+    let code_only = app.code_only_client(&alice);
 
-    let missing = app.token(Some(&client), &[("scope", "profile")]).await;
-    let unknown = app
-        .token(Some(&client), &[("grant_type", "urn:example:bogus")])
-        .await;
-    let repeated = app
-        .token(
-            Some(&client),
+    let password: &[(&str, &str)] = &[
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+    ];
+    for (who, form, error) in [
+        (&client, &[("scope", "profile")][..], "invalid_request"),
+        (
+            &client,
+            &[("grant_type", "urn:example:bogus")],
+            "unsupported_grant_type",
+        ),
+        (
+            &client,
             &[
                 ("grant_type", "client_credentials"),
                 ("grant_type", "client_credentials"),
             ],
-        )
-        .await;
-    let repeated_scope = app
-        .token(
-            Some(&client),
+            "invalid_request",
+        ),
+        (
+            &client,
             &[
                 ("grant_type", "client_credentials"),
                 ("scope", "profile"),
                 ("scope", "email"),
             ],
-        )
-        .await;
-    let unregistered = app
-        .token(Some(&code_only), &[("grant_type", "client_credentials")])
-        .await;
-    let unregistered_password = app
-        .token(
-            Some(&code_only),
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-
-    assert_eq!((missing.status, missing.error()), (400, "invalid_request"));
-    assert_eq!(
-        (unknown.status, unknown.error()),
-        (400, "unsupported_grant_type")
-    );
-    assert_eq!(
-        (repeated.status, repeated.error()),
-        (400, "invalid_request")
-    );
-    assert_eq!(
-        (repeated_scope.status, repeated_scope.error()),
-        (400, "invalid_request")
-    );
-    assert_eq!(
-        (unregistered.status, unregistered.error()),
-        (400, "unauthorized_client")
-    );
-    assert_eq!(unregistered_password.error(), "unauthorized_client");
+            "invalid_request",
+        ),
+        (
+            &code_only,
+            &[("grant_type", "client_credentials")],
+            "unauthorized_client",
+        ),
+        (&code_only, password, "unauthorized_client"),
+    ] {
+        app.token(Some(who), form)
+            .await
+            .assert_error(400, error, &format!("{form:?}"));
+    }
 }
 
 async fn public_clients_cannot_use_client_credentials(app: TestApp) {
     let alice = app.user("alice");
-    let public = app.client(&alice, &["authorization_code"], "profile", "none");
+    let public = app.public_code_client(&alice);
 
-    let answer = app
-        .token(
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &public.id),
-            ],
-        )
-        .await;
+    let answer = app.client_credentials_in_body(&public.id, None).await;
 
     assert!(answer.status == 400 || answer.status == 401);
-    assert!(answer.body.get("access_token").is_none());
+    assert!(answer.has_no_access_token());
 }
 
 async fn tokens_and_secrets_are_distinct_and_long(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let mut seen = std::collections::HashSet::new();
+    let (_, client) = app.user_with_client("alice");
 
-    for _ in 0..5 {
-        let answer = app.password_tokens(&client, "alice", None).await;
-        for name in ["access_token", "refresh_token"] {
-            let token = answer.str(name).to_owned();
-            // base64url: 6 bits a character, so 43 characters carry 256 bits.
-            assert!(token.len() * 6 >= 256, "{token}");
-            assert!(seen.insert(token));
-        }
+    for token in distinct_tokens_of_five_password_grants(&app, &client).await {
+        // base64url: 6 bits a character, so 43 characters carry 256 bits.
+        assert!(token.len() * 6 >= 256, "{token}");
     }
 }
 
 async fn get_on_the_token_endpoint_is_405(app: TestApp) {
-    let response = app
-        .http
-        .get(app.url("/oauth/token?grant_type=password"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.anonymous_get("/oauth/token?grant_type=password").await;
 
     assert_eq!(response.status().as_u16(), 405);
 }

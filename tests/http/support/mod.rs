@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod chaos;
 pub mod db;
+pub mod token_requests;
 pub mod web;
 
 use std::collections::HashMap;
