@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{command, free_port, serve_with, Server};
+use support::{client_create, command, free_port, serve_with, user_create, Server};
 
 use std::sync::Arc;
 
@@ -114,42 +114,19 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
     );
     assert_eq!(count.n, count.distinct_versions);
 
+    let cheap_bcrypt = ["--bcrypt-cost", "4"];
     cli(
         db.url(),
-        &[
-            "--bcrypt-cost",
-            "4",
-            "user",
-            "create",
-            "--username",
-            "alice",
-            "--password",
-            PASSWORD,
-        ],
+        &[&cheap_bcrypt[..], &user_create("alice", PASSWORD)].concat(),
     );
-    let client = cli(
-        db.url(),
-        &[
-            "client",
-            "create",
-            "--owner",
-            "alice",
-            "--name",
-            "Both",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--grant-type",
-            "authorization_code",
-            "--grant-type",
-            "refresh_token",
-            "--response-type",
-            "code",
-            "--scope",
-            "profile",
-            "--auth-method",
-            "client_secret_basic",
-        ],
+    let mut create_client = client_create(
+        "alice",
+        "Both",
+        "--grant-type authorization_code --grant-type refresh_token --response-type code \
+         --scope profile --auth-method client_secret_basic",
     );
+    create_client.extend(["--redirect-uri", REDIRECT_URI]);
+    let client = cli(db.url(), &create_client);
     let (client_id, secret) = (
         client["client_id"].as_str().unwrap().to_owned(),
         client["client_secret"].as_str().unwrap().to_owned(),
