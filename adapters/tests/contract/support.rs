@@ -88,6 +88,13 @@ pub fn migrate(url: &str) -> Result<(), adapters::db::ConnectError> {
     DieselStore::connect(url, 1).map(drop)
 }
 
+/// The user `name`, stored.
+pub fn stored_user(store: &dyn Store, name: &str) -> User {
+    let user = user(name);
+    store.insert_user(&user).expect("insert user");
+    user
+}
+
 /// A user with one confidential client, stored.
 pub struct World {
     pub owner: User,
@@ -96,8 +103,7 @@ pub struct World {
 
 /// Stores a user `alice` and her client `app`.
 pub fn world(store: &dyn Store) -> World {
-    let owner = user("alice");
-    store.insert_user(&owner).expect("insert user");
+    let owner = stored_user(store, "alice");
     let client = client("app", &owner, AuthMethod::ClientSecretBasic);
     store.insert_client(&client).expect("insert client");
     World { owner, client }
@@ -105,19 +111,31 @@ pub fn world(store: &dyn Store) -> World {
 
 /// Generates the variants of each contract test: `sqlite`, `postgres`
 /// (ignored unless `TEST_DATABASE_URL` was set at build time) and, for the
-/// tests of the port contracts, `memory`.
+/// tests of the port contracts, `memory`. The port contracts take the store
+/// (`all`), or the `TestStore` when they share it with threads (`shared`);
+/// the Diesel-only tests take the `TestStore` (`diesel`).
 macro_rules! contract_tests {
-    (all: [$($all:ident),* $(,)?] $(, diesel: [$($db:ident),* $(,)?])? $(,)?) => {
+    (
+        all: [$($all:ident),* $(,)?]
+        $(, shared: [$($shared:ident),* $(,)?])?
+        $(, diesel: [$($db:ident),* $(,)?])? $(,)?
+    ) => {
         mod sqlite {
-            $( #[test] fn $all() { super::$all(&crate::support::sqlite()); } )*
+            $( #[test] fn $all() { super::$all(&*crate::support::sqlite().store); } )*
+            $($( #[test] fn $shared() { super::$shared(&crate::support::sqlite()); } )*)?
             $($( #[test] fn $db() { super::$db(&crate::support::sqlite()); } )*)?
         }
         mod postgres {
             $(
                 #[test]
                 #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
-                fn $all() { super::$all(&crate::support::postgres()); }
+                fn $all() { super::$all(&*crate::support::postgres().store); }
             )*
+            $($(
+                #[test]
+                #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
+                fn $shared() { super::$shared(&crate::support::postgres()); }
+            )*)?
             $($(
                 #[test]
                 #[cfg_attr(not(pg_tests), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
@@ -125,7 +143,8 @@ macro_rules! contract_tests {
             )*)?
         }
         mod memory {
-            $( #[test] fn $all() { super::$all(&crate::support::memory()); } )*
+            $( #[test] fn $all() { super::$all(&*crate::support::memory().store); } )*
+            $($( #[test] fn $shared() { super::$shared(&crate::support::memory()); } )*)?
         }
     };
 }

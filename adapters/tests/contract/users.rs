@@ -2,7 +2,7 @@ use domain::client::AuthMethod;
 use domain::error::StoreError;
 use domain::user::PasswordHash;
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store};
 
 contract_tests! {
     all: [
@@ -13,8 +13,7 @@ contract_tests! {
     ],
 }
 
-fn user_round_trips_exactly(db: &TestStore) {
-    let store = &*db.store;
+fn user_round_trips_exactly(store: &dyn Store) {
     let bob = support::user("bob");
     let alice = support::user("alice");
     let upper = support::user("Zed");
@@ -37,10 +36,8 @@ fn user_round_trips_exactly(db: &TestStore) {
     assert_eq!(store.list_users().unwrap(), vec![upper, alice, bob]);
 }
 
-fn taken_username_is_a_conflict(db: &TestStore) {
-    let store = &*db.store;
-    let first = support::user("alice");
-    store.insert_user(&first).unwrap();
+fn taken_username_is_a_conflict(store: &dyn Store) {
+    let first = support::stored_user(store, "alice");
 
     let same_name = store.insert_user(&support::user("alice"));
     let same_id = store.insert_user(&domain::user::User {
@@ -56,10 +53,8 @@ fn taken_username_is_a_conflict(db: &TestStore) {
     assert_eq!(store.list_users().unwrap(), vec![first]);
 }
 
-fn set_password_replaces_the_hash_of_known_users_only(db: &TestStore) {
-    let store = &*db.store;
-    let alice = support::user("alice");
-    store.insert_user(&alice).unwrap();
+fn set_password_replaces_the_hash_of_known_users_only(store: &dyn Store) {
+    let alice = support::stored_user(store, "alice");
     let new_hash = PasswordHash::new("$2b$04$new".to_owned());
 
     assert!(store.set_password(&alice.id, &new_hash).unwrap());
@@ -71,12 +66,9 @@ fn set_password_replaces_the_hash_of_known_users_only(db: &TestStore) {
     assert_eq!(stored.password_hash, new_hash);
 }
 
-fn deleting_a_user_deletes_their_clients_and_every_code_and_token_of_them(db: &TestStore) {
-    let store = &*db.store;
-    let alice = support::user("alice");
-    let bob = support::user("bob");
-    store.insert_user(&alice).unwrap();
-    store.insert_user(&bob).unwrap();
+fn deleting_a_user_deletes_their_clients_and_every_code_and_token_of_them(store: &dyn Store) {
+    let alice = support::stored_user(store, "alice");
+    let bob = support::stored_user(store, "bob");
     let alices_app = support::client("alices-app", &alice, AuthMethod::ClientSecretBasic);
     let bobs_app = support::client("bobs-app", &bob, AuthMethod::None);
     store.insert_client(&alices_app).unwrap();
