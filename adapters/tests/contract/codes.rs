@@ -1,4 +1,4 @@
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use domain::code::AuthorizationCode;
 use domain::error::StoreError;
@@ -106,22 +106,15 @@ fn of_ten_concurrent_redemptions_exactly_one_succeeds(db: &TestStore) {
     let world = support::world(&*db.store);
     let code = support::code(&world.client, &world.owner);
     db.store.insert_code(&code).unwrap();
-    let barrier = Arc::new(Barrier::new(10));
-
-    let handles: Vec<_> = (0..10)
-        .map(|i| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let digest = code.digest.clone();
-            let tokens = support::tokens(code.family, &world.client, Some(&world.owner));
-            std::thread::spawn(move || {
-                barrier.wait();
-                let outcome = store.redeem_code(&digest, t(120 + i), &tokens);
-                (outcome, tokens)
-            })
-        })
-        .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = support::at_once((0..10).map(|i| {
+        let store = Arc::clone(&db.store);
+        let digest = code.digest.clone();
+        let tokens = support::tokens(code.family, &world.client, Some(&world.owner));
+        move || {
+            let outcome = store.redeem_code(&digest, t(120 + i), &tokens);
+            (outcome, tokens)
+        }
+    }));
 
     let mut winners = Vec::new();
     for (outcome, tokens) in &results {

@@ -92,29 +92,18 @@ fn redeeming_a_code_into_tokens_of_a_missing_user_is_gone_and_keeps_the_code_unu
 fn clients_start_untrusted_and_set_client_trusted_round_trips(store: &dyn Store) {
     let world = support::world(store);
     let unknown = domain::ids::ClientId::parse("unknown").unwrap();
-
-    assert!(
-        !store
-            .find_client(&world.client.id)
-            .unwrap()
-            .unwrap()
-            .trusted
-    );
-    assert!(store.set_client_trusted(&world.client.id, true).unwrap());
-    assert!(
+    let trusted = || {
         store
             .find_client(&world.client.id)
             .unwrap()
             .unwrap()
             .trusted
-    );
+    };
+
+    assert!(!trusted());
+    assert!(store.set_client_trusted(&world.client.id, true).unwrap());
+    assert!(trusted());
     assert!(store.set_client_trusted(&world.client.id, false).unwrap());
-    assert!(
-        !store
-            .find_client(&world.client.id)
-            .unwrap()
-            .unwrap()
-            .trusted
-    );
+    assert!(!trusted());
     assert!(!store.set_client_trusted(&unknown, true).unwrap());
 }

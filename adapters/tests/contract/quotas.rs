@@ -1,7 +1,7 @@
 //! The quota-bounded inserts: the count and the insert are one operation,
 //! so concurrent attempts never overshoot the quota.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use domain::client::{AuthMethod, Client};
 use domain::code::AuthorizationCode;
@@ -54,21 +54,12 @@ fn clients_are_inserted_until_the_owner_reaches_the_quota(store: &dyn Store) {
 fn of_concurrent_client_inserts_the_owner_ends_with_the_quota_exactly(db: &TestStore) {
     let alice = support::user("alice");
     db.store.insert_user(&alice).unwrap();
-    let barrier = Arc::new(Barrier::new(12));
-
-    let handles: Vec<_> = (0..12)
-        .map(|i| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let client: Client =
-                support::client(&format!("c{i}"), &alice, AuthMethod::ClientSecretBasic);
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.insert_client_within_quota(&client, 5)
-            })
-        })
-        .collect();
-    let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let outcomes = support::at_once((0..12).map(|i| {
+        let store = Arc::clone(&db.store);
+        let client: Client =
+            support::client(&format!("c{i}"), &alice, AuthMethod::ClientSecretBasic);
+        move || store.insert_client_within_quota(&client, 5)
+    }));
 
     let inserted = outcomes
         .iter()
@@ -141,22 +132,15 @@ fn only_unused_unexpired_codes_of_the_user_and_client_count(store: &dyn Store) {
 
 fn of_concurrent_code_inserts_the_quota_is_never_exceeded(db: &TestStore) {
     let world = support::world(&*db.store);
-    let barrier = Arc::new(Barrier::new(12));
-
-    let handles: Vec<_> = (0..12)
-        .map(|_| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let code = support::code(&world.client, &world.owner);
-            std::thread::spawn(move || {
-                barrier.wait();
-                store
-                    .insert_code_within_quota(&code, 4)
-                    .map(|o| (o, code.digest))
-            })
-        })
-        .collect();
-    let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let outcomes = support::at_once((0..12).map(|_| {
+        let store = Arc::clone(&db.store);
+        let code = support::code(&world.client, &world.owner);
+        move || {
+            store
+                .insert_code_within_quota(&code, 4)
+                .map(|o| (o, code.digest))
+        }
+    }));
 
     let mut stored = 0;
     for outcome in &outcomes {

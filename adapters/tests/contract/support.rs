@@ -1,7 +1,7 @@
 //! Test stores (a fresh SQLite file, a fresh PostgreSQL database, or the
 //! in-memory fake); the records come from `domain::testing`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 
 use adapters::db::DieselStore;
 use domain::client::{AuthMethod, Client};
@@ -107,6 +107,31 @@ pub fn world(store: &dyn Store) -> World {
     let client = client("app", &owner, AuthMethod::ClientSecretBasic);
     store.insert_client(&client).expect("insert client");
     World { owner, client }
+}
+
+/// Runs each of `calls` on a thread of its own, all released at once by a
+/// barrier so that they race, and returns their results in order.
+pub fn at_once<T, F>(calls: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let calls: Vec<F> = calls.into_iter().collect();
+    let barrier = Arc::new(Barrier::new(calls.len()));
+    let handles: Vec<_> = calls
+        .into_iter()
+        .map(|call| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                call()
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|handle| handle.join().expect("a racing call panicked"))
+        .collect()
 }
 
 /// Generates the variants of each contract test: `sqlite`, `postgres`

@@ -1,4 +1,4 @@
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use domain::error::StoreError;
 use domain::ids::TokenId;
@@ -147,20 +147,11 @@ fn of_ten_concurrent_rotations_exactly_one_succeeds(db: &TestStore) {
     let issued = support::tokens(family, &world.client, Some(&world.owner));
     db.store.insert_tokens(&issued).unwrap();
     let old = issued.refresh.unwrap();
-    let barrier = Arc::new(Barrier::new(10));
-
-    let handles: Vec<_> = (0..10)
-        .map(|i| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let tokens = support::tokens(family, &world.client, Some(&world.owner));
-            std::thread::spawn(move || {
-                barrier.wait();
-                (store.rotate_refresh(&old.id, t(400 + i), &tokens), tokens)
-            })
-        })
-        .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = support::at_once((0..10).map(|i| {
+        let store = Arc::clone(&db.store);
+        let tokens = support::tokens(family, &world.client, Some(&world.owner));
+        move || (store.rotate_refresh(&old.id, t(400 + i), &tokens), tokens)
+    }));
 
     let rotated_at = db
         .store
