@@ -87,6 +87,13 @@ fn fresh_database() -> (TestDatabase, String) {
     (database, url)
 }
 
+/// A fresh SQLite database with the user of `ALICE` in it, and its URL.
+fn database_with_alice() -> (TestDatabase, String) {
+    let (database, url) = fresh_database();
+    ok(&on(&url, &ALICE));
+    (database, url)
+}
+
 /// Runs the binary on the database at `url` (bcrypt at its cheapest).
 fn on(url: &str, args: &[&str]) -> Output {
     run(&[&["--database-url", url, "--bcrypt-cost", "4"][..], args].concat())
@@ -541,9 +548,8 @@ fn user_commands() {
 /// The admin CLI over clients: create, list, show, rotate-secret, delete.
 #[test]
 fn client_commands() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
     ok(&cli(&user_create("bob", "correct horse")));
     let create = |owner: &str, name: &str, method: &str| {
         let mut args = client_create(
@@ -622,9 +628,8 @@ fn client_commands() {
 /// sees them.
 #[test]
 fn admin_commands_take_effect_on_a_running_server() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
     let client = json_of(&cli(&client_create(
         "alice",
         "App",
@@ -840,9 +845,8 @@ fn user_create_and_set_password_refuse_weak_passwords() {
 /// set-trusted CLIENT_ID [--no]` changes it; `client show` prints it.
 #[test]
 fn client_set_trusted_round_trip() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
     let created = json_of(&cli(&client_create(
         "alice",
         "Operator app",
@@ -878,9 +882,8 @@ fn client_set_trusted_round_trip() {
 /// Issue 11.13: the CLI refuses spoofing client names and userinfo URIs.
 #[test]
 fn client_create_refuses_bidi_names_and_userinfo_uris() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
     let create = |name: &str, uri: &str| {
         let mut args = client_create("alice", name, "--grant-type client_credentials");
         args.extend(["--uri", uri]);
