@@ -142,23 +142,32 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
         let browser = browser.clone();
         async move { browser.get(url).send().await.unwrap() }
     };
+    let post_form = |url: String, form: &[(&str, &str)]| {
+        let request = browser.post(url).form(form);
+        async move { request.send().await.unwrap() }
+    };
+    let logged_in_at = |base: &str| {
+        let home = get(format!("{base}/"));
+        async move {
+            let page = home.await.text().await.unwrap();
+            page.contains("id=\"logged-in-as\"")
+        }
+    };
 
     // Logged in through A, logged in on B.
     let login_page = get(format!("{}/login", a.base)).await.text().await.unwrap();
-    let logged_in = browser
-        .post(format!("{}/login", a.base))
-        .form(&[
+    let logged_in = post_form(
+        format!("{}/login", a.base),
+        &[
             ("csrf_token", csrf_of(&login_page).as_str()),
             ("username", "alice"),
             ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(logged_in.status().as_u16(), 303);
-    let home_b = get(format!("{}/", b.base)).await.text().await.unwrap();
     assert!(
-        home_b.contains("id=\"logged-in-as\""),
+        logged_in_at(&b.base).await,
         "the session made on A is valid on B"
     );
 
@@ -172,15 +181,14 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
         .text()
         .await
         .unwrap();
-    let approved = browser
-        .post(format!("{}{query}", a.base))
-        .form(&[
+    let approved = post_form(
+        format!("{}{query}", a.base),
+        &[
             ("csrf_token", csrf_of(&consent).as_str()),
             ("confirm", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let code = params_of(approved.headers()["location"].to_str().unwrap())["code"].clone();
     let api = reqwest::Client::new();
     let token = |base: String, form: Vec<(&'static str, String)>| {
@@ -246,16 +254,14 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
 
     // Logout on A ends the session on B.
     let home_a = get(format!("{}/", a.base)).await.text().await.unwrap();
-    let out = browser
-        .post(format!("{}/logout", a.base))
-        .form(&[("csrf_token", csrf_of(&home_a))])
-        .send()
-        .await
-        .unwrap();
+    let out = post_form(
+        format!("{}/logout", a.base),
+        &[("csrf_token", csrf_of(&home_a).as_str())],
+    )
+    .await;
     assert_eq!(out.status().as_u16(), 303);
-    let home_b = get(format!("{}/", b.base)).await.text().await.unwrap();
     assert!(
-        !home_b.contains("id=\"logged-in-as\""),
+        !logged_in_at(&b.base).await,
         "the session ended on A is over on B"
     );
 }
