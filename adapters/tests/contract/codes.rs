@@ -78,7 +78,7 @@ fn redeeming_a_code_marks_it_used_and_stores_the_tokens_once(store: &dyn Store) 
         })
     );
     assert_stored(store, &first);
-    assert_not_stored(store, &second);
+    support::assert_not_stored(store, &second);
 }
 
 fn redemption_that_fails_to_store_its_tokens_changes_nothing(store: &dyn Store) {
@@ -120,7 +120,7 @@ fn of_ten_concurrent_redemptions_exactly_one_succeeds(db: &TestStore) {
     for (outcome, tokens) in &results {
         match outcome {
             Ok(CodeRedemption::Redeemed) => winners.push(tokens),
-            Ok(CodeRedemption::AlreadyUsed) => assert_not_stored(&*db.store, tokens),
+            Ok(CodeRedemption::AlreadyUsed) => support::assert_not_stored(&*db.store, tokens),
             Err(error) => panic!("a concurrent redemption failed: {error:?}"),
         }
     }
@@ -144,15 +144,5 @@ fn assert_stored(store: &dyn support::Store, tokens: &NewTokens) {
     assert_eq!(
         store.find_token(&refresh.digest).unwrap().as_ref(),
         Some(refresh)
-    );
-}
-
-fn assert_not_stored(store: &dyn support::Store, tokens: &NewTokens) {
-    assert_eq!(store.find_token(&tokens.access.digest).unwrap(), None);
-    assert_eq!(
-        store
-            .find_token(&tokens.refresh.as_ref().unwrap().digest)
-            .unwrap(),
-        None
     );
 }

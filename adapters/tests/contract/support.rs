@@ -10,6 +10,7 @@ use domain::ports::{
 };
 use domain::testing::InMemoryStore;
 pub use domain::testing::{client, code, digest, family, precise, token, tokens, user};
+use domain::token::NewTokens;
 use domain::user::User;
 pub use test_support::{Backend, TestDatabase};
 
@@ -107,6 +108,14 @@ pub fn world(store: &dyn Store) -> World {
     let client = client("app", &owner, AuthMethod::ClientSecretBasic);
     store.insert_client(&client).expect("insert client");
     World { owner, client }
+}
+
+/// Neither token of `tokens` is stored.
+#[track_caller]
+pub fn assert_not_stored(store: &dyn Store, tokens: &NewTokens) {
+    assert_eq!(store.find_token(&tokens.access.digest).unwrap(), None);
+    let refresh = tokens.refresh.as_ref().expect("a refresh token");
+    assert_eq!(store.find_token(&refresh.digest).unwrap(), None);
 }
 
 /// Runs each of `calls` on a thread of its own, all released at once by a
