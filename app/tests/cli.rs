@@ -94,6 +94,11 @@ fn database_with_alice() -> (TestDatabase, String) {
     (database, url)
 }
 
+/// Creates a client of alice on the database at `url`; its JSON.
+fn alices_client(url: &str, name: &str, flags: &str) -> Value {
+    json_of(&on(url, &client_create("alice", name, flags)))
+}
+
 /// Runs the binary on the database at `url` (bcrypt at its cheapest).
 fn on(url: &str, args: &[&str]) -> Output {
     run(&[&["--database-url", url, "--bcrypt-cost", "4"][..], args].concat())
@@ -630,12 +635,12 @@ fn client_commands() {
 fn admin_commands_take_effect_on_a_running_server() {
     let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    let client = json_of(&cli(&client_create(
-        "alice",
+    let client = alices_client(
+        &url,
         "App",
         "--grant-type password --grant-type refresh_token \
          --scope profile --auth-method client_secret_post",
-    )));
+    );
     let secret = client["client_secret"].as_str().unwrap().to_owned();
     let id = client["client_id"].as_str().unwrap();
     let port = free_port();
@@ -709,14 +714,11 @@ fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
         "--password",
         "correct horse",
     ]));
-    let client = json_of(&on(
+    let client = alices_client(
         &url,
-        &client_create(
-            "alice",
-            "App",
-            "--grant-type password --scope profile --auth-method client_secret_post",
-        ),
-    ));
+        "App",
+        "--grant-type password --scope profile --auth-method client_secret_post",
+    );
     let secret = client["client_secret"].as_str().unwrap().to_owned();
     let port = free_port();
     let (mut server, _) = serve_with(&url, port, &["--bcrypt-cost", "4"]);
@@ -847,11 +849,11 @@ fn user_create_and_set_password_refuse_weak_passwords() {
 fn client_set_trusted_round_trip() {
     let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    let created = json_of(&cli(&client_create(
-        "alice",
+    let created = alices_client(
+        &url,
         "Operator app",
         "--grant-type client_credentials --scope profile",
-    )));
+    );
     let id = created["client_id"].as_str().unwrap();
     assert_eq!(created["trusted"], true, "{created}");
 

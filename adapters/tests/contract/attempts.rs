@@ -78,18 +78,18 @@ fn a_refusal_says_when_the_key_is_under_its_limit_again(store: &dyn Store) {
     }
 
     // Five rows against a limit of three: under it once three have left.
-    assert_eq!(
-        reserve(store, "x", &[limit("k", 3)], t(0), t(20)),
-        Reserve::Refused { frees_at: t(12) }
-    );
-    assert_eq!(
-        reserve(store, "y", &[limit("k", 3)], t(11), t(20)),
-        Reserve::Refused { frees_at: t(12) }
-    );
-    assert_eq!(
-        reserve(store, "z", &[limit("k", 3)], t(12), t(20)),
-        Reserve::Reserved
-    );
+    let refused = Reserve::Refused { frees_at: t(12) };
+    for (id, since, answer) in [
+        ("x", 0, refused),
+        ("y", 11, refused),
+        ("z", 12, Reserve::Reserved),
+    ] {
+        assert_eq!(
+            reserve(store, id, &[limit("k", 3)], t(since), t(20)),
+            answer,
+            "{id}"
+        );
+    }
 }
 
 fn every_key_of_a_reservation_must_be_under_its_limit(store: &dyn Store) {
