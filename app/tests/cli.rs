@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{command, free_port, serve, serve_with};
+use support::{client_create, command, free_port, serve, serve_with, user_create};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -78,20 +78,25 @@ fn json_of(output: &Output) -> Value {
 }
 
 /// The admin command that creates the user most tests need.
-const ALICE: [&str; 6] = [
-    "user",
-    "create",
-    "--username",
-    "alice",
-    "--password",
-    "correct horse",
-];
+const ALICE: [&str; 6] = user_create("alice", "correct horse");
 
 /// A fresh, empty SQLite database (removed when dropped), and its URL.
 fn fresh_database() -> (TestDatabase, String) {
     let database = TestDatabase::empty(Backend::Sqlite);
     let url = database.url().to_owned();
     (database, url)
+}
+
+/// A fresh SQLite database with the user of `ALICE` in it, and its URL.
+fn database_with_alice() -> (TestDatabase, String) {
+    let (database, url) = fresh_database();
+    ok(&on(&url, &ALICE));
+    (database, url)
+}
+
+/// Creates a client of alice on the database at `url`; its JSON.
+fn alices_client(url: &str, name: &str, flags: &str) -> Value {
+    json_of(&on(url, &client_create("alice", name, flags)))
 }
 
 /// Runs the binary on the database at `url` (bcrypt at its cheapest).
@@ -180,28 +185,13 @@ fn user_and_client_creation_print_json() {
 
     let client = json_of(&on(
         &url,
-        &[
-            "client",
-            "create",
-            "--owner",
+        &client_create(
             "alice",
-            "--name",
             "Demo",
-            "--uri",
-            "https://demo.example",
-            "--redirect-uri",
-            "https://demo.example/cb",
-            "--grant-type",
-            "authorization_code",
-            "--grant-type",
-            "refresh_token",
-            "--response-type",
-            "code",
-            "--scope",
-            "profile",
-            "--auth-method",
-            "client_secret_basic",
-        ],
+            "--uri https://demo.example --redirect-uri https://demo.example/cb \
+             --grant-type authorization_code --grant-type refresh_token --response-type code \
+             --scope profile --auth-method client_secret_basic",
+        ),
     ));
     assert!(client["client_id"].as_str().unwrap().len() >= 16);
     assert!(client["client_secret"].as_str().unwrap().len() >= 43);
@@ -212,44 +202,23 @@ fn user_and_client_creation_print_json() {
 
     let public = json_of(&on(
         &url,
-        &[
-            "client",
-            "create",
-            "--owner",
+        &client_create(
             "alice",
-            "--name",
             "SPA",
-            "--redirect-uri",
-            "https://spa.example/cb",
-            "--grant-type",
-            "authorization_code",
-            "--response-type",
-            "code",
-            "--scope",
-            "profile",
-            "--auth-method",
-            "none",
-        ],
+            "--redirect-uri https://spa.example/cb --grant-type authorization_code \
+             --response-type code --scope profile --auth-method none",
+        ),
     ));
     assert!(public["client_secret"].is_null());
 
     assert!(!on(&url, &ALICE).status.success());
     let bad = on(
         &url,
-        &[
-            "client",
-            "create",
-            "--owner",
+        &client_create(
             "alice",
-            "--name",
             "X",
-            "--grant-type",
-            "implicit",
-            "--response-type",
-            "token",
-            "--redirect-uri",
-            "javascript:alert(1)",
-        ],
+            "--grant-type implicit --response-type token --redirect-uri javascript:alert(1)",
+        ),
     );
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("redirect_uris"));
@@ -268,18 +237,7 @@ fn the_server_answers_healthz_and_keeps_its_data_across_restarts() {
         let (status, body) = get(port, "/readyz");
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("\"database\":\"ok\""), "{body}");
-        let created = run(&[
-            "--database-url",
-            &url,
-            "--bcrypt-cost",
-            "4",
-            "user",
-            "create",
-            "--username",
-            "keeper",
-            "--password",
-            "correct horse",
-        ]);
+        let created = on(&url, &user_create("keeper", "correct horse"));
         assert!(created.status.success());
     }
     assert!(db.exists());
@@ -505,28 +463,14 @@ fn disabled_grants_leave_the_metadata_and_cannot_be_registered() {
     );
 
     let mut user = args.clone();
-    user.extend_from_slice(&[
-        "user",
-        "create",
-        "--username",
-        "alice",
-        "--password",
-        "correct horse",
-    ]);
+    user.extend_from_slice(&user_create("alice", "correct horse"));
     ok(&run(&user));
     let mut client = args.clone();
-    client.extend_from_slice(&[
-        "client",
-        "create",
-        "--owner",
+    client.extend_from_slice(&client_create(
         "alice",
-        "--name",
         "P",
-        "--grant-type",
-        "password",
-        "--scope",
-        "profile",
-    ]);
+        "--grant-type password --scope profile",
+    ));
     let refused = run(&client);
     fails_with(&refused, "grant_types");
 }
@@ -592,17 +536,7 @@ fn user_commands() {
         ]),
         "no user named nobody",
     );
-    fails_with(
-        &cli(&[
-            "user",
-            "create",
-            "--username",
-            "alice",
-            "--password",
-            "correct horse",
-        ]),
-        "taken",
-    );
+    fails_with(&cli(&user_create("alice", "correct horse")), "taken");
     let missing_password = cli(&["user", "create", "--username", "carol"]);
     assert!(!missing_password.status.success());
 
@@ -619,52 +553,25 @@ fn user_commands() {
 /// The admin CLI over clients: create, list, show, rotate-secret, delete.
 #[test]
 fn client_commands() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
-    ok(&cli(&[
-        "user",
-        "create",
-        "--username",
-        "bob",
-        "--password",
-        "correct horse",
-    ]));
+    ok(&cli(&user_create("bob", "correct horse")));
     let create = |owner: &str, name: &str, method: &str| {
-        json_of(&cli(&[
-            "client",
-            "create",
-            "--owner",
+        let mut args = client_create(
             owner,
-            "--name",
             name,
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "profile",
-            "--auth-method",
-            method,
-        ]))
+            "--grant-type client_credentials --scope profile",
+        );
+        args.extend(["--auth-method", method]);
+        json_of(&cli(&args))
     };
     let confidential = create("alice", "Backend", "client_secret_basic");
-    let public = json_of(&cli(&[
-        "client",
-        "create",
-        "--owner",
+    let public = json_of(&cli(&client_create(
         "bob",
-        "--name",
         "Public",
-        "--grant-type",
-        "authorization_code",
-        "--response-type",
-        "code",
-        "--redirect-uri",
-        "https://spa.example/cb",
-        "--scope",
-        "profile",
-        "--auth-method",
-        "none",
-    ]));
+        "--grant-type authorization_code --response-type code \
+         --redirect-uri https://spa.example/cb --scope profile --auth-method none",
+    )));
     let id = confidential["client_id"].as_str().unwrap();
     let public_id = public["client_id"].as_str().unwrap();
 
@@ -726,25 +633,14 @@ fn client_commands() {
 /// sees them.
 #[test]
 fn admin_commands_take_effect_on_a_running_server() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
-    let client = json_of(&cli(&[
-        "client",
-        "create",
-        "--owner",
-        "alice",
-        "--name",
+    let client = alices_client(
+        &url,
         "App",
-        "--grant-type",
-        "password",
-        "--grant-type",
-        "refresh_token",
-        "--scope",
-        "profile",
-        "--auth-method",
-        "client_secret_post",
-    ]));
+        "--grant-type password --grant-type refresh_token \
+         --scope profile --auth-method client_secret_post",
+    );
     let secret = client["client_secret"].as_str().unwrap().to_owned();
     let id = client["client_id"].as_str().unwrap();
     let port = free_port();
@@ -818,24 +714,11 @@ fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
         "--password",
         "correct horse",
     ]));
-    let client = json_of(&run(&[
-        "--database-url",
+    let client = alices_client(
         &url,
-        "--bcrypt-cost",
-        "4",
-        "client",
-        "create",
-        "--owner",
-        "alice",
-        "--name",
         "App",
-        "--grant-type",
-        "password",
-        "--scope",
-        "profile",
-        "--auth-method",
-        "client_secret_post",
-    ]));
+        "--grant-type password --scope profile --auth-method client_secret_post",
+    );
     let secret = client["client_secret"].as_str().unwrap().to_owned();
     let port = free_port();
     let (mut server, _) = serve_with(&url, port, &["--bcrypt-cost", "4"]);
@@ -902,18 +785,11 @@ fn client_create_ignores_the_owner_quota_but_not_the_size_limits() {
     };
     ok(&cli(&ALICE));
     let create = |name: &str, more: &[&str]| {
-        let mut args = vec![
-            "client",
-            "create",
-            "--owner",
+        let mut args = client_create(
             "alice",
-            "--name",
             name,
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "profile",
-        ];
+            "--grant-type client_credentials --scope profile",
+        );
         args.extend_from_slice(more);
         cli(&args)
     };
@@ -945,16 +821,7 @@ fn client_create_ignores_the_owner_quota_but_not_the_size_limits() {
 fn user_create_and_set_password_refuse_weak_passwords() {
     let (_dir, url) = fresh_database();
     let cli = |args: &[&str]| on(&url, args);
-    let create = |password: &str| {
-        cli(&[
-            "user",
-            "create",
-            "--username",
-            "carol",
-            "--password",
-            password,
-        ])
-    };
+    let create = |password: &str| cli(&user_create("carol", password));
 
     fails_with(&create("password"), "one of the most common passwords");
     fails_with(&create("qwertyuiop"), "one of the most common passwords");
@@ -980,21 +847,13 @@ fn user_create_and_set_password_refuse_weak_passwords() {
 /// set-trusted CLIENT_ID [--no]` changes it; `client show` prints it.
 #[test]
 fn client_set_trusted_round_trip() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
-    let created = json_of(&cli(&[
-        "client",
-        "create",
-        "--owner",
-        "alice",
-        "--name",
+    let created = alices_client(
+        &url,
         "Operator app",
-        "--grant-type",
-        "client_credentials",
-        "--scope",
-        "profile",
-    ]));
+        "--grant-type client_credentials --scope profile",
+    );
     let id = created["client_id"].as_str().unwrap();
     assert_eq!(created["trusted"], true, "{created}");
 
@@ -1025,22 +884,12 @@ fn client_set_trusted_round_trip() {
 /// Issue 11.13: the CLI refuses spoofing client names and userinfo URIs.
 #[test]
 fn client_create_refuses_bidi_names_and_userinfo_uris() {
-    let (_dir, url) = fresh_database();
+    let (_dir, url) = database_with_alice();
     let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&ALICE));
     let create = |name: &str, uri: &str| {
-        cli(&[
-            "client",
-            "create",
-            "--owner",
-            "alice",
-            "--name",
-            name,
-            "--uri",
-            uri,
-            "--grant-type",
-            "client_credentials",
-        ])
+        let mut args = client_create("alice", name, "--grant-type client_credentials");
+        args.extend(["--uri", uri]);
+        cli(&args)
     };
     fails_with(&create("Bank\u{202E}tnuocca", ""), "client_name");
     fails_with(&create("Pay\u{200B}Pal", ""), "client_name");

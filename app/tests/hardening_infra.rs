@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{free_port, Server, BIN, SETTINGS_ENV};
+use support::{free_port, serve_args, Server, BIN, SETTINGS_ENV};
 
 /// `serve` under `umask 022` (the usual default, which would make new files
 /// 0644), with stderr written to `log` (a file, not a terminal); returns
@@ -29,13 +29,7 @@ fn serve_logging_to(
         .arg("-c")
         .arg("umask 022 && exec \"$0\" \"$@\"")
         .arg(BIN)
-        .args([
-            "--database-url",
-            database_url,
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(extra)
+        .args(serve_args(database_url, port, extra))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap());
     for name in SETTINGS_ENV {

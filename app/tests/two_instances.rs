@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{command, free_port, serve_with, Server};
+use support::{client_create, command, free_port, serve_with, user_create, Server};
 
 use std::sync::Arc;
 
@@ -114,42 +114,19 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
     );
     assert_eq!(count.n, count.distinct_versions);
 
+    let cheap_bcrypt = ["--bcrypt-cost", "4"];
     cli(
         db.url(),
-        &[
-            "--bcrypt-cost",
-            "4",
-            "user",
-            "create",
-            "--username",
-            "alice",
-            "--password",
-            PASSWORD,
-        ],
+        &[&cheap_bcrypt[..], &user_create("alice", PASSWORD)].concat(),
     );
-    let client = cli(
-        db.url(),
-        &[
-            "client",
-            "create",
-            "--owner",
-            "alice",
-            "--name",
-            "Both",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--grant-type",
-            "authorization_code",
-            "--grant-type",
-            "refresh_token",
-            "--response-type",
-            "code",
-            "--scope",
-            "profile",
-            "--auth-method",
-            "client_secret_basic",
-        ],
+    let mut create_client = client_create(
+        "alice",
+        "Both",
+        "--grant-type authorization_code --grant-type refresh_token --response-type code \
+         --scope profile --auth-method client_secret_basic",
     );
+    create_client.extend(["--redirect-uri", REDIRECT_URI]);
+    let client = cli(db.url(), &create_client);
     let (client_id, secret) = (
         client["client_id"].as_str().unwrap().to_owned(),
         client["client_secret"].as_str().unwrap().to_owned(),
@@ -165,23 +142,32 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
         let browser = browser.clone();
         async move { browser.get(url).send().await.unwrap() }
     };
+    let post_form = |url: String, form: &[(&str, &str)]| {
+        let request = browser.post(url).form(form);
+        async move { request.send().await.unwrap() }
+    };
+    let logged_in_at = |base: &str| {
+        let home = get(format!("{base}/"));
+        async move {
+            let page = home.await.text().await.unwrap();
+            page.contains("id=\"logged-in-as\"")
+        }
+    };
 
     // Logged in through A, logged in on B.
     let login_page = get(format!("{}/login", a.base)).await.text().await.unwrap();
-    let logged_in = browser
-        .post(format!("{}/login", a.base))
-        .form(&[
+    let logged_in = post_form(
+        format!("{}/login", a.base),
+        &[
             ("csrf_token", csrf_of(&login_page).as_str()),
             ("username", "alice"),
             ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(logged_in.status().as_u16(), 303);
-    let home_b = get(format!("{}/", b.base)).await.text().await.unwrap();
     assert!(
-        home_b.contains("id=\"logged-in-as\""),
+        logged_in_at(&b.base).await,
         "the session made on A is valid on B"
     );
 
@@ -195,15 +181,14 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
         .text()
         .await
         .unwrap();
-    let approved = browser
-        .post(format!("{}{query}", a.base))
-        .form(&[
+    let approved = post_form(
+        format!("{}{query}", a.base),
+        &[
             ("csrf_token", csrf_of(&consent).as_str()),
             ("confirm", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let code = params_of(approved.headers()["location"].to_str().unwrap())["code"].clone();
     let api = reqwest::Client::new();
     let token = |base: String, form: Vec<(&'static str, String)>| {
@@ -269,16 +254,14 @@ async fn two_instances_on_one_postgres_database_are_one_server() {
 
     // Logout on A ends the session on B.
     let home_a = get(format!("{}/", a.base)).await.text().await.unwrap();
-    let out = browser
-        .post(format!("{}/logout", a.base))
-        .form(&[("csrf_token", csrf_of(&home_a))])
-        .send()
-        .await
-        .unwrap();
+    let out = post_form(
+        format!("{}/logout", a.base),
+        &[("csrf_token", csrf_of(&home_a).as_str())],
+    )
+    .await;
     assert_eq!(out.status().as_u16(), 303);
-    let home_b = get(format!("{}/", b.base)).await.text().await.unwrap();
     assert!(
-        !home_b.contains("id=\"logged-in-as\""),
+        !logged_in_at(&b.base).await,
         "the session ended on A is over on B"
     );
 }

@@ -21,6 +21,16 @@ function M.params()
   return single, lists
 end
 
+-- The request of the scenarios that POST a form with the client's Basic
+-- credentials (RFC 6749 §2.3.1), the same request every time.
+function M.basic_form_post(p, path, body)
+  wrk.method = "POST"
+  wrk.path = path
+  wrk.headers["Authorization"] = p.basic
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.body = body
+end
+
 local threads = {}
 
 function M.setup(thread)

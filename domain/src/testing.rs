@@ -356,6 +356,26 @@ impl State {
             Err(StoreError::Gone)
         }
     }
+
+    /// The insert of `insert_client`: a taken id is a conflict.
+    fn add_client(&mut self, client: &Client) -> Result<(), StoreError> {
+        if self.clients.iter().any(|c| c.id == client.id) {
+            return Err(StoreError::Conflict);
+        }
+        self.references(Some(&client.owner), None)?;
+        self.clients.push(client.clone());
+        Ok(())
+    }
+
+    /// The insert of `insert_code`: a taken digest is a conflict.
+    fn add_code(&mut self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        if self.codes.iter().any(|c| c.digest == code.digest) {
+            return Err(StoreError::Conflict);
+        }
+        self.references(Some(&code.user_id), Some(&code.client_id))?;
+        self.codes.push(code.clone());
+        Ok(())
+    }
 }
 
 fn store_tokens(state: &mut State, tokens: &NewTokens) -> Result<(), StoreError> {
@@ -444,13 +464,7 @@ impl UserRepository for InMemoryStore {
 
 impl ClientRepository for InMemoryStore {
     fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
-        let mut state = self.state();
-        if state.clients.iter().any(|c| c.id == client.id) {
-            return Err(StoreError::Conflict);
-        }
-        state.references(Some(&client.owner), None)?;
-        state.clients.push(client.clone());
-        Ok(())
+        self.state().add_client(client)
     }
 
     fn insert_client_within_quota(
@@ -467,11 +481,7 @@ impl ClientRepository for InMemoryStore {
         if owned >= max as usize {
             return Ok(WithinQuota::QuotaReached);
         }
-        if state.clients.iter().any(|c| c.id == client.id) {
-            return Err(StoreError::Conflict);
-        }
-        state.references(Some(&client.owner), None)?;
-        state.clients.push(client.clone());
+        state.add_client(client)?;
         Ok(WithinQuota::Inserted)
     }
 
@@ -525,13 +535,7 @@ impl ClientRepository for InMemoryStore {
 
 impl CodeRepository for InMemoryStore {
     fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
-        let mut state = self.state();
-        if state.codes.iter().any(|c| c.digest == code.digest) {
-            return Err(StoreError::Conflict);
-        }
-        state.references(Some(&code.user_id), Some(&code.client_id))?;
-        state.codes.push(code.clone());
-        Ok(())
+        self.state().add_code(code)
     }
 
     fn insert_code_within_quota(
@@ -553,11 +557,7 @@ impl CodeRepository for InMemoryStore {
         if pending >= max as usize {
             return Ok(WithinQuota::QuotaReached);
         }
-        if state.codes.iter().any(|c| c.digest == code.digest) {
-            return Err(StoreError::Conflict);
-        }
-        state.references(Some(&code.user_id), Some(&code.client_id))?;
-        state.codes.push(code.clone());
+        state.add_code(code)?;
         Ok(WithinQuota::Inserted)
     }
 

@@ -9,7 +9,7 @@ use domain::ports::{AttemptRepository, KeyLimit, Reserve};
 use domain::testing::t;
 use domain::time::Timestamp;
 
-use crate::support::{contract_tests, TestStore};
+use crate::support::{contract_tests, Store, TestStore};
 
 contract_tests! {
     all: [
@@ -17,6 +17,8 @@ contract_tests! {
         a_refusal_says_when_the_key_is_under_its_limit_again,
         every_key_of_a_reservation_must_be_under_its_limit,
         release_deletes_its_own_rows_and_the_cleared_keys_only,
+    ],
+    shared: [
         of_sixty_concurrent_reserves_against_a_limit_of_ten_exactly_ten_succeed,
         concurrent_reserves_sharing_keys_in_any_order_keep_every_limit,
     ],
@@ -39,8 +41,7 @@ fn reserve(
     store.reserve(id, limits, since, now).unwrap()
 }
 
-fn reserves_are_refused_at_the_limit_and_insert_nothing_then(db: &TestStore) {
-    let store = &*db.store;
+fn reserves_are_refused_at_the_limit_and_insert_nothing_then(store: &dyn Store) {
     for n in 0..3 {
         assert_eq!(
             reserve(store, &format!("r{n}"), &[limit("k", 3)], t(0), t(10 + n)),
@@ -71,29 +72,27 @@ fn reserves_are_refused_at_the_limit_and_insert_nothing_then(db: &TestStore) {
     );
 }
 
-fn a_refusal_says_when_the_key_is_under_its_limit_again(db: &TestStore) {
-    let store = &*db.store;
+fn a_refusal_says_when_the_key_is_under_its_limit_again(store: &dyn Store) {
     for n in 0..5 {
         reserve(store, &format!("r{n}"), &[limit("k", 5)], t(0), t(10 + n));
     }
 
     // Five rows against a limit of three: under it once three have left.
-    assert_eq!(
-        reserve(store, "x", &[limit("k", 3)], t(0), t(20)),
-        Reserve::Refused { frees_at: t(12) }
-    );
-    assert_eq!(
-        reserve(store, "y", &[limit("k", 3)], t(11), t(20)),
-        Reserve::Refused { frees_at: t(12) }
-    );
-    assert_eq!(
-        reserve(store, "z", &[limit("k", 3)], t(12), t(20)),
-        Reserve::Reserved
-    );
+    let refused = Reserve::Refused { frees_at: t(12) };
+    for (id, since, answer) in [
+        ("x", 0, refused),
+        ("y", 11, refused),
+        ("z", 12, Reserve::Reserved),
+    ] {
+        assert_eq!(
+            reserve(store, id, &[limit("k", 3)], t(since), t(20)),
+            answer,
+            "{id}"
+        );
+    }
 }
 
-fn every_key_of_a_reservation_must_be_under_its_limit(db: &TestStore) {
-    let store = &*db.store;
+fn every_key_of_a_reservation_must_be_under_its_limit(store: &dyn Store) {
     reserve(store, "a1", &[limit("full", 1)], t(0), t(5));
     reserve(store, "a2", &[limit("late", 2)], t(0), t(7));
     reserve(store, "a3", &[limit("late", 2)], t(0), t(8));
@@ -121,8 +120,7 @@ fn every_key_of_a_reservation_must_be_under_its_limit(db: &TestStore) {
     ));
 }
 
-fn release_deletes_its_own_rows_and_the_cleared_keys_only(db: &TestStore) {
-    let store = &*db.store;
+fn release_deletes_its_own_rows_and_the_cleared_keys_only(store: &dyn Store) {
     let both = [limit("user", 3), limit("addr", 3)];
     // Same keys, same instant: only the reservation tells them apart.
     reserve(store, "kept", &both, t(0), t(5));

@@ -3,7 +3,7 @@ use domain::error::StoreError;
 use domain::ids::ClientId;
 use domain::testing::t;
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store};
 
 contract_tests! {
     all: [
@@ -14,12 +14,9 @@ contract_tests! {
     ],
 }
 
-fn confidential_and_public_clients_round_trip_exactly(db: &TestStore) {
-    let store = &*db.store;
-    let alice = support::user("alice");
-    let bob = support::user("bob");
-    store.insert_user(&alice).unwrap();
-    store.insert_user(&bob).unwrap();
+fn confidential_and_public_clients_round_trip_exactly(store: &dyn Store) {
+    let alice = support::stored_user(store, "alice");
+    let bob = support::stored_user(store, "bob");
     let confidential = support::client("web-app", &alice, AuthMethod::ClientSecretPost);
     let public = Client {
         issued_at: t(20),
@@ -72,8 +69,7 @@ fn confidential_and_public_clients_round_trip_exactly(db: &TestStore) {
     );
 }
 
-fn existing_client_id_is_a_conflict(db: &TestStore) {
-    let store = &*db.store;
+fn existing_client_id_is_a_conflict(store: &dyn Store) {
     let world = support::world(store);
 
     let again = store.insert_client(&Client {
@@ -88,8 +84,7 @@ fn existing_client_id_is_a_conflict(db: &TestStore) {
     );
 }
 
-fn set_client_secret_replaces_the_digest_of_known_clients_only(db: &TestStore) {
-    let store = &*db.store;
+fn set_client_secret_replaces_the_digest_of_known_clients_only(store: &dyn Store) {
     let world = support::world(store);
     let digest = support::digest();
 
@@ -108,8 +103,7 @@ fn set_client_secret_replaces_the_digest_of_known_clients_only(db: &TestStore) {
     );
 }
 
-fn deleting_a_client_deletes_its_codes_and_tokens_only(db: &TestStore) {
-    let store = &*db.store;
+fn deleting_a_client_deletes_its_codes_and_tokens_only(store: &dyn Store) {
     let world = support::world(store);
     let other = Client {
         issued_at: t(11),

@@ -1,4 +1,4 @@
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use domain::code::AuthorizationCode;
 use domain::error::StoreError;
@@ -6,7 +6,7 @@ use domain::ports::CodeRedemption;
 use domain::testing::t;
 use domain::token::NewTokens;
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store, TestStore};
 
 contract_tests! {
     all: [
@@ -14,12 +14,13 @@ contract_tests! {
         existing_code_digest_is_a_conflict,
         redeeming_a_code_marks_it_used_and_stores_the_tokens_once,
         redemption_that_fails_to_store_its_tokens_changes_nothing,
+    ],
+    shared: [
         of_ten_concurrent_redemptions_exactly_one_succeeds,
     ],
 }
 
-fn code_round_trips_exactly(db: &TestStore) {
-    let store = &*db.store;
+fn code_round_trips_exactly(store: &dyn Store) {
     let world = support::world(store);
     let code = support::code(&world.client, &world.owner);
     let without_redirect = AuthorizationCode {
@@ -39,8 +40,7 @@ fn code_round_trips_exactly(db: &TestStore) {
     assert_eq!(store.find_code(&support::digest()).unwrap(), None);
 }
 
-fn existing_code_digest_is_a_conflict(db: &TestStore) {
-    let store = &*db.store;
+fn existing_code_digest_is_a_conflict(store: &dyn Store) {
     let world = support::world(store);
     let code = support::code(&world.client, &world.owner);
     store.insert_code(&code).unwrap();
@@ -54,8 +54,7 @@ fn existing_code_digest_is_a_conflict(db: &TestStore) {
     assert_eq!(store.find_code(&code.digest).unwrap(), Some(code));
 }
 
-fn redeeming_a_code_marks_it_used_and_stores_the_tokens_once(db: &TestStore) {
-    let store = &*db.store;
+fn redeeming_a_code_marks_it_used_and_stores_the_tokens_once(store: &dyn Store) {
     let world = support::world(store);
     let code = support::code(&world.client, &world.owner);
     store.insert_code(&code).unwrap();
@@ -79,11 +78,10 @@ fn redeeming_a_code_marks_it_used_and_stores_the_tokens_once(db: &TestStore) {
         })
     );
     assert_stored(store, &first);
-    assert_not_stored(store, &second);
+    support::assert_not_stored(store, &second);
 }
 
-fn redemption_that_fails_to_store_its_tokens_changes_nothing(db: &TestStore) {
-    let store = &*db.store;
+fn redemption_that_fails_to_store_its_tokens_changes_nothing(store: &dyn Store) {
     let world = support::world(store);
     let code = support::code(&world.client, &world.owner);
     store.insert_code(&code).unwrap();
@@ -108,28 +106,21 @@ fn of_ten_concurrent_redemptions_exactly_one_succeeds(db: &TestStore) {
     let world = support::world(&*db.store);
     let code = support::code(&world.client, &world.owner);
     db.store.insert_code(&code).unwrap();
-    let barrier = Arc::new(Barrier::new(10));
-
-    let handles: Vec<_> = (0..10)
-        .map(|i| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let digest = code.digest.clone();
-            let tokens = support::tokens(code.family, &world.client, Some(&world.owner));
-            std::thread::spawn(move || {
-                barrier.wait();
-                let outcome = store.redeem_code(&digest, t(120 + i), &tokens);
-                (outcome, tokens)
-            })
-        })
-        .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = support::at_once((0..10).map(|i| {
+        let store = Arc::clone(&db.store);
+        let digest = code.digest.clone();
+        let tokens = support::tokens(code.family, &world.client, Some(&world.owner));
+        move || {
+            let outcome = store.redeem_code(&digest, t(120 + i), &tokens);
+            (outcome, tokens)
+        }
+    }));
 
     let mut winners = Vec::new();
     for (outcome, tokens) in &results {
         match outcome {
             Ok(CodeRedemption::Redeemed) => winners.push(tokens),
-            Ok(CodeRedemption::AlreadyUsed) => assert_not_stored(&*db.store, tokens),
+            Ok(CodeRedemption::AlreadyUsed) => support::assert_not_stored(&*db.store, tokens),
             Err(error) => panic!("a concurrent redemption failed: {error:?}"),
         }
     }
@@ -153,15 +144,5 @@ fn assert_stored(store: &dyn support::Store, tokens: &NewTokens) {
     assert_eq!(
         store.find_token(&refresh.digest).unwrap().as_ref(),
         Some(refresh)
-    );
-}
-
-fn assert_not_stored(store: &dyn support::Store, tokens: &NewTokens) {
-    assert_eq!(store.find_token(&tokens.access.digest).unwrap(), None);
-    assert_eq!(
-        store
-            .find_token(&tokens.refresh.as_ref().unwrap().digest)
-            .unwrap(),
-        None
     );
 }

@@ -251,8 +251,7 @@ fn two_instances_migrating_one_fresh_postgres_database_both_succeed() {
         "each migration ran exactly once: {applied:?}"
     );
     let store = DieselStore::connect(database.url(), 1).unwrap();
-    let alice = support::user("alice");
-    store.insert_user(&alice).unwrap();
+    let alice = support::stored_user(&store, "alice");
     assert_eq!(store.find_user(&alice.id).unwrap(), Some(alice));
 }
 

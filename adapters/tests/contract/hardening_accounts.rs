@@ -13,7 +13,7 @@ use domain::ports::{SessionRepository, UserRepository};
 use domain::secret::SecretDigest;
 use domain::testing::t;
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store, TestStore};
 
 contract_tests! {
     all: [
@@ -43,32 +43,24 @@ mod migration {
     }
 }
 
-fn names_that_fold_alike_are_one_account(db: &TestStore) {
-    let store = &*db.store;
-    let alice = support::user("alice");
-    store.insert_user(&alice).unwrap();
+fn names_that_fold_alike_are_one_account(store: &dyn Store) {
+    let alice = support::stored_user(store, "alice");
 
     let upper = store.insert_user(&support::user("ALICE"));
     let mixed = store.insert_user(&support::user("Alice"));
 
     assert!(matches!(upper, Err(StoreError::Conflict)), "{upper:?}");
     assert!(matches!(mixed, Err(StoreError::Conflict)), "{mixed:?}");
-    assert_eq!(
-        store.find_user_by_name("ALICE").unwrap(),
-        Some(alice.clone())
-    );
-    assert_eq!(
-        store.find_user_by_name("aLiCe").unwrap(),
-        Some(alice.clone())
-    );
-    assert_eq!(
-        store.find_user_by_name("alice").unwrap(),
-        Some(alice.clone())
-    );
+    for name in ["ALICE", "aLiCe", "alice"] {
+        assert_eq!(
+            store.find_user_by_name(name).unwrap(),
+            Some(alice.clone()),
+            "{name}"
+        );
+    }
     assert_eq!(store.find_user_by_name("alicex").unwrap(), None);
     // Shown as typed.
-    let zed = support::user("Zed");
-    store.insert_user(&zed).unwrap();
+    support::stored_user(store, "Zed");
     assert_eq!(
         store
             .find_user_by_name("zed")
@@ -78,13 +70,11 @@ fn names_that_fold_alike_are_one_account(db: &TestStore) {
     );
 }
 
-fn unused_codes_of_a_user_are_deleted_at_every_client(db: &TestStore) {
-    let store = &*db.store;
+fn unused_codes_of_a_user_are_deleted_at_every_client(store: &dyn Store) {
     let world = support::world(store);
     let other = support::client("other-app", &world.owner, AuthMethod::ClientSecretBasic);
     store.insert_client(&other).unwrap();
-    let bob = support::user("bob");
-    store.insert_user(&bob).unwrap();
+    let bob = support::stored_user(store, "bob");
     let at_app = support::code(&world.client, &world.owner);
     let at_other = support::code(&other, &world.owner);
     let used = support::code(&world.client, &world.owner);
@@ -121,8 +111,7 @@ fn state_of(user: Option<&UserId>) -> String {
 fn every_session_of_a_user_ends_together(db: &TestStore) {
     let store = db.diesel();
     let world = support::world(store);
-    let bob = support::user("bob");
-    store.insert_user(&bob).unwrap();
+    let bob = support::stored_user(store, "bob");
     let (a1, a2, b1, anon) = (
         SecretDigest::of("a1"),
         SecretDigest::of("a2"),

@@ -7,7 +7,7 @@ use domain::error::StoreError;
 use domain::ports::CodeRedemption;
 use domain::testing::t;
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store};
 
 contract_tests! {
     all: [
@@ -19,8 +19,7 @@ contract_tests! {
     ],
 }
 
-fn tokens_for_a_missing_user_or_client_are_gone(db: &TestStore) {
-    let store = &*db.store;
+fn tokens_for_a_missing_user_or_client_are_gone(store: &dyn Store) {
     let world = support::world(store);
     let ghost = support::user("ghost");
     let ghost_client = support::client("ghost-app", &world.owner, AuthMethod::ClientSecretBasic);
@@ -40,8 +39,7 @@ fn tokens_for_a_missing_user_or_client_are_gone(db: &TestStore) {
     assert_eq!(store.find_token(&no_client.access.digest).unwrap(), None);
 }
 
-fn a_code_for_a_missing_user_or_client_is_gone(db: &TestStore) {
-    let store = &*db.store;
+fn a_code_for_a_missing_user_or_client_is_gone(store: &dyn Store) {
     let world = support::world(store);
     let ghost = support::user("ghost");
     let ghost_client = support::client("ghost-app", &world.owner, AuthMethod::ClientSecretBasic);
@@ -57,8 +55,7 @@ fn a_code_for_a_missing_user_or_client_is_gone(db: &TestStore) {
     assert_eq!(store.find_code(&no_user.digest).unwrap(), None);
 }
 
-fn a_client_of_a_missing_owner_is_gone(db: &TestStore) {
-    let store = &*db.store;
+fn a_client_of_a_missing_owner_is_gone(store: &dyn Store) {
     let ghost = support::user("ghost");
     let client = support::client("orphan", &ghost, AuthMethod::ClientSecretPost);
 
@@ -70,9 +67,8 @@ fn a_client_of_a_missing_owner_is_gone(db: &TestStore) {
 }
 
 fn redeeming_a_code_into_tokens_of_a_missing_user_is_gone_and_keeps_the_code_unused(
-    db: &TestStore,
+    store: &dyn Store,
 ) {
-    let store = &*db.store;
     let world = support::world(store);
     let code = support::code(&world.client, &world.owner);
     store.insert_code(&code).unwrap();
@@ -93,33 +89,21 @@ fn redeeming_a_code_into_tokens_of_a_missing_user_is_gone_and_keeps_the_code_unu
     ));
 }
 
-fn clients_start_untrusted_and_set_client_trusted_round_trips(db: &TestStore) {
-    let store = &*db.store;
+fn clients_start_untrusted_and_set_client_trusted_round_trips(store: &dyn Store) {
     let world = support::world(store);
     let unknown = domain::ids::ClientId::parse("unknown").unwrap();
-
-    assert!(
-        !store
-            .find_client(&world.client.id)
-            .unwrap()
-            .unwrap()
-            .trusted
-    );
-    assert!(store.set_client_trusted(&world.client.id, true).unwrap());
-    assert!(
+    let trusted = || {
         store
             .find_client(&world.client.id)
             .unwrap()
             .unwrap()
             .trusted
-    );
+    };
+
+    assert!(!trusted());
+    assert!(store.set_client_trusted(&world.client.id, true).unwrap());
+    assert!(trusted());
     assert!(store.set_client_trusted(&world.client.id, false).unwrap());
-    assert!(
-        !store
-            .find_client(&world.client.id)
-            .unwrap()
-            .unwrap()
-            .trusted
-    );
+    assert!(!trusted());
     assert!(!store.set_client_trusted(&unknown, true).unwrap());
 }

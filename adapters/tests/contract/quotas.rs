@@ -1,7 +1,7 @@
 //! The quota-bounded inserts: the count and the insert are one operation,
 //! so concurrent attempts never overshoot the quota.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use domain::client::{AuthMethod, Client};
 use domain::code::AuthorizationCode;
@@ -9,23 +9,22 @@ use domain::error::StoreError;
 use domain::ports::WithinQuota;
 use domain::testing::t;
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store, TestStore};
 
 contract_tests! {
     all: [
         clients_are_inserted_until_the_owner_reaches_the_quota,
-        of_concurrent_client_inserts_the_owner_ends_with_the_quota_exactly,
         only_unused_unexpired_codes_of_the_user_and_client_count,
+    ],
+    shared: [
+        of_concurrent_client_inserts_the_owner_ends_with_the_quota_exactly,
         of_concurrent_code_inserts_the_quota_is_never_exceeded,
     ],
 }
 
-fn clients_are_inserted_until_the_owner_reaches_the_quota(db: &TestStore) {
-    let store = &*db.store;
-    let alice = support::user("alice");
-    let bob = support::user("bob");
-    store.insert_user(&alice).unwrap();
-    store.insert_user(&bob).unwrap();
+fn clients_are_inserted_until_the_owner_reaches_the_quota(store: &dyn Store) {
+    let alice = support::stored_user(store, "alice");
+    let bob = support::stored_user(store, "bob");
     let of = |id: &str, owner| support::client(id, owner, AuthMethod::ClientSecretBasic);
 
     for id in ["a1", "a2", "a3"] {
@@ -55,21 +54,12 @@ fn clients_are_inserted_until_the_owner_reaches_the_quota(db: &TestStore) {
 fn of_concurrent_client_inserts_the_owner_ends_with_the_quota_exactly(db: &TestStore) {
     let alice = support::user("alice");
     db.store.insert_user(&alice).unwrap();
-    let barrier = Arc::new(Barrier::new(12));
-
-    let handles: Vec<_> = (0..12)
-        .map(|i| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let client: Client =
-                support::client(&format!("c{i}"), &alice, AuthMethod::ClientSecretBasic);
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.insert_client_within_quota(&client, 5)
-            })
-        })
-        .collect();
-    let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let outcomes = support::at_once((0..12).map(|i| {
+        let store = Arc::clone(&db.store);
+        let client: Client =
+            support::client(&format!("c{i}"), &alice, AuthMethod::ClientSecretBasic);
+        move || store.insert_client_within_quota(&client, 5)
+    }));
 
     let inserted = outcomes
         .iter()
@@ -83,11 +73,9 @@ fn of_concurrent_client_inserts_the_owner_ends_with_the_quota_exactly(db: &TestS
     assert_eq!(db.store.list_clients_of(&alice.id).unwrap().len(), 5);
 }
 
-fn only_unused_unexpired_codes_of_the_user_and_client_count(db: &TestStore) {
-    let store = &*db.store;
+fn only_unused_unexpired_codes_of_the_user_and_client_count(store: &dyn Store) {
     let world = support::world(store);
-    let bob = support::user("bob");
-    store.insert_user(&bob).unwrap();
+    let bob = support::stored_user(store, "bob");
     let other_app = support::client("other", &world.owner, AuthMethod::ClientSecretBasic);
     store.insert_client(&other_app).unwrap();
     // Codes issued at t(100), expiring at t(160).
@@ -144,22 +132,15 @@ fn only_unused_unexpired_codes_of_the_user_and_client_count(db: &TestStore) {
 
 fn of_concurrent_code_inserts_the_quota_is_never_exceeded(db: &TestStore) {
     let world = support::world(&*db.store);
-    let barrier = Arc::new(Barrier::new(12));
-
-    let handles: Vec<_> = (0..12)
-        .map(|_| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let code = support::code(&world.client, &world.owner);
-            std::thread::spawn(move || {
-                barrier.wait();
-                store
-                    .insert_code_within_quota(&code, 4)
-                    .map(|o| (o, code.digest))
-            })
-        })
-        .collect();
-    let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let outcomes = support::at_once((0..12).map(|_| {
+        let store = Arc::clone(&db.store);
+        let code = support::code(&world.client, &world.owner);
+        move || {
+            store
+                .insert_code_within_quota(&code, 4)
+                .map(|o| (o, code.digest))
+        }
+    }));
 
     let mut stored = 0;
     for outcome in &outcomes {

@@ -1,4 +1,4 @@
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use domain::error::StoreError;
 use domain::ids::TokenId;
@@ -6,7 +6,7 @@ use domain::ports::Rotation;
 use domain::testing::t;
 use domain::token::{NewTokens, TokenKind, TokenRecord};
 
-use crate::support::{self, contract_tests, TestStore};
+use crate::support::{self, contract_tests, Store, TestStore};
 
 contract_tests! {
     all: [
@@ -14,16 +14,17 @@ contract_tests! {
         existing_token_digest_is_a_conflict_and_stores_nothing,
         rotating_a_refresh_token_stores_the_new_tokens_once,
         rotating_a_revoked_or_unknown_refresh_token_is_refused,
-        of_ten_concurrent_rotations_exactly_one_succeeds,
         revoke_family_revokes_every_live_token_of_that_family_only,
         revoke_token_revokes_a_live_token_once,
         revoke_tokens_of_selects_by_user_client_or_both,
         timestamps_keep_their_microseconds,
     ],
+    shared: [
+        of_ten_concurrent_rotations_exactly_one_succeeds,
+    ],
 }
 
-fn tokens_round_trip_exactly(db: &TestStore) {
-    let store = &*db.store;
+fn tokens_round_trip_exactly(store: &dyn Store) {
     let world = support::world(store);
     let user_tokens = support::tokens(support::family(), &world.client, Some(&world.owner));
     let client_only = NewTokens {
@@ -67,8 +68,7 @@ fn tokens_round_trip_exactly(db: &TestStore) {
     assert_eq!(store.find_token(&support::digest()).unwrap(), None);
 }
 
-fn existing_token_digest_is_a_conflict_and_stores_nothing(db: &TestStore) {
-    let store = &*db.store;
+fn existing_token_digest_is_a_conflict_and_stores_nothing(store: &dyn Store) {
     let world = support::world(store);
     let first = support::tokens(support::family(), &world.client, Some(&world.owner));
     store.insert_tokens(&first).unwrap();
@@ -85,8 +85,7 @@ fn existing_token_digest_is_a_conflict_and_stores_nothing(db: &TestStore) {
     );
 }
 
-fn rotating_a_refresh_token_stores_the_new_tokens_once(db: &TestStore) {
-    let store = &*db.store;
+fn rotating_a_refresh_token_stores_the_new_tokens_once(store: &dyn Store) {
     let world = support::world(store);
     let family = support::family();
     let issued = support::tokens(family, &world.client, Some(&world.owner));
@@ -120,8 +119,7 @@ fn rotating_a_refresh_token_stores_the_new_tokens_once(db: &TestStore) {
     );
 }
 
-fn rotating_a_revoked_or_unknown_refresh_token_is_refused(db: &TestStore) {
-    let store = &*db.store;
+fn rotating_a_revoked_or_unknown_refresh_token_is_refused(store: &dyn Store) {
     let world = support::world(store);
     let issued = support::tokens(support::family(), &world.client, Some(&world.owner));
     store.insert_tokens(&issued).unwrap();
@@ -149,20 +147,11 @@ fn of_ten_concurrent_rotations_exactly_one_succeeds(db: &TestStore) {
     let issued = support::tokens(family, &world.client, Some(&world.owner));
     db.store.insert_tokens(&issued).unwrap();
     let old = issued.refresh.unwrap();
-    let barrier = Arc::new(Barrier::new(10));
-
-    let handles: Vec<_> = (0..10)
-        .map(|i| {
-            let store = Arc::clone(&db.store);
-            let barrier = Arc::clone(&barrier);
-            let tokens = support::tokens(family, &world.client, Some(&world.owner));
-            std::thread::spawn(move || {
-                barrier.wait();
-                (store.rotate_refresh(&old.id, t(400 + i), &tokens), tokens)
-            })
-        })
-        .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = support::at_once((0..10).map(|i| {
+        let store = Arc::clone(&db.store);
+        let tokens = support::tokens(family, &world.client, Some(&world.owner));
+        move || (store.rotate_refresh(&old.id, t(400 + i), &tokens), tokens)
+    }));
 
     let rotated_at = db
         .store
@@ -191,8 +180,7 @@ fn of_ten_concurrent_rotations_exactly_one_succeeds(db: &TestStore) {
     assert_eq!(winners, 1, "exactly one rotation must succeed");
 }
 
-fn revoke_family_revokes_every_live_token_of_that_family_only(db: &TestStore) {
-    let store = &*db.store;
+fn revoke_family_revokes_every_live_token_of_that_family_only(store: &dyn Store) {
     let world = support::world(store);
     let family = support::family();
     let first = support::tokens(family, &world.client, Some(&world.owner));
@@ -222,8 +210,7 @@ fn revoke_family_revokes_every_live_token_of_that_family_only(db: &TestStore) {
     assert_eq!(revoked_at(&other.access.digest), None);
 }
 
-fn revoke_token_revokes_a_live_token_once(db: &TestStore) {
-    let store = &*db.store;
+fn revoke_token_revokes_a_live_token_once(store: &dyn Store) {
     let world = support::world(store);
     let tokens = support::tokens(support::family(), &world.client, Some(&world.owner));
     store.insert_tokens(&tokens).unwrap();
@@ -243,11 +230,9 @@ fn revoke_token_revokes_a_live_token_once(db: &TestStore) {
     assert_eq!(refresh.revoked_at, None);
 }
 
-fn revoke_tokens_of_selects_by_user_client_or_both(db: &TestStore) {
-    let store = &*db.store;
+fn revoke_tokens_of_selects_by_user_client_or_both(store: &dyn Store) {
     let world = support::world(store);
-    let bob = support::user("bob");
-    store.insert_user(&bob).unwrap();
+    let bob = support::stored_user(store, "bob");
     let other_app = domain::client::Client {
         issued_at: t(11),
         ..support::client("other-app", &bob, domain::client::AuthMethod::None)
@@ -295,8 +280,7 @@ fn revoke_tokens_of_selects_by_user_client_or_both(db: &TestStore) {
     assert_eq!(first_revocation.revoked_at, Some(t(510)));
 }
 
-fn timestamps_keep_their_microseconds(db: &TestStore) {
-    let store = &*db.store;
+fn timestamps_keep_their_microseconds(store: &dyn Store) {
     let mut owner = support::user("alice");
     owner.created_at = support::precise(1);
     store.insert_user(&owner).unwrap();

@@ -70,6 +70,38 @@ impl Drop for Server {
     }
 }
 
+/// `client create --owner OWNER --name NAME` and then `flags`, a command
+/// line split at spaces (no flag value in these tests has one).
+pub fn client_create<'a>(owner: &'a str, name: &'a str, flags: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["client", "create", "--owner", owner, "--name", name];
+    args.extend(flags.split_whitespace());
+    args
+}
+
+/// `user create --username USERNAME --password PASSWORD`.
+pub const fn user_create<'a>(username: &'a str, password: &'a str) -> [&'a str; 6] {
+    [
+        "user",
+        "create",
+        "--username",
+        username,
+        "--password",
+        password,
+    ]
+}
+
+/// What `serve` takes to use `database_url` and listen on `port` of the
+/// loopback, then `extra`.
+pub fn serve_args(database_url: &str, port: u16, extra: &[&str]) -> Vec<String> {
+    let bind = format!("127.0.0.1:{port}");
+    let own = |arg: &str| arg.to_owned();
+    let mut args: Vec<String> = ["--database-url", database_url, "--bind", &bind]
+        .map(own)
+        .into();
+    args.extend(extra.iter().copied().map(own));
+    args
+}
+
 pub fn serve(database_url: &str, port: u16) -> Server {
     serve_with(database_url, port, &[]).0
 }
@@ -78,13 +110,7 @@ pub fn serve(database_url: &str, port: u16) -> Server {
 /// line once it listens.
 pub fn serve_with(database_url: &str, port: u16, extra: &[&str]) -> (Server, String) {
     let mut child = command()
-        .args([
-            "--database-url",
-            database_url,
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(extra)
+        .args(serve_args(database_url, port, extra))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
