@@ -21,6 +21,17 @@ function M.params()
   return single, lists
 end
 
+-- Every request of a scenario the same: a form POST with the client's Basic
+-- authentication (RFC 6749 §2.3.1), as the token, introspection and
+-- revocation endpoints take it.
+function M.client_form_post(p, path, body)
+  wrk.method = "POST"
+  wrk.path = path
+  wrk.headers["Authorization"] = p.basic
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.body = body
+end
+
 local threads = {}
 
 function M.setup(thread)
