@@ -202,12 +202,7 @@ mod tests {
         w.store.delete_client(&client.id).unwrap();
         w.store.insert_client(&client).unwrap();
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &[("grant_type", "client_credentials")],
-        );
+        let result = client_credentials_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::UnauthorizedClient);
     }
@@ -286,12 +281,7 @@ mod tests {
         let (mut w, client, secret) = with_basic_client();
         w.services.ports.clients = std::sync::Arc::new(DeletedAfterRead(w.store.clone()));
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &[("grant_type", "client_credentials")],
-        );
+        let result = client_credentials_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::InvalidClient);
     }
