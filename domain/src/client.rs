@@ -303,23 +303,13 @@ impl ClientMetadata {
             }
         }
 
-        let mut grant_types = Vec::new();
-        for raw in non_blank(&input.grant_types) {
-            match GrantType::parse(raw) {
-                Some(g) if !server.grant_types.contains(&g) => {
-                    fail(
-                        "grant_types",
-                        format!("{raw} is not enabled on this server"),
-                    );
-                }
-                Some(g) if !grant_types.contains(&g) => grant_types.push(g),
-                Some(_) => {}
-                None => fail(
-                    "grant_types",
-                    format!("{raw} is not a supported grant type"),
-                ),
-            }
-        }
+        let grant_types = enabled_choices(
+            &input.grant_types,
+            ("grant_types", "grant type"),
+            &server.grant_types,
+            GrantType::parse,
+            &mut fail,
+        );
         if grant_types.is_empty() && non_blank(&input.grant_types).next().is_none() {
             fail(
                 "grant_types",
@@ -327,23 +317,13 @@ impl ClientMetadata {
             );
         }
 
-        let mut response_types = Vec::new();
-        for raw in non_blank(&input.response_types) {
-            match ResponseType::parse(raw) {
-                Some(r) if !server.response_types.contains(&r) => {
-                    fail(
-                        "response_types",
-                        format!("{raw} is not enabled on this server"),
-                    );
-                }
-                Some(r) if !response_types.contains(&r) => response_types.push(r),
-                Some(_) => {}
-                None => fail(
-                    "response_types",
-                    format!("{raw} is not a supported response type"),
-                ),
-            }
-        }
+        let response_types = enabled_choices(
+            &input.response_types,
+            ("response_types", "response type"),
+            &server.response_types,
+            ResponseType::parse,
+            &mut fail,
+        );
 
         let scope = match Scope::parse(&input.scope) {
             Ok(scope) if scope.is_subset_of(&server.scopes) => scope,
@@ -629,6 +609,30 @@ pub fn validate_client_uri(raw: &str) -> Result<Option<String>, String> {
 fn authority_of(uri: &str) -> &str {
     let rest = uri.split_once("://").map_or("", |(_, rest)| rest);
     rest.split(['/', '?', '#', '\\']).next().unwrap_or("")
+}
+
+/// The distinct values among `raw` that parse and that the server enables,
+/// in the order given; each other one is reported under `field` (`what`
+/// names the kind of value in the message).
+fn enabled_choices<T: Copy + PartialEq>(
+    raw: &[String],
+    (field, what): (&'static str, &str),
+    enabled: &[T],
+    parse: impl Fn(&str) -> Option<T>,
+    fail: &mut impl FnMut(&'static str, String),
+) -> Vec<T> {
+    let mut chosen = Vec::new();
+    for raw in non_blank(raw) {
+        match parse(raw) {
+            Some(value) if !enabled.contains(&value) => {
+                fail(field, format!("{raw} is not enabled on this server"));
+            }
+            Some(value) if !chosen.contains(&value) => chosen.push(value),
+            Some(_) => {}
+            None => fail(field, format!("{raw} is not a supported {what}")),
+        }
+    }
+    chosen
 }
 
 fn non_blank(values: &[String]) -> impl Iterator<Item = &str> {
