@@ -499,8 +499,7 @@ mod tests {
             .metadata
             .redirect_uris
             .push(RedirectUri::parse("https://client.example.com/other").unwrap());
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&client).unwrap();
+        w.reregister(&client);
 
         let params = without(&code_request(&client, &[]), "redirect_uri");
 
@@ -588,8 +587,7 @@ mod tests {
         let (mut client, _) = w.client(AuthMethod::None);
         client.metadata.grant_types = vec![GrantType::Implicit];
         client.metadata.response_types = vec![ResponseType::Token];
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&client).unwrap();
+        w.reregister(&client);
         let params = Params::from_pairs([
             ("response_type", "token"),
             ("client_id", client.id.as_str()),

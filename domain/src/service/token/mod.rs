@@ -199,8 +199,7 @@ mod tests {
         let w = world();
         let (mut client, secret) = w.client(AuthMethod::ClientSecretBasic);
         client.metadata.grant_types = vec![GrantType::AuthorizationCode];
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&client).unwrap();
+        w.reregister(&client);
 
         let result = client_credentials_request(&w, &client, &secret);
 

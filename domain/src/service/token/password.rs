@@ -130,8 +130,7 @@ mod tests {
         w.store.insert_user(&bob).unwrap();
         let mut kept = client.clone();
         kept.owner = bob.id;
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&kept).unwrap();
+        w.reregister(&kept);
 
         let result = password_request(&w, &client, &secret);
 
