@@ -175,18 +175,12 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
         let services = page.state.services.clone();
         let owner = user.id;
         match blocking(move || services.register_client(&owner, &input)).await? {
-            Ok(created) => {
-                tracing::info!(
-                    event = "client_created",
-                    client_id = %created.client.id,
-                    user_id = %owner
-                );
-                Ok(with_secret_cookie(
-                    &page.state,
-                    see_other(&format!("/clients/{}", created.client.id)),
-                    &created,
-                ))
-            }
+            Ok(created) => Ok(to_client_page(
+                &page.state,
+                "client_created",
+                owner,
+                &created,
+            )),
             Err(RegistrationError::Invalid(errors)) => {
                 let errors = errors
                     .into_iter()
@@ -213,11 +207,17 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
     .await
 }
 
-fn with_secret_cookie(
+/// After a registration or a secret rotation (logged as `event`): to the
+/// client's page, with the new secret, if any, in a one-time cookie so that
+/// the page shows it once.
+fn to_client_page(
     state: &AppState,
-    mut response: HttpResponse,
+    event: &'static str,
+    owner: impl std::fmt::Display,
     created: &ClientWithSecret,
 ) -> HttpResponse {
+    tracing::info!(event = event, client_id = %created.client.id, user_id = %owner);
+    let mut response = see_other(&format!("/clients/{}", created.client.id));
     let Some(secret) = &created.secret else {
         return response;
     };
@@ -328,14 +328,10 @@ pub async fn rotate_secret(
             })
             .await?;
         let rotated = rotated.ok_or(PageError::NotFound)?;
-        tracing::info!(
-            event = "client_secret_rotated",
-            client_id = %rotated.client.id,
-            user_id = %owner
-        );
-        Ok(with_secret_cookie(
+        Ok(to_client_page(
             &page.state,
-            see_other(&format!("/clients/{}", rotated.client.id)),
+            "client_secret_rotated",
+            owner,
             &rotated,
         ))
     })
