@@ -471,6 +471,26 @@ impl ApplicationType {
             Self::Public => AuthMethod::None,
         }
     }
+
+    /// The registration fields this type fills in (grant types, response
+    /// types, auth method), as a form sends them; the others empty.
+    #[must_use]
+    pub fn preset(self, server: &ServerCapabilities) -> RegistrationInput {
+        RegistrationInput {
+            grant_types: self
+                .grant_types(server)
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            response_types: self
+                .response_types()
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            token_endpoint_auth_method: self.auth_method().as_str().to_owned(),
+            ..RegistrationInput::default()
+        }
+    }
 }
 
 /// Default of `MAX_REDIRECT_URIS_PER_CLIENT`.
@@ -947,18 +967,11 @@ mod tests {
         }] {
             for app in ApplicationType::ALL {
                 assert_eq!(ApplicationType::parse(app.as_str()), Some(app));
+                let preset = app.preset(&capabilities);
                 let input = RegistrationInput {
-                    grant_types: app
-                        .grant_types(&capabilities)
-                        .iter()
-                        .map(|g| g.as_str().to_owned())
-                        .collect(),
-                    response_types: app
-                        .response_types()
-                        .iter()
-                        .map(|r| r.as_str().to_owned())
-                        .collect(),
-                    token_endpoint_auth_method: app.auth_method().as_str().to_owned(),
+                    grant_types: preset.grant_types,
+                    response_types: preset.response_types,
+                    token_endpoint_auth_method: preset.token_endpoint_auth_method,
                     ..web_app()
                 };
                 let metadata = ClientMetadata::validate(&input, &capabilities)

@@ -95,19 +95,12 @@ fn application_type_view(
 /// The form as first shown: a web application's settings.
 fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm {
     let app = ApplicationType::Web;
+    let preset = app.preset(capabilities);
     ClientForm {
         application_type: app.as_str().to_owned(),
-        grant_types: app
-            .grant_types(capabilities)
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
-        response_types: app
-            .response_types()
-            .iter()
-            .map(|r| r.as_str().to_owned())
-            .collect(),
-        token_endpoint_auth_method: app.auth_method().as_str().to_owned(),
+        grant_types: preset.grant_types,
+        response_types: preset.response_types,
+        token_endpoint_auth_method: preset.token_endpoint_auth_method,
         ..ClientForm::default()
     }
 }
