@@ -175,13 +175,7 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
                 &created,
             )),
             Err(RegistrationError::Invalid(errors)) => {
-                let errors = errors
-                    .into_iter()
-                    .map(|e| FieldMessage {
-                        field: e.field.to_owned(),
-                        message: e.message,
-                    })
-                    .collect();
+                let errors = FieldMessage::all_of(errors);
                 form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::QuotaReached(max)) => {
