@@ -208,16 +208,11 @@ fn to_client_page(
     let Some(secret) = &created.secret else {
         return response;
     };
-    let cookie = Cookie::build(
-        SECRET_COOKIE,
-        format!("{}:{}", created.client.id, secret.expose()),
-    )
-    .path(format!("/clients/{}", created.client.id))
-    .http_only(true)
-    .secure(state.https)
-    .same_site(SameSite::Strict)
-    .max_age(actix_web::cookie::time::Duration::seconds(120))
-    .finish();
+    let value = format!("{}:{}", created.client.id, secret.expose());
+    let cookie = private_cookie::build(state, SECRET_COOKIE, value, SameSite::Strict)
+        .path(format!("/clients/{}", created.client.id))
+        .max_age(actix_web::cookie::time::Duration::seconds(120))
+        .finish();
     private_cookie::set(state, &mut response, cookie);
     response
 }
