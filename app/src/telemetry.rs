@@ -154,42 +154,31 @@ fn needs_escape(c: char) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use std::sync::{Arc, Mutex};
+    use std::io::{Read, Seek, SeekFrom};
+    use std::sync::Arc;
 
     use super::*;
 
-    /// Collects what the subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'w> MakeWriter<'w> for Captured {
-        type Writer = Self;
-        fn make_writer(&'w self) -> Self {
-            self.clone()
-        }
+    /// What a subscriber of `format` writes while `emit` runs (an
+    /// anonymous file is a shared writer: `&File` is `Write`).
+    fn log_of(format: LogFormat, ansi: bool, emit: impl FnOnce()) -> String {
+        let file = Arc::new(tempfile::tempfile().unwrap());
+        let subscriber = subscriber(format, "info", file.clone(), ansi);
+        tracing::subscriber::with_default(subscriber, emit);
+        let mut reader: &std::fs::File = &file;
+        reader.seek(SeekFrom::Start(0)).unwrap();
+        let mut log = String::new();
+        reader.read_to_string(&mut log).unwrap();
+        log
     }
 
     const FORGED: &str =
         "x\n2026-12-01T00:00:00Z  INFO request path=/admin status=200\r\u{1b}[2J\u{202e}";
 
     fn log_with(format: LogFormat, ansi: bool) -> String {
-        let captured = Captured::default();
-        let subscriber = subscriber(format, "info", captured.clone(), ansi);
-        tracing::subscriber::with_default(subscriber, || {
+        log_of(format, ansi, || {
             tracing::info!(event = "app_revoked", client_id = %FORGED, "revoked {}", FORGED);
-        });
-        let bytes = captured.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap()
+        })
     }
 
     #[test]
@@ -220,14 +209,11 @@ mod tests {
     #[test]
     fn both_formats_name_the_request_of_an_event() {
         for format in [LogFormat::Text, LogFormat::Json] {
-            let captured = Captured::default();
-            let subscriber = subscriber(format, "info", captured.clone(), false);
-            tracing::subscriber::with_default(subscriber, || {
+            let log = log_of(format, false, || {
                 tracing::info_span!("request", request_id = %"r-42").in_scope(|| {
                     tracing::warn!(event = "refresh_reuse_detected");
                 });
             });
-            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
 
             match format {
                 LogFormat::Text => assert!(log.contains("request{request_id=r-42}"), "{log}"),

@@ -303,23 +303,13 @@ impl ClientMetadata {
             }
         }
 
-        let mut grant_types = Vec::new();
-        for raw in non_blank(&input.grant_types) {
-            match GrantType::parse(raw) {
-                Some(g) if !server.grant_types.contains(&g) => {
-                    fail(
-                        "grant_types",
-                        format!("{raw} is not enabled on this server"),
-                    );
-                }
-                Some(g) if !grant_types.contains(&g) => grant_types.push(g),
-                Some(_) => {}
-                None => fail(
-                    "grant_types",
-                    format!("{raw} is not a supported grant type"),
-                ),
-            }
-        }
+        let grant_types = enabled_choices(
+            &input.grant_types,
+            ("grant_types", "grant type"),
+            &server.grant_types,
+            GrantType::parse,
+            &mut fail,
+        );
         if grant_types.is_empty() && non_blank(&input.grant_types).next().is_none() {
             fail(
                 "grant_types",
@@ -327,23 +317,13 @@ impl ClientMetadata {
             );
         }
 
-        let mut response_types = Vec::new();
-        for raw in non_blank(&input.response_types) {
-            match ResponseType::parse(raw) {
-                Some(r) if !server.response_types.contains(&r) => {
-                    fail(
-                        "response_types",
-                        format!("{raw} is not enabled on this server"),
-                    );
-                }
-                Some(r) if !response_types.contains(&r) => response_types.push(r),
-                Some(_) => {}
-                None => fail(
-                    "response_types",
-                    format!("{raw} is not a supported response type"),
-                ),
-            }
-        }
+        let response_types = enabled_choices(
+            &input.response_types,
+            ("response_types", "response type"),
+            &server.response_types,
+            ResponseType::parse,
+            &mut fail,
+        );
 
         let scope = match Scope::parse(&input.scope) {
             Ok(scope) if scope.is_subset_of(&server.scopes) => scope,
@@ -491,6 +471,26 @@ impl ApplicationType {
             Self::Public => AuthMethod::None,
         }
     }
+
+    /// The registration fields this type fills in (grant types, response
+    /// types, auth method), as a form sends them; the others empty.
+    #[must_use]
+    pub fn preset(self, server: &ServerCapabilities) -> RegistrationInput {
+        RegistrationInput {
+            grant_types: self
+                .grant_types(server)
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            response_types: self
+                .response_types()
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            token_endpoint_auth_method: self.auth_method().as_str().to_owned(),
+            ..RegistrationInput::default()
+        }
+    }
 }
 
 /// Default of `MAX_REDIRECT_URIS_PER_CLIENT`.
@@ -631,6 +631,30 @@ fn authority_of(uri: &str) -> &str {
     rest.split(['/', '?', '#', '\\']).next().unwrap_or("")
 }
 
+/// The distinct values among `raw` that parse and that the server enables,
+/// in the order given; each other one is reported under `field` (`what`
+/// names the kind of value in the message).
+fn enabled_choices<T: Copy + PartialEq>(
+    raw: &[String],
+    (field, what): (&'static str, &str),
+    enabled: &[T],
+    parse: impl Fn(&str) -> Option<T>,
+    fail: &mut impl FnMut(&'static str, String),
+) -> Vec<T> {
+    let mut chosen = Vec::new();
+    for raw in non_blank(raw) {
+        match parse(raw) {
+            Some(value) if !enabled.contains(&value) => {
+                fail(field, format!("{raw} is not enabled on this server"));
+            }
+            Some(value) if !chosen.contains(&value) => chosen.push(value),
+            Some(_) => {}
+            None => fail(field, format!("{raw} is not a supported {what}")),
+        }
+    }
+    chosen
+}
+
 fn non_blank(values: &[String]) -> impl Iterator<Item = &str> {
     values.iter().map(|v| v.trim()).filter(|v| !v.is_empty())
 }
@@ -677,6 +701,11 @@ mod tests {
         result.unwrap_err().into_iter().map(|e| e.field).collect()
     }
 
+    /// The fields a registration of `input` is refused on, by [`server`].
+    fn refused_fields(input: &RegistrationInput) -> Vec<&'static str> {
+        fields(ClientMetadata::validate(input, &server()))
+    }
+
     #[test]
     fn a_well_formed_web_app_registers() {
         let metadata = ClientMetadata::validate(&web_app(), &server()).unwrap();
@@ -696,10 +725,7 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(
-            fields(ClientMetadata::validate(&input, &server())),
-            vec!["redirect_uris"]
-        );
+        assert_eq!(refused_fields(&input), vec!["redirect_uris"]);
     }
 
     #[test]
@@ -708,10 +734,7 @@ mod tests {
             grant_types: vec!["authorization_code".to_owned(), "urn:bogus".to_owned()],
             ..web_app()
         };
-        assert_eq!(
-            fields(ClientMetadata::validate(&input, &server())),
-            vec!["grant_types"]
-        );
+        assert_eq!(refused_fields(&input), vec!["grant_types"]);
 
         let mut no_password = server();
         no_password
@@ -735,10 +758,7 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(
-            fields(ClientMetadata::validate(&input, &server())),
-            vec!["token_endpoint_auth_method"]
-        );
+        assert_eq!(refused_fields(&input), vec!["token_endpoint_auth_method"]);
     }
 
     #[test]
@@ -748,7 +768,7 @@ mod tests {
             ..web_app()
         };
 
-        assert!(fields(ClientMetadata::validate(&input, &server())).contains(&"response_types"));
+        assert!(refused_fields(&input).contains(&"response_types"));
     }
 
     #[test]
@@ -760,10 +780,7 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(
-            fields(ClientMetadata::validate(&input, &server())),
-            vec!["grant_types"]
-        );
+        assert_eq!(refused_fields(&input), vec!["grant_types"]);
     }
 
     #[test]
@@ -773,10 +790,7 @@ mod tests {
             ..web_app()
         };
 
-        assert_eq!(
-            fields(ClientMetadata::validate(&input, &server())),
-            vec!["scope"]
-        );
+        assert_eq!(refused_fields(&input), vec!["scope"]);
     }
 
     #[test]
@@ -797,11 +811,7 @@ mod tests {
                 client_name: name.to_owned(),
                 ..web_app()
             };
-            assert_eq!(
-                fields(ClientMetadata::validate(&input, &server())),
-                vec!["client_name"],
-                "{name:?}"
-            );
+            assert_eq!(refused_fields(&input), vec!["client_name"], "{name:?}");
         }
         assert_eq!(
             validate_client_name("  Café 日本 🚀  ").unwrap(),
@@ -824,11 +834,7 @@ mod tests {
                 client_uri: uri.to_owned(),
                 ..web_app()
             };
-            assert_eq!(
-                fields(ClientMetadata::validate(&input, &server())),
-                vec!["client_uri"],
-                "{uri:?}"
-            );
+            assert_eq!(refused_fields(&input), vec!["client_uri"], "{uri:?}");
         }
         assert_eq!(validate_client_uri(" ").unwrap(), None);
         assert_eq!(
@@ -847,7 +853,7 @@ mod tests {
             ..web_app()
         };
 
-        let found = fields(ClientMetadata::validate(&input, &server()));
+        let found = refused_fields(&input);
         assert!(found.contains(&"client_name"));
         assert!(found.contains(&"token_endpoint_auth_method"));
     }
@@ -943,18 +949,11 @@ mod tests {
         }] {
             for app in ApplicationType::ALL {
                 assert_eq!(ApplicationType::parse(app.as_str()), Some(app));
+                let preset = app.preset(&capabilities);
                 let input = RegistrationInput {
-                    grant_types: app
-                        .grant_types(&capabilities)
-                        .iter()
-                        .map(|g| g.as_str().to_owned())
-                        .collect(),
-                    response_types: app
-                        .response_types()
-                        .iter()
-                        .map(|r| r.as_str().to_owned())
-                        .collect(),
-                    token_endpoint_auth_method: app.auth_method().as_str().to_owned(),
+                    grant_types: preset.grant_types,
+                    response_types: preset.response_types,
+                    token_endpoint_auth_method: preset.token_endpoint_auth_method,
                     ..web_app()
                 };
                 let metadata = ClientMetadata::validate(&input, &capabilities)

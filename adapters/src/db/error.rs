@@ -72,11 +72,16 @@ fn is_busy(message: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// An error as the driver reports it: a kind and its message.
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
     #[test]
     fn unique_violation_is_a_conflict() {
-        let error = DieselError::DatabaseError(
+        let error = database_error(
             DatabaseErrorKind::UniqueViolation,
-            Box::new("UNIQUE constraint failed: users.username".to_owned()),
+            "UNIQUE constraint failed: users.username",
         );
 
         assert!(matches!(store_error(error), StoreError::Conflict));
@@ -84,10 +89,7 @@ mod tests {
 
     #[test]
     fn busy_sqlite_is_unavailable_and_hides_the_driver_message() {
-        let error = DieselError::DatabaseError(
-            DatabaseErrorKind::Unknown,
-            Box::new("database is locked".to_owned()),
-        );
+        let error = database_error(DatabaseErrorKind::Unknown, "database is locked");
 
         let mapped = store_error(error);
 
@@ -98,14 +100,11 @@ mod tests {
     #[test]
     fn foreign_key_violations_are_gone() {
         for error in [
-            DieselError::DatabaseError(
+            database_error(
                 DatabaseErrorKind::ForeignKeyViolation,
-                Box::new("FOREIGN KEY constraint failed".to_owned()),
+                "FOREIGN KEY constraint failed",
             ),
-            DieselError::DatabaseError(
-                DatabaseErrorKind::Unknown,
-                Box::new("FOREIGN KEY constraint failed".to_owned()),
-            ),
+            database_error(DatabaseErrorKind::Unknown, "FOREIGN KEY constraint failed"),
         ] {
             assert!(matches!(store_error(error), StoreError::Gone));
         }
@@ -113,9 +112,9 @@ mod tests {
 
     #[test]
     fn closed_connection_is_unavailable() {
-        let error = DieselError::DatabaseError(
+        let error = database_error(
             DatabaseErrorKind::ClosedConnection,
-            Box::new("server closed the connection".to_owned()),
+            "server closed the connection",
         );
 
         assert!(matches!(store_error(error), StoreError::Unavailable(_)));

@@ -7,7 +7,7 @@
 //! that the token lives in a cookie encrypted and authenticated with the
 //! server key, so that anonymous page views cost no write.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
@@ -115,11 +115,13 @@ fn anonymous_token(state: &AppState, request: &HttpRequest) -> Option<String> {
 
 /// Sets the anonymous CSRF cookie on `response`.
 pub fn set_anonymous_cookie(state: &AppState, response: &mut HttpResponse, token: &str) {
-    let cookie = Cookie::build(anonymous_cookie(state), token.to_owned())
-        .path("/")
-        .http_only(true)
-        .secure(state.https)
-        .same_site(SameSite::Lax)
-        .finish();
+    let cookie = private_cookie::build(
+        state,
+        anonymous_cookie(state),
+        token.to_owned(),
+        SameSite::Lax,
+    )
+    .path("/")
+    .finish();
     private_cookie::set(state, response, cookie);
 }

@@ -8,7 +8,7 @@ use domain::service::introspect::ActiveToken;
 use domain::service::Services;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState, ClientEndpoint};
+use super::{AppState, ClientEndpoint, ClientRequestBody as Body};
 
 /// The introspection body (RFC 7662 §2.2).
 #[derive(Debug, Serialize)]
@@ -52,20 +52,9 @@ impl<'a> From<&'a ActiveToken> for ActiveTokenBody<'a> {
 }
 
 /// Handles an introspection request.
-pub async fn post(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    let outcome = client_endpoint(
-        &state,
-        &request,
-        body,
-        ClientEndpoint::Introspect,
-        Services::introspect,
-    )
-    .await;
-    match outcome {
+pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: Body) -> HttpResponse {
+    let outcome = ClientEndpoint::Introspect.serve(&state, &request, body, Services::introspect);
+    match outcome.await {
         Ok(token) => json_no_store(StatusCode::OK).json(IntrospectionResponseBody {
             active: token.is_some(),
             token: token.as_ref().map(ActiveTokenBody::from),

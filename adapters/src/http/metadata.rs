@@ -12,25 +12,15 @@ use super::AppState;
 pub async fn get(state: web::Data<AppState>) -> HttpResponse {
     let policy = &state.services.policy;
     let issuer = policy.issuer.trim_end_matches('/');
-    let grant_types: Vec<&str> = policy
-        .capabilities
-        .grant_types
-        .iter()
-        .map(|g| g.as_str())
-        .collect();
-    let response_types: Vec<&str> = policy
-        .capabilities
-        .response_types
-        .iter()
-        .map(|r| r.as_str())
-        .collect();
-    let confidential_methods: Vec<&str> = AuthMethod::ALL
-        .iter()
-        .filter(|m| m.is_confidential())
-        .map(|m| m.as_str())
-        .collect();
-    let authorization_endpoint = policy
-        .capabilities
+    let capabilities = &policy.capabilities;
+    let grant_types = names(&capabilities.grant_types, |g| g.as_str());
+    let response_types = names(&capabilities.response_types, |r| r.as_str());
+    let all_methods = names(&AuthMethod::ALL, |m| m.as_str());
+    let confidential_methods = names(
+        AuthMethod::ALL.iter().filter(|m| m.is_confidential()),
+        |m| m.as_str(),
+    );
+    let authorization_endpoint = capabilities
         .grant_types
         .iter()
         .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit))
@@ -47,10 +37,18 @@ pub async fn get(state: web::Data<AppState>) -> HttpResponse {
             "response_types_supported": response_types,
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": grant_types,
-            "token_endpoint_auth_methods_supported": AuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-            "revocation_endpoint_auth_methods_supported": AuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            "token_endpoint_auth_methods_supported": all_methods,
+            "revocation_endpoint_auth_methods_supported": all_methods,
             "introspection_endpoint_auth_methods_supported": confidential_methods,
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
         }))
+}
+
+/// The protocol names of `items`, in order, for a `*_supported` member.
+fn names<'a, T: 'a + Copy>(
+    items: impl IntoIterator<Item = &'a T>,
+    name: impl Fn(T) -> &'static str,
+) -> Vec<&'static str> {
+    items.into_iter().map(|item| name(*item)).collect()
 }

@@ -71,6 +71,14 @@ pub struct Metrics {
     pool_max_connections: Gauge,
 }
 
+/// Registers each named field of `$metrics` in `$registry` under its name
+/// and help text (the fields differ in type, so a loop cannot).
+macro_rules! register {
+    ($registry:ident, $metrics:ident, { $($field:ident: $name:literal, $help:literal;)* }) => {
+        $($registry.register($name, $help, $metrics.$field.clone());)*
+    };
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         let metrics = Self {
@@ -86,46 +94,16 @@ impl Default for Metrics {
         };
         let mut registry = Registry::default();
         // Counters are registered without `_total`: the encoder appends it.
-        registry.register(
-            "http_requests",
-            "HTTP requests answered, by route, method and status",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer a request, by route",
-            metrics.latency.clone(),
-        );
-        registry.register(
-            "oauth_tokens_issued",
-            "Access tokens issued, by grant type",
-            metrics.tokens_issued.clone(),
-        );
-        registry.register(
-            "oauth_errors",
-            "OAuth error responses, by endpoint and error code",
-            metrics.oauth_errors.clone(),
-        );
-        registry.register(
-            "oauth_client_auth_failures",
-            "Failed client authentications, by endpoint",
-            metrics.client_auth_failures.clone(),
-        );
-        registry.register(
-            "db_pool_connections",
-            "Database connections open in the pool",
-            metrics.pool_connections.clone(),
-        );
-        registry.register(
-            "db_pool_idle_connections",
-            "Open database connections not in use",
-            metrics.pool_idle_connections.clone(),
-        );
-        registry.register(
-            "db_pool_max_connections",
-            "Largest number of pooled connections",
-            metrics.pool_max_connections.clone(),
-        );
+        register!(registry, metrics, {
+            requests: "http_requests", "HTTP requests answered, by route, method and status";
+            latency: "http_request_duration_seconds", "Time to answer a request, by route";
+            tokens_issued: "oauth_tokens_issued", "Access tokens issued, by grant type";
+            oauth_errors: "oauth_errors", "OAuth error responses, by endpoint and error code";
+            client_auth_failures: "oauth_client_auth_failures", "Failed client authentications, by endpoint";
+            pool_connections: "db_pool_connections", "Database connections open in the pool";
+            pool_idle_connections: "db_pool_idle_connections", "Open database connections not in use";
+            pool_max_connections: "db_pool_max_connections", "Largest number of pooled connections";
+        });
         Self {
             registry,
             ..metrics

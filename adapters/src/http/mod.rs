@@ -237,8 +237,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/readyz").route(web::get().to(health::readyz)));
 }
 
+/// The body of a request to a client endpoint, as actix hands it over (an
+/// over-limit or broken body is the handler's own `invalid_request`).
+pub type ClientRequestBody = Result<web::Bytes, actix_web::Error>;
+
 /// The endpoints where a client authenticates (RFC 6749 §2.3): what
-/// [`client_endpoint`] counts and logs their errors under.
+/// [`ClientEndpoint::serve`] counts and logs their errors under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientEndpoint {
     /// `POST /oauth/token` (RFC 6749 §3.2).
@@ -270,73 +274,77 @@ impl ClientEndpoint {
             Self::Introspect => SecurityEvent::IntrospectionRefused,
         }
     }
-}
 
-/// What the client endpoints (token, revocation, introspection) share: read
-/// the form, the `Authorization` header and the client's address, run the
-/// use case off the executor, and answer its error in the OAuth JSON format
-/// (counted under `endpoint` in the metrics, logged under the error's
-/// [`SecurityEvent`]).
-pub async fn client_endpoint<T, F>(
-    state: &AppState,
-    request: &actix_web::HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-    endpoint: ClientEndpoint,
-    use_case: F,
-) -> Result<T, HttpResponse>
-where
-    F: FnOnce(
-            &Services,
-            Option<&str>,
-            Option<&str>,
-            &domain::params::Params,
-        ) -> Result<T, domain::error::OAuthError>
-        + Send
-        + 'static,
-    T: Send + 'static,
-{
-    let mut presented_client = None;
-    let outcome = async {
-        let params = extract::form_params(request, body)?;
-        let auth = extract::authorization(request)?;
-        let address = extract::client_address(request, &state.trusted_proxies);
-        // For the security event of a failed client authentication: the id
-        // as presented, if it is a well-formed one (safe to log).
-        presented_client = PresentedCredentials::from_request(auth.as_deref(), &params)
-            .ok()
-            .and_then(|c| c.parsed_client_id());
-        let services = state.services.clone();
-        blocking(move || use_case(&services, address.as_deref(), auth.as_deref(), &params)).await?
-    }
-    .await;
-    outcome.map_err(|error| {
-        let label = endpoint.as_str();
-        state.metrics.oauth_error(label, error.code.as_str());
-        match error.event {
-            Some(SecurityEvent::ClientAuthFailed) => {
-                state.metrics.client_auth_failed(label);
-                tracing::warn!(
-                    event = SecurityEvent::ClientAuthFailed.as_str(),
-                    endpoint = label,
-                    client_id = presented_client.as_ref().map_or("-", |id| id.as_str()),
-                    error = error.code.as_str(),
-                );
-            }
-            Some(replay) if replay.is_replay() => {
-                tracing::warn!(
-                    event = replay.as_str(),
-                    "replay detected; the tokens issued from it are revoked"
-                );
-            }
-            _ => {
-                tracing::info!(
-                    event = endpoint.refused_event().as_str(),
-                    error = error.code.as_str()
-                );
-            }
+    /// What the client endpoints (token, revocation, introspection) share:
+    /// read the form, the `Authorization` header and the client's address,
+    /// run the use case off the executor, and answer its error in the OAuth
+    /// JSON format (counted under the endpoint in the metrics, logged under
+    /// the error's [`SecurityEvent`]).
+    ///
+    /// # Errors
+    /// The OAuth error response, ready to send.
+    pub async fn serve<T, F>(
+        self,
+        state: &AppState,
+        request: &actix_web::HttpRequest,
+        body: ClientRequestBody,
+        use_case: F,
+    ) -> Result<T, HttpResponse>
+    where
+        F: FnOnce(
+                &Services,
+                Option<&str>,
+                Option<&str>,
+                &domain::params::Params,
+            ) -> Result<T, domain::error::OAuthError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let mut presented_client = None;
+        let outcome = async {
+            let params = extract::form_params(request, body)?;
+            let auth = extract::authorization(request)?;
+            let address = extract::client_address(request, &state.trusted_proxies);
+            // For the security event of a failed client authentication: the id
+            // as presented, if it is a well-formed one (safe to log).
+            presented_client = PresentedCredentials::from_request(auth.as_deref(), &params)
+                .ok()
+                .and_then(|c| c.parsed_client_id());
+            let services = state.services.clone();
+            blocking(move || use_case(&services, address.as_deref(), auth.as_deref(), &params))
+                .await?
         }
-        error::oauth_error_response(&error)
-    })
+        .await;
+        outcome.map_err(|error| {
+            let label = self.as_str();
+            state.metrics.oauth_error(label, error.code.as_str());
+            match error.event {
+                Some(SecurityEvent::ClientAuthFailed) => {
+                    state.metrics.client_auth_failed(label);
+                    tracing::warn!(
+                        event = SecurityEvent::ClientAuthFailed.as_str(),
+                        endpoint = label,
+                        client_id = presented_client.as_ref().map_or("-", |id| id.as_str()),
+                        error = error.code.as_str(),
+                    );
+                }
+                Some(replay) if replay.is_replay() => {
+                    tracing::warn!(
+                        event = replay.as_str(),
+                        "replay detected; the tokens issued from it are revoked"
+                    );
+                }
+                _ => {
+                    tracing::info!(
+                        event = self.refused_event().as_str(),
+                        error = error.code.as_str()
+                    );
+                }
+            }
+            error::oauth_error_response(&error)
+        })
+    }
 }
 
 /// Runs a blocking use case on the thread pool for blocking work, so that

@@ -3,7 +3,9 @@
 //! cookie and the one-time client secret. A cookie that was altered, or
 //! made without the key, reads as absent.
 
-use actix_web::cookie::{Cookie, CookieJar};
+use std::borrow::Cow;
+
+use actix_web::cookie::{Cookie, CookieBuilder, CookieJar, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::AppState;
@@ -16,6 +18,20 @@ pub fn read(state: &AppState, request: &HttpRequest, name: &str) -> Option<Strin
     jar.add_original(cookie);
     let cookie = jar.private(&state.cookie_key).get(name)?;
     Some(cookie.value().to_owned())
+}
+
+/// A private cookie as all of them are: `HttpOnly` (no script reads it),
+/// `Secure` when the server is reached over HTTPS, and `same_site`.
+pub fn build(
+    state: &AppState,
+    name: impl Into<Cow<'static, str>>,
+    value: impl Into<Cow<'static, str>>,
+    same_site: SameSite,
+) -> CookieBuilder<'static> {
+    Cookie::build(name, value)
+        .http_only(true)
+        .secure(state.https)
+        .same_site(same_site)
 }
 
 /// Sets `cookie` on `response`, its value encrypted.

@@ -6,24 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use domain::service::Services;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState, ClientEndpoint};
+use super::{AppState, ClientEndpoint, ClientRequestBody as Body};
 
 /// Handles a revocation request; 200 with an empty JSON object on success,
 /// also for unknown tokens (RFC 7009 §2.2).
-pub async fn post(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    let outcome = client_endpoint(
-        &state,
-        &request,
-        body,
-        ClientEndpoint::Revoke,
-        Services::revoke,
-    )
-    .await;
-    match outcome {
+pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: Body) -> HttpResponse {
+    let outcome = ClientEndpoint::Revoke.serve(&state, &request, body, Services::revoke);
+    match outcome.await {
         Ok(revocation) => {
             tracing::info!(
                 event = "token_revoked",

@@ -8,7 +8,7 @@ use domain::service::token::TokenGrant;
 use domain::service::Services;
 
 use super::error::json_no_store;
-use super::{client_endpoint, AppState, ClientEndpoint};
+use super::{AppState, ClientEndpoint, ClientRequestBody as Body};
 
 /// The success body (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -39,20 +39,9 @@ impl<'a> From<&'a TokenGrant> for TokenResponseBody<'a> {
 }
 
 /// Handles a token request.
-pub async fn post(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> HttpResponse {
-    let outcome = client_endpoint(
-        &state,
-        &request,
-        body,
-        ClientEndpoint::Token,
-        Services::token_from,
-    )
-    .await;
-    match outcome {
+pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: Body) -> HttpResponse {
+    let outcome = ClientEndpoint::Token.serve(&state, &request, body, Services::token_from);
+    match outcome.await {
         Ok(grant) => {
             state.metrics.token_issued(grant.grant_type.as_str());
             tracing::info!(

@@ -79,6 +79,20 @@ pub struct FieldMessage {
     pub message: String,
 }
 
+impl FieldMessage {
+    /// The messages of a refused registration or sign-up, one per problem.
+    #[must_use]
+    pub fn all_of(problems: Vec<domain::client::FieldError>) -> Vec<Self> {
+        problems
+            .into_iter()
+            .map(|problem| Self {
+                field: problem.field.to_owned(),
+                message: problem.message,
+            })
+            .collect()
+    }
+}
+
 /// `pages/login.html`.
 #[derive(Debug, Serialize)]
 pub struct LoginPage {

@@ -223,7 +223,7 @@ impl Services {
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
-    use crate::service::fixtures::{world, ALICE_PASSWORD};
+    use crate::service::fixtures::{world, World, ALICE_PASSWORD};
 
     #[test]
     fn sign_up_validates_and_refuses_taken_names() {
@@ -253,35 +253,46 @@ mod tests {
         );
     }
 
+    /// Whether a log-in (unthrottled) as `username` with `password` gets in.
+    fn logs_in(w: &World, username: &str, password: &str) -> bool {
+        w.services.log_in(username, password).unwrap().is_some()
+    }
+
+    /// A log-in as `username` with a wrong password from `address`, which
+    /// must be checked and refused (not throttled).
+    fn fail_log_in(w: &World, address: &str, username: &str) {
+        assert!(w
+            .services
+            .log_in_from(Some(address), None, username, "wrong")
+            .unwrap()
+            .is_none());
+    }
+
+    /// Alice's log-in with her right password from `address`: whether she
+    /// got in, or the code it was refused with.
+    fn alice_logs_in_from(w: &World, address: &str) -> Result<bool, ErrorCode> {
+        w.services
+            .log_in_from(Some(address), None, "alice", ALICE_PASSWORD)
+            .map(|user| user.is_some())
+            .map_err(|error| error.code)
+    }
+
     #[test]
     fn ten_failed_logins_lock_the_name_until_the_window_passes() {
         let w = world();
         for _ in 0..10 {
-            assert!(w
-                .services
-                .log_in_from(Some("192.0.2.7"), None, "alice", "wrong")
-                .unwrap()
-                .is_none());
+            fail_log_in(&w, "192.0.2.7", "alice");
         }
 
-        let locked = w
-            .services
-            .log_in_from(Some("192.0.2.7"), None, "alice", ALICE_PASSWORD)
-            .unwrap_err();
-        assert_eq!(locked.code, ErrorCode::SlowDown);
+        assert_eq!(
+            alice_logs_in_from(&w, "192.0.2.7"),
+            Err(ErrorCode::SlowDown)
+        );
         // The owner, elsewhere, is not locked out by someone else's guesses.
-        assert!(w
-            .services
-            .log_in_from(Some("192.0.2.8"), None, "alice", ALICE_PASSWORD)
-            .unwrap()
-            .is_some());
+        assert_eq!(alice_logs_in_from(&w, "192.0.2.8"), Ok(true));
 
         w.clock.set(crate::testing::t(15 * 60));
-        assert!(w
-            .services
-            .log_in_from(Some("192.0.2.7"), None, "alice", ALICE_PASSWORD)
-            .unwrap()
-            .is_some());
+        assert_eq!(alice_logs_in_from(&w, "192.0.2.7"), Ok(true));
     }
 
     #[test]
@@ -363,10 +374,10 @@ mod tests {
                 .log_in_from(Some(&address), None, "alice", "guess");
         }
 
-        let stranger = w
-            .services
-            .log_in_from(Some("192.0.2.1"), None, "alice", ALICE_PASSWORD);
-        assert_eq!(stranger.unwrap_err().code, ErrorCode::SlowDown);
+        assert_eq!(
+            alice_logs_in_from(&w, "192.0.2.1"),
+            Err(ErrorCode::SlowDown)
+        );
         assert!(w
             .services
             .log_in_from(Some("198.51.100.1"), Some(&device), "alice", ALICE_PASSWORD)
@@ -378,13 +389,9 @@ mod tests {
     fn log_in_fails_alike_for_unknown_users_and_wrong_passwords() {
         let w = world();
 
-        assert!(w.services.log_in("alice", "wrong").unwrap().is_none());
-        assert!(w.services.log_in("nobody", "wrong").unwrap().is_none());
-        assert!(w
-            .services
-            .log_in("alice", ALICE_PASSWORD)
-            .unwrap()
-            .is_some());
+        assert!(!logs_in(&w, "alice", "wrong"));
+        assert!(!logs_in(&w, "nobody", "wrong"));
+        assert!(logs_in(&w, "alice", ALICE_PASSWORD));
     }
 
     #[test]
@@ -449,11 +456,7 @@ mod tests {
             ),
             Err(SetPasswordError::NotFound)
         ));
-        assert!(w
-            .services
-            .log_in("alice", ALICE_PASSWORD)
-            .unwrap()
-            .is_some());
+        assert!(logs_in(&w, "alice", ALICE_PASSWORD));
     }
 
     #[test]
@@ -535,18 +538,13 @@ mod tests {
             "alice", "Alice", "aLice", "alIce", "aliCe", "alicE", "ALice", "AlIce", "ALICE",
             "aLICE",
         ] {
-            assert!(w
-                .services
-                .log_in_from(Some("192.0.2.9"), None, spelling, "wrong")
-                .unwrap()
-                .is_none());
+            fail_log_in(&w, "192.0.2.9", spelling);
         }
 
-        let locked = w
-            .services
-            .log_in_from(Some("192.0.2.9"), None, "alice", ALICE_PASSWORD)
-            .unwrap_err();
-        assert_eq!(locked.code, ErrorCode::SlowDown);
+        assert_eq!(
+            alice_logs_in_from(&w, "192.0.2.9"),
+            Err(ErrorCode::SlowDown)
+        );
     }
 
     #[test]

@@ -399,6 +399,28 @@ mod tests {
         Params::from_pairs(params.pairs().iter().filter(|(n, _)| n != name).cloned())
     }
 
+    /// `params` with `name` set to `value` alone.
+    fn replaced(params: &Params, name: &str, value: &str) -> Params {
+        Params::from_pairs(
+            without(params, name)
+                .pairs()
+                .iter()
+                .cloned()
+                .chain([(name.to_owned(), value.to_owned())]),
+        )
+    }
+
+    /// A client and its code request, validated as the user sees it
+    /// before approving.
+    fn validated_code_request(w: &World) -> (Client, AuthorizationRequest) {
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let request = w
+            .services
+            .validate_authorization(&code_request(&client, &[]))
+            .unwrap();
+        (client, request)
+    }
+
     fn redirected_error(w: &World, params: &Params) -> (ErrorCode, AuthorizationResponse) {
         match w.services.validate_authorization(params) {
             Err(AuthorizeError::Redirect(response)) => {
@@ -428,12 +450,8 @@ mod tests {
     #[test]
     fn approval_issues_a_code_with_state_and_iss() {
         let w = world();
-        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let (_, request) = validated_code_request(&w);
 
-        let request = w
-            .services
-            .validate_authorization(&code_request(&client, &[]))
-            .unwrap();
         let response = w
             .services
             .approve_authorization(&request, &w.alice.id)
@@ -453,13 +471,7 @@ mod tests {
         let (client, _) = w.client(AuthMethod::ClientSecretBasic);
         let params = code_request(&client, &[]);
 
-        let unknown = Params::from_pairs(params.pairs().iter().map(|(n, v)| {
-            if n == "client_id" {
-                (n.clone(), "nope".to_owned())
-            } else {
-                (n.clone(), v.clone())
-            }
-        }));
+        let unknown = replaced(&params, "client_id", "nope");
         assert_eq!(page_error(&w, &unknown), ErrorCode::InvalidClient);
         assert_eq!(
             page_error(&w, &without(&params, "client_id")),
@@ -470,13 +482,7 @@ mod tests {
             "https://evil.example/cb",
             "//client.example.com/cb",
         ] {
-            let bad = Params::from_pairs(
-                without(&params, "redirect_uri")
-                    .pairs()
-                    .iter()
-                    .cloned()
-                    .chain([("redirect_uri".to_owned(), variant.to_owned())]),
-            );
+            let bad = replaced(&params, "redirect_uri", variant);
             assert_eq!(page_error(&w, &bad), ErrorCode::InvalidRequest, "{variant}");
         }
         assert_eq!(
@@ -493,8 +499,7 @@ mod tests {
             .metadata
             .redirect_uris
             .push(RedirectUri::parse("https://client.example.com/other").unwrap());
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&client).unwrap();
+        w.reregister(&client);
 
         let params = without(&code_request(&client, &[]), "redirect_uri");
 
@@ -515,13 +520,7 @@ mod tests {
             redirected_error(&w, &without(&params, "code_challenge_method")).0,
             ErrorCode::InvalidRequest
         );
-        let plain = Params::from_pairs(
-            without(&params, "code_challenge_method")
-                .pairs()
-                .iter()
-                .cloned()
-                .chain([("code_challenge_method".to_owned(), "plain".to_owned())]),
-        );
+        let plain = replaced(&params, "code_challenge_method", "plain");
         let (code, response) = redirected_error(&w, &plain);
         assert_eq!(code, ErrorCode::InvalidRequest);
         assert_eq!(response.param("state"), Some("st-é &=/?x"));
@@ -533,15 +532,7 @@ mod tests {
         let (client, _) = w.client(AuthMethod::ClientSecretBasic);
         let params = without(&code_request(&client, &[]), "response_type");
 
-        let with_type = |t: &str| {
-            Params::from_pairs(
-                params
-                    .pairs()
-                    .iter()
-                    .cloned()
-                    .chain([("response_type".to_owned(), t.to_owned())]),
-            )
-        };
+        let with_type = |t: &str| replaced(&params, "response_type", t);
         assert_eq!(redirected_error(&w, &params).0, ErrorCode::InvalidRequest);
         assert_eq!(
             redirected_error(&w, &with_type("bogus")).0,
@@ -581,12 +572,8 @@ mod tests {
     #[test]
     fn denial_is_access_denied_with_state() {
         let w = world();
-        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let (_, request) = validated_code_request(&w);
 
-        let request = w
-            .services
-            .validate_authorization(&code_request(&client, &[]))
-            .unwrap();
         let response = w.services.deny_authorization(&request);
 
         assert_eq!(response.param("error"), Some("access_denied"));
@@ -600,8 +587,7 @@ mod tests {
         let (mut client, _) = w.client(AuthMethod::None);
         client.metadata.grant_types = vec![GrantType::Implicit];
         client.metadata.response_types = vec![ResponseType::Token];
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&client).unwrap();
+        w.reregister(&client);
         let params = Params::from_pairs([
             ("response_type", "token"),
             ("client_id", client.id.as_str()),
@@ -626,11 +612,7 @@ mod tests {
     fn approvals_past_the_pending_code_quota_are_temporarily_unavailable() {
         let mut w = world();
         w.services.policy.quotas.pending_codes_per_grant = 3;
-        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
-        let request = w
-            .services
-            .validate_authorization(&code_request(&client, &[]))
-            .unwrap();
+        let (_, request) = validated_code_request(&w);
         for _ in 0..3 {
             w.services
                 .approve_authorization(&request, &w.alice.id)
@@ -658,11 +640,7 @@ mod tests {
         use crate::ports::UserRepository;
         for delete_client in [false, true] {
             let w = world();
-            let (client, _) = w.client(AuthMethod::ClientSecretBasic);
-            let request = w
-                .services
-                .validate_authorization(&code_request(&client, &[]))
-                .unwrap();
+            let (client, request) = validated_code_request(&w);
             if delete_client {
                 w.store.delete_client(&client.id).unwrap();
             } else {

@@ -114,26 +114,16 @@ mod tests {
 
     #[test]
     fn header_parsing_follows_rfc_6750() {
-        assert!(matches!(
-            parse_bearer_header(None),
-            Err(BearerError::Missing)
-        ));
-        assert!(matches!(
-            parse_bearer_header(Some("Basic abc")),
-            Err(BearerError::Missing)
-        ));
-        assert!(matches!(
-            parse_bearer_header(Some("Bearer")),
-            Err(BearerError::Malformed)
-        ));
-        assert!(matches!(
-            parse_bearer_header(Some("Bearer a b")),
-            Err(BearerError::Malformed)
-        ));
-        assert!(matches!(
-            parse_bearer_header(Some("Bearer é")),
-            Err(BearerError::Malformed)
-        ));
+        // No bearer credentials at all (answered without an error code,
+        // §3.1) versus a header off the §2.1 syntax (`invalid_request`).
+        for header in [None, Some("Basic abc")] {
+            let parsed = parse_bearer_header(header);
+            assert!(matches!(parsed, Err(BearerError::Missing)), "{header:?}");
+        }
+        for header in ["Bearer", "Bearer a b", "Bearer é"] {
+            let parsed = parse_bearer_header(Some(header));
+            assert!(matches!(parsed, Err(BearerError::Malformed)), "{header}");
+        }
         assert_eq!(
             parse_bearer_header(Some("bearer abc-_.~+/==")).unwrap(),
             "abc-_.~+/=="

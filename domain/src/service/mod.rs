@@ -264,6 +264,13 @@ pub(crate) mod fixtures {
                 .unwrap()
         }
 
+        /// Stores `client` in place of the registered client of its id
+        /// (for a test that changes its metadata or owner).
+        pub fn reregister(&self, client: &Client) {
+            self.store.delete_client(&client.id).unwrap();
+            self.store.insert_client(client).unwrap();
+        }
+
         /// Registers the sample client of `method` under another id.
         pub fn client_with_id(&self, method: AuthMethod, id: &str) -> (Client, String) {
             let (mut client, secret) = sample_client(method);

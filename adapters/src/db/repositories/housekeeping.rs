@@ -57,6 +57,20 @@ impl Purged {
     }
 }
 
+/// Deletes at most [`PURGE_BATCH`] rows of `$table` that match `$dead`,
+/// found by their `$key` first: `DELETE ... LIMIT` is not portable
+/// (PostgreSQL has no such form).
+macro_rules! delete_batch {
+    ($conn:expr, $table:ident, $key:ident, $dead:expr) => {{
+        let dead: Vec<String> = $table::table
+            .select($table::$key)
+            .filter($dead)
+            .limit(PURGE_BATCH)
+            .load($conn)?;
+        diesel::delete($table::table.filter($table::$key.eq_any(dead))).execute($conn)
+    }};
+}
+
 impl DieselStore {
     /// Deletes one batch (at most [`PURGE_BATCH`] rows) of each kind of dead
     /// row, as of `now`. Call again while it returns full batches.
@@ -69,32 +83,16 @@ impl DieselStore {
             .unwrap_or(now)
             .as_naive_utc();
         let codes = self.write_tx(move |conn| {
-            let dead: Vec<String> = codes::table
-                .select(codes::digest)
-                .filter(codes::expires_at.lt(kept_since))
-                .limit(PURGE_BATCH)
-                .load(conn)?;
-            diesel::delete(codes::table.filter(codes::digest.eq_any(dead))).execute(conn)
+            delete_batch!(conn, codes, digest, codes::expires_at.lt(kept_since))
         })?;
         let tokens = self.write_tx(move |conn| {
-            let dead: Vec<String> = tokens::table
-                .select(tokens::id)
-                .filter(
-                    tokens::expires_at
-                        .lt(now_naive)
-                        .or(tokens::revoked_at.lt(kept_since)),
-                )
-                .limit(PURGE_BATCH)
-                .load(conn)?;
-            diesel::delete(tokens::table.filter(tokens::id.eq_any(dead))).execute(conn)
+            let dead = tokens::expires_at
+                .lt(now_naive)
+                .or(tokens::revoked_at.lt(kept_since));
+            delete_batch!(conn, tokens, id, dead)
         })?;
         let sessions = self.write_tx(move |conn| {
-            let dead: Vec<String> = sessions::table
-                .select(sessions::id)
-                .filter(sessions::expires_at.lt(now_naive))
-                .limit(PURGE_BATCH)
-                .load(conn)?;
-            diesel::delete(sessions::table.filter(sessions::id.eq_any(dead))).execute(conn)
+            delete_batch!(conn, sessions, id, sessions::expires_at.lt(now_naive))
         })?;
         // Failed attempts a day old are outside any limit's window.
         let attempts = self.write_tx(move |conn| {

@@ -200,13 +200,7 @@ pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
                 Ok(signed_in(&page.state, &user, next.as_deref()))
             }
             Err(SignUpError::Invalid(problems)) => {
-                let errors = problems
-                    .into_iter()
-                    .map(|problem| FieldMessage {
-                        field: problem.field.to_owned(),
-                        message: problem.message,
-                    })
-                    .collect();
+                let errors = FieldMessage::all_of(problems);
                 signup_page(&page.state, &visitor, next.as_deref(), &username, errors)
             }
             Err(SignUpError::Taken) => signup_page(

@@ -95,19 +95,12 @@ fn application_type_view(
 /// The form as first shown: a web application's settings.
 fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm {
     let app = ApplicationType::Web;
+    let preset = app.preset(capabilities);
     ClientForm {
         application_type: app.as_str().to_owned(),
-        grant_types: app
-            .grant_types(capabilities)
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
-        response_types: app
-            .response_types()
-            .iter()
-            .map(|r| r.as_str().to_owned())
-            .collect(),
-        token_endpoint_auth_method: app.auth_method().as_str().to_owned(),
+        grant_types: preset.grant_types,
+        response_types: preset.response_types,
+        token_endpoint_auth_method: preset.token_endpoint_auth_method,
         ..ClientForm::default()
     }
 }
@@ -175,26 +168,14 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
         let services = page.state.services.clone();
         let owner = user.id;
         match blocking(move || services.register_client(&owner, &input)).await? {
-            Ok(created) => {
-                tracing::info!(
-                    event = "client_created",
-                    client_id = %created.client.id,
-                    user_id = %owner
-                );
-                Ok(with_secret_cookie(
-                    &page.state,
-                    see_other(&format!("/clients/{}", created.client.id)),
-                    &created,
-                ))
-            }
+            Ok(created) => Ok(to_client_page(
+                &page.state,
+                "client_created",
+                owner,
+                &created,
+            )),
             Err(RegistrationError::Invalid(errors)) => {
-                let errors = errors
-                    .into_iter()
-                    .map(|e| FieldMessage {
-                        field: e.field.to_owned(),
-                        message: e.message,
-                    })
-                    .collect();
+                let errors = FieldMessage::all_of(errors);
                 form_page(&page.state, &visitor, form, errors)
             }
             Err(RegistrationError::QuotaReached(max)) => {
@@ -213,24 +194,25 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
     .await
 }
 
-fn with_secret_cookie(
+/// After a registration or a secret rotation (logged as `event`): to the
+/// client's page, with the new secret, if any, in a one-time cookie so that
+/// the page shows it once.
+fn to_client_page(
     state: &AppState,
-    mut response: HttpResponse,
+    event: &'static str,
+    owner: impl std::fmt::Display,
     created: &ClientWithSecret,
 ) -> HttpResponse {
+    tracing::info!(event = event, client_id = %created.client.id, user_id = %owner);
+    let mut response = see_other(&format!("/clients/{}", created.client.id));
     let Some(secret) = &created.secret else {
         return response;
     };
-    let cookie = Cookie::build(
-        SECRET_COOKIE,
-        format!("{}:{}", created.client.id, secret.expose()),
-    )
-    .path(format!("/clients/{}", created.client.id))
-    .http_only(true)
-    .secure(state.https)
-    .same_site(SameSite::Strict)
-    .max_age(actix_web::cookie::time::Duration::seconds(120))
-    .finish();
+    let value = format!("{}:{}", created.client.id, secret.expose());
+    let cookie = private_cookie::build(state, SECRET_COOKIE, value, SameSite::Strict)
+        .path(format!("/clients/{}", created.client.id))
+        .max_age(actix_web::cookie::time::Duration::seconds(120))
+        .finish();
     private_cookie::set(state, &mut response, cookie);
     response
 }
@@ -328,14 +310,10 @@ pub async fn rotate_secret(
             })
             .await?;
         let rotated = rotated.ok_or(PageError::NotFound)?;
-        tracing::info!(
-            event = "client_secret_rotated",
-            client_id = %rotated.client.id,
-            user_id = %owner
-        );
-        Ok(with_secret_cookie(
+        Ok(to_client_page(
             &page.state,
-            see_other(&format!("/clients/{}", rotated.client.id)),
+            "client_secret_rotated",
+            owner,
             &rotated,
         ))
     })

@@ -5,7 +5,7 @@
 //! alone (`domain::service::throttle`), so strangers' failures never lock
 //! out a browser that signed in before.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::{HttpRequest, HttpResponse};
 
 use domain::device::KnownDevice;
@@ -29,11 +29,8 @@ pub fn known_device(state: &AppState, request: &HttpRequest) -> Option<KnownDevi
 
 /// Sets the device cookie of `device` on `response`.
 pub fn remember(state: &AppState, response: &mut HttpResponse, device: &KnownDevice) {
-    let cookie = Cookie::build(name(state), device.cookie_value())
+    let cookie = private_cookie::build(state, name(state), device.cookie_value(), SameSite::Strict)
         .path("/")
-        .http_only(true)
-        .secure(state.https)
-        .same_site(SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::seconds(
             KnownDevice::LIFETIME.seconds(),
         ))

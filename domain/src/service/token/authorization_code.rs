@@ -262,30 +262,28 @@ mod tests {
             ]),
         );
         assert_eq!(error_of(other_client), ErrorCode::InvalidGrant);
-        let no_redirect = w
-            .services
-            .token(Some(&auth), &with(&[("code_verifier", VERIFIER)]));
-        assert_eq!(error_of(no_redirect), ErrorCode::InvalidGrant);
-        let other_redirect = w.services.token(
-            Some(&auth),
-            &with(&[
-                ("redirect_uri", "https://client.example.com/cb/x"),
-                ("code_verifier", VERIFIER),
-            ]),
-        );
-        assert_eq!(error_of(other_redirect), ErrorCode::InvalidGrant);
-        let no_verifier = w
-            .services
-            .token(Some(&auth), &with(&[("redirect_uri", REDIRECT)]));
-        assert_eq!(error_of(no_verifier), ErrorCode::InvalidRequest);
-        let wrong_verifier = w.services.token(
-            Some(&auth),
-            &with(&[
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &"x".repeat(43)),
-            ]),
-        );
-        assert_eq!(error_of(wrong_verifier), ErrorCode::InvalidGrant);
+        let wrong_verifier = "x".repeat(43);
+        for (extra, expected) in [
+            (&[("code_verifier", VERIFIER)][..], ErrorCode::InvalidGrant),
+            (
+                &[
+                    ("redirect_uri", "https://client.example.com/cb/x"),
+                    ("code_verifier", VERIFIER),
+                ],
+                ErrorCode::InvalidGrant,
+            ),
+            (&[("redirect_uri", REDIRECT)], ErrorCode::InvalidRequest),
+            (
+                &[
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", &wrong_verifier),
+                ],
+                ErrorCode::InvalidGrant,
+            ),
+        ] {
+            let result = w.services.token(Some(&auth), &with(extra));
+            assert_eq!(error_of(result), expected, "{extra:?}");
+        }
         w.clock.set(t(60));
         assert_eq!(
             error_of(redeem(&w, &client, &secret, "code")),

@@ -51,13 +51,7 @@ mod tests {
     fn client_credentials_issues_the_registered_scope_and_no_refresh_token() {
         let (w, client, secret) = with_basic_client();
 
-        let grant = w
-            .services
-            .token(
-                Some(&basic(&client, &secret)),
-                &form(&[("grant_type", "client_credentials")]),
-            )
-            .unwrap();
+        let grant = client_credentials_request(&w, &client, &secret).unwrap();
 
         assert_eq!(grant.tokens.scope.to_string(), "profile email");
         assert!(grant.tokens.refresh_token.is_none());

@@ -199,15 +199,9 @@ mod tests {
         let w = world();
         let (mut client, secret) = w.client(AuthMethod::ClientSecretBasic);
         client.metadata.grant_types = vec![GrantType::AuthorizationCode];
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&client).unwrap();
+        w.reregister(&client);
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &[("grant_type", "client_credentials")],
-        );
+        let result = client_credentials_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::UnauthorizedClient);
     }
@@ -286,12 +280,7 @@ mod tests {
         let (mut w, client, secret) = with_basic_client();
         w.services.ports.clients = std::sync::Arc::new(DeletedAfterRead(w.store.clone()));
 
-        let result = token_basic(
-            &w,
-            &client,
-            &secret,
-            &[("grant_type", "client_credentials")],
-        );
+        let result = client_credentials_request(&w, &client, &secret);
 
         assert_eq!(error_of(result), ErrorCode::InvalidClient);
     }

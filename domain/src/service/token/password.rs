@@ -60,30 +60,21 @@ mod tests {
     #[test]
     fn password_grant_checks_the_password() {
         let (w, client, secret) = with_basic_client();
-        let wrong = form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "nope"),
-        ]);
-        let unknown = form(&[
-            ("grant_type", "password"),
-            ("username", "bob"),
-            ("password", "nope"),
-        ]);
-        let missing = form(&[("grant_type", "password"), ("username", "alice")]);
+        let wrong = password_pairs("alice", "nope", &[]);
+        let unknown = password_pairs("bob", "nope", &[]);
+        let missing = [("grant_type", "password"), ("username", "alice")];
 
-        assert_eq!(
-            error_of(w.services.token(Some(&basic(&client, &secret)), &wrong)),
-            ErrorCode::InvalidGrant
-        );
-        assert_eq!(
-            error_of(w.services.token(Some(&basic(&client, &secret)), &unknown)),
-            ErrorCode::InvalidGrant
-        );
-        assert_eq!(
-            error_of(w.services.token(Some(&basic(&client, &secret)), &missing)),
-            ErrorCode::InvalidRequest
-        );
+        for (pairs, expected) in [
+            (&wrong[..], ErrorCode::InvalidGrant),
+            (&unknown[..], ErrorCode::InvalidGrant),
+            (&missing[..], ErrorCode::InvalidRequest),
+        ] {
+            assert_eq!(
+                error_of(token_basic(&w, &client, &secret, pairs)),
+                expected,
+                "{pairs:?}"
+            );
+        }
         let grant = password_grant(&w, &client, &secret);
         assert!(grant.tokens.refresh_token.is_some());
         assert_eq!(grant.user_id, Some(w.alice.id.to_string()));
@@ -92,25 +83,14 @@ mod tests {
     #[test]
     fn failed_passwords_are_limited() {
         let (w, client, secret) = with_basic_client();
-        let wrong_password = form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "nope"),
-        ]);
+        let wrong_password = form(&password_pairs("alice", "nope", &[]));
         for _ in 0..10 {
             let error =
                 w.services
                     .token_from(None, Some(&basic(&client, &secret)), &wrong_password);
             assert_eq!(error_of(error), ErrorCode::InvalidGrant);
         }
-        let right = form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", ALICE_PASSWORD),
-        ]);
-        let error = w
-            .services
-            .token(Some(&basic(&client, &secret)), &right)
+        let error = password_request(&w, &client, &secret)
             .map(|_| ())
             .unwrap_err();
         assert_eq!(
@@ -150,8 +130,7 @@ mod tests {
         w.store.insert_user(&bob).unwrap();
         let mut kept = client.clone();
         kept.owner = bob.id;
-        w.store.delete_client(&client.id).unwrap();
-        w.store.insert_client(&kept).unwrap();
+        w.reregister(&kept);
 
         let result = password_request(&w, &client, &secret);
 

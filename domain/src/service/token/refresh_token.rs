@@ -153,27 +153,19 @@ mod tests {
     #[test]
     fn refresh_can_narrow_but_never_widen_the_scope() {
         let (w, client, secret) = with_basic_client();
-        let grant = w
-            .services
-            .token(
-                Some(&basic(&client, &secret)),
-                &form(&[
-                    ("grant_type", "password"),
-                    ("username", "alice"),
-                    ("password", ALICE_PASSWORD),
-                    ("scope", "profile"),
-                ]),
-            )
-            .unwrap();
+        let narrow = password_pairs("alice", ALICE_PASSWORD, &[("scope", "profile")]);
+        let grant = token_basic(&w, &client, &secret, &narrow).unwrap();
         let rt = grant.tokens.refresh_token.unwrap().expose().to_owned();
         let ask = |scope: &str| {
-            w.services.token(
-                Some(&basic(&client, &secret)),
-                &form(&[
+            token_basic(
+                &w,
+                &client,
+                &secret,
+                &[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", &rt),
                     ("scope", scope),
-                ]),
+                ],
             )
         };
 

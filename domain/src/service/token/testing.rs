@@ -69,6 +69,15 @@ pub fn password_pairs<'a>(
     pairs
 }
 
+/// A client credentials request, the client authenticating with Basic.
+pub fn client_credentials_request(
+    w: &World,
+    client: &Client,
+    secret: &str,
+) -> Result<TokenGrant, OAuthError> {
+    token_basic(w, client, secret, &[("grant_type", "client_credentials")])
+}
+
 /// Stores an unused code `code` for alice and `client`, bound to
 /// [`REDIRECT`] and [`VERIFIER`], valid from t=0 to t=60.
 pub fn issue_code(w: &World, client: &Client, code: &str) {
