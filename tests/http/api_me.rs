@@ -15,8 +15,7 @@ both_backends![
 ];
 
 async fn a_valid_token_reads_the_user_and_the_answer_is_not_cached(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let access = app
         .password_tokens(&client, "alice", None)
         .await
@@ -52,22 +51,16 @@ async fn another_scheme_is_401_with_a_bearer_challenge(app: TestApp) {
 }
 
 async fn bad_or_revoked_tokens_are_invalid_token(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
-    app.post_form(
-        "/oauth/revoke",
-        Some(&client),
-        &[("token", tokens.str("access_token"))],
-    )
-    .await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
+    app.revoke(Some(&client), &[("token", tokens.str("access_token"))])
+        .await;
 
     for token in [
         "invalid",
         tokens.str("access_token"),
         tokens.str("refresh_token"),
     ] {
-        let me = app.me(Some(&format!("Bearer {token}"))).await;
+        let me = app.me_bearer(token).await;
         assert_eq!(me.status, 401);
         assert!(
             me.header("www-authenticate")
@@ -80,13 +73,9 @@ async fn bad_or_revoked_tokens_are_invalid_token(app: TestApp) {
 }
 
 async fn a_token_without_profile_is_403_insufficient_scope(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let email_only = app.password_tokens(&client, "alice", Some("email")).await;
+    let (_, _, email_only) = app.alice_tokens(Some("email")).await;
 
-    let me = app
-        .me(Some(&format!("Bearer {}", email_only.str("access_token"))))
-        .await;
+    let me = app.me_bearer(email_only.str("access_token")).await;
 
     assert_eq!(me.status, 403);
     assert!(me
@@ -96,8 +85,7 @@ async fn a_token_without_profile_is_403_insufficient_scope(app: TestApp) {
 }
 
 async fn a_client_credentials_token_gets_a_clear_403(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let machine = app
         .token(
             Some(&client),
@@ -105,29 +93,21 @@ async fn a_client_credentials_token_gets_a_clear_403(app: TestApp) {
         )
         .await;
 
-    let me = app
-        .me(Some(&format!("Bearer {}", machine.str("access_token"))))
-        .await;
+    let me = app.me_bearer(machine.str("access_token")).await;
 
     assert_eq!(me.status, 403);
     assert_eq!(me.error(), "insufficient_scope");
 }
 
 async fn a_token_in_the_query_string_is_not_accepted(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let access = app
         .password_tokens(&client, "alice", None)
         .await
         .str("access_token")
         .to_owned();
 
-    let response = app
-        .http
-        .get(app.url(&format!("/api/me?access_token={access}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/api/me?access_token={access}")).await;
 
     assert_eq!(response.status().as_u16(), 401);
 }

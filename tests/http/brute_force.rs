@@ -32,8 +32,7 @@ both_backends!(
 );
 
 async fn password_grant_failures_lead_to_429_then_recover(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for _ in 0..5 {
         assert_eq!(
             app.token(Some(&client), &password_form("wrong password"))
@@ -92,29 +91,21 @@ both_backends!(
 );
 
 async fn failing_client_authentications_are_slowed_and_the_correct_secret_is_not(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: "wrong".to_owned(),
-    };
+    let (_, client) = app.user_with_client("alice");
+    let wrong = client.with_secret("wrong");
     let cc = [("grant_type", "client_credentials")];
     for _ in 0..5 {
         assert_eq!(app.token(Some(&wrong), &cc).await.status, 401);
     }
 
     let slowed = app.token(Some(&wrong), &cc).await;
-    assert_eq!((slowed.status, slowed.error()), (429, "slow_down"));
+    slowed.assert_error(429, "slow_down");
     assert!(!slowed.header("retry-after").is_empty());
-    let revoke = app
-        .post_form("/oauth/revoke", Some(&wrong), &[("token", "x")])
-        .await;
+    let revoke = app.revoke(Some(&wrong), &[("token", "x")]).await;
     assert_eq!(revoke.status, 429);
     assert_eq!(app.token(Some(&client), &cc).await.status, 200);
     assert_eq!(
-        app.post_form("/oauth/revoke", Some(&client), &[("token", "x")])
-            .await
-            .status,
+        app.revoke(Some(&client), &[("token", "x")]).await.status,
         200
     );
 
@@ -130,8 +121,7 @@ both_backends!(
 );
 
 async fn one_address_guessing_many_accounts_is_limited(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for name in ["a1", "a2", "a3", "a4", "a5", "a6"] {
         let answer = app
             .token(
@@ -157,7 +147,7 @@ async fn one_address_guessing_many_accounts_is_limited(app: TestApp) {
         )
         .await;
 
-    assert_eq!((limited.status, limited.error()), (429, "slow_down"));
+    limited.assert_error(429, "slow_down");
 }
 
 /// A failed password grant from behind the proxy, with this
@@ -195,8 +185,7 @@ both_backends!(
 );
 
 async fn behind_a_trusted_proxy_the_forwarded_address_is_limited(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for name in ["b1", "b2", "b3"] {
         assert_eq!(
             guess_from(&app, &client, "203.0.113.9, 198.51.100.1", name).await,
@@ -219,8 +208,7 @@ both_backends!(
 );
 
 async fn without_a_trusted_proxy_forwarded_for_is_ignored(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for (name, forwarded) in [
         ("c1", "198.51.100.1"),
         ("c2", "198.51.100.2"),
@@ -264,8 +252,7 @@ both_backends!(
 );
 
 async fn the_correct_client_secret_is_never_refused_for_failures_it_did_not_make(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     // 50 failures from one address, then 50 from ten forwarded ones:
     // failing requests are slowed down past 10 per address...
     let mut statuses = Vec::new();
@@ -328,8 +315,7 @@ both_backends![
 ];
 
 async fn sixty_concurrent_wrong_password_grants_get_at_most_ten_checks(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let wrong = password_form("wrong password");
 
     let answers =
@@ -432,8 +418,7 @@ both_backends!(
 );
 
 async fn a_browser_that_signed_in_before_is_not_locked_out_by_strangers(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let owner = WebUser::new(&app);
     assert_eq!(
         log_in_from(&app, &owner, "192.0.2.1", "alice", PASSWORD).await,

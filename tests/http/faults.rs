@@ -78,23 +78,13 @@ async fn assert_recovered(app: &TestApp, client: &crate::support::TestClient) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(last, 200, "the server did not recover without a restart");
-    assert_eq!(
-        app.http
-            .get(app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(app.get("/login").await.status().as_u16(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rb_04_a_locked_sqlite_database_gives_503_then_recovers_sqlite() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     assert_eq!(
         app.token(Some(&client), &[("grant_type", "client_credentials")])
             .await
@@ -123,8 +113,7 @@ async fn rb_04_an_unreachable_postgres_gives_503_then_recovers_postgres() {
         url.to_string()
     })
     .await;
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     assert_eq!(
         app.token(Some(&client), &[("grant_type", "client_credentials")])
             .await

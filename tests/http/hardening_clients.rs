@@ -231,24 +231,9 @@ async fn the_form_posts_one_field_per_checked_box(app: TestApp) {
         ])
         .await;
 
-    let stored = app
-        .services
-        .client_for(domain::service::clients::Actor::Admin, &id)
-        .unwrap()
-        .unwrap();
-    let grants: Vec<&str> = stored
-        .metadata
-        .grant_types
-        .iter()
-        .map(|g| g.as_str())
-        .collect();
+    let grants = app.stored_grants(&id);
     assert_eq!(grants, ["authorization_code", "password", "refresh_token"]);
-    let script = app
-        .http
-        .get(app.url("/static/create_client.js"))
-        .send()
-        .await
-        .unwrap();
+    let script = app.get("/static/create_client.js").await;
     assert_eq!(script.status(), 200);
     assert!(script.headers()["content-type"]
         .to_str()

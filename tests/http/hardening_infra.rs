@@ -23,8 +23,7 @@ both_backends!(
 );
 
 async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     // The trusted proxy appends what it saw as ip:port; the client
     // writes a new address on the left each time.
     for (i, name) in ["d1", "d2", "d3"].into_iter().enumerate() {
@@ -59,8 +58,7 @@ async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app:
 }
 
 async fn an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for (i, name) in ["g1", "g2", "g3"].into_iter().enumerate() {
         let forwarded = format!("192.0.2.{i}, unknown");
         assert_eq!(
@@ -130,8 +128,7 @@ async fn a_stalled_body_gets_408_and_the_connection_closes(app: TestApp) {
 }
 
 async fn a_body_that_arrives_in_time_is_read_as_before(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let answer = app
         .token(Some(&client), &[("grant_type", "client_credentials")])
         .await;
@@ -144,7 +141,7 @@ async fn a_body_that_arrives_in_time_is_read_as_before(app: TestApp) {
             &[("grant_type", "client_credentials"), ("scope", &big)],
         )
         .await;
-    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
+    answer.assert_error(400, "invalid_request");
 }
 
 both_backends!(
@@ -153,7 +150,7 @@ both_backends!(
 );
 
 async fn metrics_are_served_on_their_own_listener_only(app: TestApp) {
-    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let public = app.get("/metrics").await;
     assert_eq!(public.status().as_u16(), 404);
 
     let metrics = app.metrics_address.clone().unwrap();
@@ -187,7 +184,7 @@ both_backends![without_metrics_bind_there_is_no_metrics_anywhere];
 
 async fn without_metrics_bind_there_is_no_metrics_anywhere(app: TestApp) {
     assert!(app.metrics_address.is_none());
-    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let public = app.get("/metrics").await;
     assert_eq!(public.status().as_u16(), 404);
 }
 
@@ -233,7 +230,7 @@ async fn an_https_issuer_sends_hsts_on_every_response() {
 async fn an_http_issuer_sends_no_hsts() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
 
-    let response = app.http.get(app.url("/login")).send().await.unwrap();
+    let response = app.get("/login").await;
 
     assert!(response
         .headers()

@@ -12,17 +12,15 @@ both_backends![
 ];
 
 async fn h11_spent_code_replayed_by_another_client_keeps_the_real_tokens(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let mallory = app.user("mallory");
-    let attacker = app.full_client(&mallory);
+    let (alice, client) = app.user_with_client("alice");
+    let (_, attacker) = app.user_with_client("mallory");
     let code = app.code(&client, &alice, None);
     let first = app.redeem(&client, &code).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
 
     let replay = app.redeem(&attacker, &code).await;
 
-    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    replay.assert_error(400, "invalid_grant");
     assert_eq!(app.me_status(first.str("access_token")).await, 200);
     let refreshed = app.refresh(&client, first.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
@@ -51,14 +49,14 @@ async fn h11_spent_public_code_without_its_verifier_revokes_nothing(app: TestApp
     let wrong = redeem(Some("wrong-verifier-wrong-verifier-wrong-verifier")).await;
 
     assert_eq!(without.status, 400);
-    assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
+    wrong.assert_error(400, "invalid_grant");
     assert_eq!(
         app.me_status(&access).await,
         200,
         "no revocation without the verifier"
     );
     let replay = redeem(Some(VERIFIER)).await;
-    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    replay.assert_error(400, "invalid_grant");
     assert_eq!(
         app.me_status(&access).await,
         401,
@@ -78,8 +76,7 @@ fn raw_basic(id: &str, secret: &str) -> String {
 both_backends![h14_a_raw_ampersand_does_not_cut_the_basic_secret_short];
 
 async fn h14_a_raw_ampersand_does_not_cut_the_basic_secret_short(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let send = |authorization: String| {
         let app = &app;
         async move {
@@ -178,8 +175,7 @@ both_backends![h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500
 
 async fn h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500(app: TestApp) {
     use domain::ports::PasswordHasher;
-    let owner = app.user("owner");
-    let client = app.full_client(&owner);
+    let (_, client) = app.user_with_client("owner");
     // A slow hash (bcrypt cost 12) widens the window between the user
     // lookup and the token insert, as a production cost does.
     let slow = adapters::system::BcryptHasher::new(12)
@@ -232,8 +228,7 @@ both_backends![
 async fn h10_untrusted_client_error_for_an_anonymous_visitor_is_a_notice_not_a_redirect(
     app: TestApp,
 ) {
-    let owner = app.user("mallory");
-    let client = app.full_client(&owner);
+    let (_, client) = app.user_with_client("mallory");
 
     for query in [
         without_pkce(&client.id),
@@ -259,8 +254,7 @@ async fn h10_untrusted_client_error_for_an_anonymous_visitor_is_a_notice_not_a_r
 
 async fn h10_trusted_client_or_signed_in_user_keeps_the_error_redirect(app: TestApp) {
     use crate::support::web::{signed_in_with_code_client, WebUser};
-    let owner = app.user("operator");
-    let trusted = app.full_client(&owner);
+    let (_, trusted) = app.user_with_client("operator");
     assert!(app.services.set_client_trusted(&trusted.id, true).unwrap());
 
     let anonymous = WebUser::new(&app).get(&without_pkce(&trusted.id)).await;

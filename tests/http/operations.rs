@@ -11,8 +11,7 @@ both_backends!(
 );
 
 async fn metrics_count_requests_tokens_and_errors(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     app.token(Some(&client), &[("grant_type", "client_credentials")])
         .await;
     app.token(Some(&client), &[("grant_type", "urn:bogus")])

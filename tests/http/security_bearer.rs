@@ -4,8 +4,7 @@ use crate::both_backends;
 use crate::support::TestApp;
 
 async fn access_token(app: &TestApp, scope: Option<&str>) -> String {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     app.password_tokens(&client, "alice", scope)
         .await
         .str("access_token")
@@ -31,7 +30,7 @@ async fn br_01_no_token_is_401_with_a_bearer_challenge(app: TestApp) {
 
 async fn br_02_bad_token_is_invalid_token(app: TestApp) {
     for token in ["invalid", "A", &"x".repeat(43)] {
-        let me = app.me(Some(&format!("Bearer {token}"))).await;
+        let me = app.me_bearer(token).await;
         assert_eq!(me.status, 401);
         assert!(me
             .header("www-authenticate")
@@ -42,7 +41,7 @@ async fn br_02_bad_token_is_invalid_token(app: TestApp) {
 async fn br_03_token_without_profile_is_403_insufficient_scope(app: TestApp) {
     let token = access_token(&app, Some("email")).await;
 
-    let me = app.me(Some(&format!("Bearer {token}"))).await;
+    let me = app.me_bearer(&token).await;
 
     assert_eq!(me.status, 403);
     assert!(me
@@ -53,12 +52,7 @@ async fn br_03_token_without_profile_is_403_insufficient_scope(app: TestApp) {
 async fn br_04_tokens_are_accepted_in_the_header_only(app: TestApp) {
     let token = access_token(&app, None).await;
 
-    let in_query = app
-        .http
-        .get(app.url(&format!("/api/me?access_token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let in_query = app.get(&format!("/api/me?access_token={token}")).await;
     let in_body = app
         .http
         .post(app.url("/api/me"))
@@ -125,7 +119,7 @@ async fn br_06_malformed_authorization_headers_are_4xx(app: TestApp) {
 async fn br_07_resource_responses_are_not_cached(app: TestApp) {
     let token = access_token(&app, None).await;
 
-    let me = app.me(Some(&format!("Bearer {token}"))).await;
+    let me = app.me_bearer(&token).await;
 
     assert_eq!(me.status, 200);
     let cache = me.header("cache-control");

@@ -289,8 +289,7 @@ async fn ru_03_unknown_client_is_an_error_page_not_a_redirect(app: TestApp) {
 }
 
 async fn ru_04_token_redirect_uri_must_be_identical(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     for other in [
         format!("{REDIRECT_URI}/other"),
@@ -317,8 +316,7 @@ async fn ru_04_token_redirect_uri_must_be_identical(app: TestApp) {
 }
 
 async fn ru_05_token_redirect_uri_is_required_when_it_was_sent(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
 
     let omitted = app

@@ -63,6 +63,17 @@ pub struct TestClient {
     pub secret: String,
 }
 
+impl TestClient {
+    /// The same client id with another secret: a client that fails to
+    /// authenticate.
+    pub fn with_secret(&self, secret: &str) -> TestClient {
+        TestClient {
+            id: self.id.clone(),
+            secret: secret.to_owned(),
+        }
+    }
+}
+
 /// A token endpoint answer: status, headers and JSON body.
 #[derive(Debug)]
 pub struct Answer {
@@ -99,6 +110,17 @@ impl Answer {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
+    }
+
+    /// Asserts the status and the `error` member together.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, error),
+            "{:?}",
+            self.body
+        );
     }
 }
 
@@ -218,6 +240,15 @@ impl TestApp {
         (user, client)
     }
 
+    /// A user `alice`, a [`TestApp::full_client`] of hers and a password
+    /// grant of hers by it, with `scope`.
+    pub async fn alice_tokens(&self, scope: Option<&str>) -> (User, TestClient, Answer) {
+        let alice = self.user("alice");
+        let client = self.full_client(&alice);
+        let tokens = self.password_tokens(&client, "alice", scope).await;
+        (alice, client, tokens)
+    }
+
     /// A confidential (Basic) client with every grant but implicit.
     pub fn full_client(&self, owner: &User) -> TestClient {
         self.client(
@@ -231,6 +262,33 @@ impl TestApp {
             "profile email",
             "client_secret_basic",
         )
+    }
+
+    /// Client `id` as stored, read as the administrator.
+    pub fn stored_client(&self, id: &str) -> domain::client::Client {
+        self.services
+            .client_for(domain::service::clients::Actor::Admin, id)
+            .expect("the store answers")
+            .unwrap_or_else(|| panic!("client {id} is stored"))
+    }
+
+    /// The grant types of client `id` as stored, in order.
+    pub fn stored_grants(&self, id: &str) -> Vec<String> {
+        self.stored_client(id)
+            .metadata
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect()
+    }
+
+    /// `GET path`, no redirect followed.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// An authorization code for `client` approved by `user`, through the
@@ -271,6 +329,31 @@ impl TestApp {
             request = request.basic_auth(&client.id, Some(&client.secret));
         }
         answer(request.send().await.expect("request sent")).await
+    }
+
+    /// POSTs a revocation request (RFC 7009).
+    pub async fn revoke(&self, basic: Option<&TestClient>, form: &[(&str, &str)]) -> Answer {
+        self.post_form("/oauth/revoke", basic, form).await
+    }
+
+    /// POSTs an introspection request (RFC 7662).
+    pub async fn introspect(&self, basic: Option<&TestClient>, form: &[(&str, &str)]) -> Answer {
+        self.post_form("/oauth/introspect", basic, form).await
+    }
+
+    /// Sends `method` to `path` with Basic credentials and no body.
+    pub async fn send_with_basic(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        client: &TestClient,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, self.url(path))
+            .basic_auth(&client.id, Some(&client.secret))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// POSTs a token request.
@@ -351,11 +434,14 @@ impl TestApp {
         answer(request.send().await.expect("request sent")).await
     }
 
+    /// `GET /api/me` with a bearer token.
+    pub async fn me_bearer(&self, access_token: &str) -> Answer {
+        self.me(Some(&format!("Bearer {access_token}"))).await
+    }
+
     /// `GET /api/me` with a bearer token: the status.
     pub async fn me_status(&self, access_token: &str) -> u16 {
-        self.me(Some(&format!("Bearer {access_token}")))
-            .await
-            .status
+        self.me_bearer(access_token).await.status
     }
 }
 

@@ -69,6 +69,33 @@ pub fn set_cookie<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
         .unwrap_or("")
 }
 
+/// What the pages show a logged-in user (the home page names them).
+pub const LOGGED_IN_MARKER: &str = "id=\"logged-in-as\"";
+
+impl TestApp {
+    /// `GET /` with a `Cookie` header of its own (a copied or forged one),
+    /// not through a jar and following no redirect.
+    pub async fn home_with_cookie(&self, cookie: &str) -> Page {
+        page(
+            self.http
+                .get(self.url("/"))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("GET /"),
+        )
+        .await
+    }
+
+    /// Whether `GET /` with this `Cookie` header shows a logged-in user.
+    pub async fn cookie_is_logged_in(&self, cookie: &str) -> bool {
+        self.home_with_cookie(cookie)
+            .await
+            .body
+            .contains(LOGGED_IN_MARKER)
+    }
+}
+
 /// A visitor with a cookie jar.
 pub struct WebUser<'a> {
     app: &'a TestApp,
@@ -151,7 +178,7 @@ impl<'a> WebUser<'a> {
 
     /// Whether the home page shows a logged-in user.
     pub async fn is_logged_in(&self) -> bool {
-        self.get("/").await.body.contains("id=\"logged-in-as\"")
+        self.get("/").await.body.contains(LOGGED_IN_MARKER)
     }
 
     /// Registers a client through the form; returns (client_id, secret).
