@@ -150,23 +150,20 @@ async fn one_address_guessing_many_accounts_is_limited(app: TestApp) {
     limited.assert_error(429, "slow_down");
 }
 
-/// A failed password grant from behind the proxy, with this
-/// `X-Forwarded-For`: the status.
-pub(crate) async fn guess_from(
-    app: &crate::support::TestApp,
-    client: &TestClient,
+/// A token request by `client` (Basic, with `secret`) from behind the
+/// proxy, with this `X-Forwarded-For`: the status.
+async fn token_status_from(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
     forwarded_for: &str,
-    username: &str,
+    form: &[(&str, &str)],
 ) -> u16 {
     app.http
         .post(app.url("/oauth/token"))
-        .basic_auth(&client.id, Some(&client.secret))
+        .basic_auth(client_id, Some(secret))
         .header("X-Forwarded-For", forwarded_for)
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", "guess"),
-        ])
+        .form(form)
         .send()
         .await
         .unwrap()
@@ -174,13 +171,32 @@ pub(crate) async fn guess_from(
         .as_u16()
 }
 
+/// A failed password grant from behind the proxy, with this
+/// `X-Forwarded-For`: the status.
+pub(crate) async fn guess_from(
+    app: &TestApp,
+    client: &TestClient,
+    forwarded_for: &str,
+    username: &str,
+) -> u16 {
+    let form = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", "guess"),
+    ];
+    token_status_from(app, &client.id, &client.secret, forwarded_for, &form).await
+}
+
+/// Three failures an address, behind a trusted proxy on 127.0.0.1.
+pub(crate) const THREE_FAILURES_BEHIND_A_PROXY: &[&str] = &[
+    "--max-failures-per-address",
+    "3",
+    "--trusted-proxies",
+    "127.0.0.1",
+];
+
 both_backends!(
-    settings = &[
-        "--max-failures-per-address",
-        "3",
-        "--trusted-proxies",
-        "127.0.0.1"
-    ],
+    settings = THREE_FAILURES_BEHIND_A_PROXY,
     behind_a_trusted_proxy_the_forwarded_address_is_limited
 );
 
@@ -227,16 +243,8 @@ async fn client_credentials_from(
     secret: &str,
     forwarded_for: &str,
 ) -> u16 {
-    app.http
-        .post(app.url("/oauth/token"))
-        .basic_auth(id, Some(secret))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let form = [("grant_type", "client_credentials")];
+    token_status_from(app, id, secret, forwarded_for, &form).await
 }
 
 both_backends!(
@@ -287,13 +295,9 @@ async fn the_correct_client_secret_is_never_refused_for_failures_it_did_not_make
         );
     }
     // The failures are security events and metrics all the same.
-    let metrics = app.metrics_address.as_deref().unwrap();
     let metrics = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
+        .get_on_metrics_listener("/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

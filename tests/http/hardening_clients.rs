@@ -235,10 +235,7 @@ async fn the_form_posts_one_field_per_checked_box(app: TestApp) {
     assert_eq!(grants, ["authorization_code", "password", "refresh_token"]);
     let script = app.get("/static/create_client.js").await;
     assert_eq!(script.status(), 200);
-    assert!(script.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/javascript"));
+    assert!(crate::support::content_type(&script).starts_with("text/javascript"));
 }
 
 both_backends!(

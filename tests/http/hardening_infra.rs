@@ -9,15 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::both_backends;
 use crate::support::{spawn_app_with, Backend, TestApp};
 
-use crate::brute_force::guess_from as guess_through_proxy;
+use crate::brute_force::{guess_from as guess_through_proxy, THREE_FAILURES_BEHIND_A_PROXY};
 
 both_backends!(
-    settings = &[
-        "--max-failures-per-address",
-        "3",
-        "--trusted-proxies",
-        "127.0.0.1"
-    ],
+    settings = THREE_FAILURES_BEHIND_A_PROXY,
     a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address,
     an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it
 );
@@ -153,30 +148,16 @@ async fn metrics_are_served_on_their_own_listener_only(app: TestApp) {
     let public = app.get("/metrics").await;
     assert_eq!(public.status().as_u16(), 404);
 
-    let metrics = app.metrics_address.clone().unwrap();
-    let private = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let private = app.get_on_metrics_listener("/metrics").await;
     assert_eq!(private.status().as_u16(), 200);
-    assert!(private.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
+    assert!(crate::support::content_type(&private).starts_with("text/plain; version=0.0.4"));
     assert!(private
         .text()
         .await
         .unwrap()
         .contains("# TYPE http_requests_total counter"));
     // The metrics listener serves nothing else.
-    let other = app
-        .http
-        .get(format!("{metrics}/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let other = app.get_on_metrics_listener("/healthz").await;
     assert_eq!(other.status().as_u16(), 404);
 }
 

@@ -291,6 +291,19 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `GET path` on the metrics listener (started with `--metrics-bind`).
+    pub async fn get_on_metrics_listener(&self, path: &str) -> reqwest::Response {
+        let metrics = self
+            .metrics_address
+            .as_deref()
+            .expect("started with --metrics-bind");
+        self.http
+            .get(format!("{metrics}{path}"))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// An authorization code for `client` approved by `user`, through the
     /// same authorization use case the consent page calls.
     pub fn code(&self, client: &TestClient, user: &User, scope: Option<&str>) -> String {
@@ -456,6 +469,15 @@ pub async fn answer(response: reqwest::Response) -> Answer {
         headers,
         body,
     }
+}
+
+/// The `Content-Type` of a response as text ("" when absent).
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// The entropy of a base64url secret: 6 bits a character (asserts that it is
