@@ -28,11 +28,7 @@ async fn sign_up_with<'a>(
 ) -> (WebUser<'a>, u16, String) {
     let visitor = WebUser::new(app);
     let page = visitor
-        .submit(
-            "/signup",
-            "/signup",
-            &[("username", name), ("password", password)],
-        )
+        .submit_at("/signup", &[("username", name), ("password", password)])
         .await;
     (visitor, page.status, page.body)
 }

@@ -46,11 +46,7 @@ async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
         .await;
 
     let refused = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &fields(&code_client_form("Fifty-first")),
-        )
+        .submit_at("/create_client", &fields(&code_client_form("Fifty-first")))
         .await;
 
     assert_eq!(refused.status, 400);
@@ -86,11 +82,7 @@ async fn twenty_one_redirect_uris_are_refused_next_to_the_field(app: TestApp) {
     let twenty_one = uris(21);
 
     let refused = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &seed_form("Many", &twenty_one),
-        )
+        .submit_at("/create_client", &seed_form("Many", &twenty_one))
         .await;
     alice.create_client(&seed_form("Enough", &twenty)).await;
 
@@ -114,9 +106,7 @@ async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
         ("token_endpoint_auth_method", "client_secret_basic"),
     ];
 
-    let refused = alice
-        .submit("/create_client", "/create_client", &form)
-        .await;
+    let refused = alice.submit_at("/create_client", &form).await;
 
     assert_eq!(refused.status, 400, "{}", refused.body);
     for field in ["client_name", "client_uri", "scope", "redirect_uri"] {
@@ -256,22 +246,14 @@ async fn the_operator_sets_the_quotas(app: TestApp) {
     let two = format!("{REDIRECT_URI}\nhttps://client.example.com/other");
 
     let too_many_uris = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &seed_form("Two URIs", &two),
-        )
+        .submit_at("/create_client", &seed_form("Two URIs", &two))
         .await;
     let (id, _) = alice.create_client(&seed_form("First", REDIRECT_URI)).await;
     alice
         .create_client(&seed_form("Second", REDIRECT_URI))
         .await;
     let third = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &seed_form("Third", REDIRECT_URI),
-        )
+        .submit_at("/create_client", &seed_form("Third", REDIRECT_URI))
         .await;
 
     assert!(

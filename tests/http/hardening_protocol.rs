@@ -139,9 +139,7 @@ async fn h13_spoofing_names_and_userinfo_client_uris_are_refused_on_the_form(app
                 *v = value.to_owned();
             }
         }
-        let page = alice
-            .submit("/create_client", "/create_client", &fields(&form))
-            .await;
+        let page = alice.submit_at("/create_client", &fields(&form)).await;
         assert_eq!(page.status, 400, "{field}={value:?}");
         assert!(
             page.body.contains(&format!("data-field=\"{field}\"")),

@@ -167,9 +167,7 @@ async fn wb_07_client_metadata_is_escaped(app: TestApp) {
     let mut form = code_client_form("");
     form[0].1 = "<script>alert('name')</script>".to_owned();
     form[1].1 = "https://client.example.com/\"><script>alert('uri')</script>".to_owned();
-    let created = alice
-        .submit("/create_client", "/create_client", &fields(&form))
-        .await;
+    let created = alice.submit_at("/create_client", &fields(&form)).await;
     let id = if created.status == 303 {
         alice
             .get(created.location())
@@ -310,13 +308,7 @@ async fn wb_11_every_state_changing_form_needs_csrf(app: TestApp) {
 
 async fn wb_12_session_cookie_flags(app: TestApp) {
     let visitor = WebUser::new(&app);
-    let signed_up = visitor
-        .submit(
-            "/signup",
-            "/signup",
-            &[("username", "alice"), ("password", PASSWORD)],
-        )
-        .await;
+    let signed_up = visitor.try_sign_up("alice", PASSWORD).await;
     let cookie = signed_up.set_cookie("session");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(
@@ -397,7 +389,7 @@ async fn wb_16_tampered_session_cookie_is_rejected(app: TestApp) {
 async fn wb_17_consent_is_asked_again_for_a_wider_scope(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Browser app").await;
     let narrow = authorize_query(&client.id, "");
-    alice.submit(&narrow, &narrow, &[("confirm", "yes")]).await;
+    alice.submit_at(&narrow, &[("confirm", "yes")]).await;
     let wide = narrow.replace("scope=profile", "scope=profile%20email");
 
     let again = alice.get(&wide).await;

@@ -268,7 +268,7 @@ async fn ru_02_a_single_registered_uri_is_the_default(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Redirect app").await;
     let query = authorize_query(&client.id, "")
         .replace(&format!("&redirect_uri={}", encode(REDIRECT_URI)), "");
-    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
     assert!(approved
         .location()
         .starts_with(&format!("{REDIRECT_URI}?code=")));
@@ -347,9 +347,7 @@ async fn ru_06_script_and_data_schemes_are_refused_at_registration(app: TestApp)
     ] {
         let mut form = code_client_form("Evil");
         form[3].1 = uri.to_owned();
-        let page = alice
-            .submit("/create_client", "/create_client", &fields(&form))
-            .await;
+        let page = alice.submit_at("/create_client", &fields(&form)).await;
         assert_eq!(page.status, 400, "{uri}");
         assert!(page.body.contains("data-field=\"redirect_uri\""), "{uri}");
     }
@@ -384,11 +382,7 @@ async fn ru_07_login_next_is_local_only(app: TestApp) {
         let visitor = WebUser::new(&app);
         let path = format!("/login?next={}", encode(next));
         let answer = visitor
-            .submit(
-                &path,
-                &path,
-                &[("username", "alice"), ("password", PASSWORD)],
-            )
+            .submit_at(&path, &[("username", "alice"), ("password", PASSWORD)])
             .await;
         assert_eq!(answer.status, 303, "{next}");
         let location = answer.location();
@@ -440,7 +434,7 @@ async fn ru_09_loopback_any_port_exact_path_and_query(app: TestApp) {
 
     let with_port = "http://127.0.0.1:51234/cb";
     let query = request_with(&client.id, with_port);
-    let approved = bob.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = bob.submit_at(&query, &[("confirm", "yes")]).await;
     assert_eq!(approved.status, 302);
     assert!(
         approved
@@ -494,7 +488,7 @@ async fn ru_09_loopback_query_must_match_too(app: TestApp) {
     let bob = WebUser::new(&app);
     bob.log_in("bob", PASSWORD).await;
     let good = request_with(&client.id, "http://127.0.0.1:4000/cb?app=1");
-    let approved = bob.submit(&good, &good, &[("confirm", "yes")]).await;
+    let approved = bob.submit_at(&good, &[("confirm", "yes")]).await;
     assert!(
         approved
             .location()

@@ -97,11 +97,7 @@ async fn next_is_honoured_only_for_local_paths(app: TestApp) {
         let visitor = WebUser::new(&app);
         let path = format!("/login?next={}", crate::support::web::encode(next));
         let answer = visitor
-            .submit(
-                &path,
-                &path,
-                &[("username", "alice"), ("password", PASSWORD)],
-            )
+            .submit_at(&path, &[("username", "alice"), ("password", PASSWORD)])
             .await;
         assert_eq!(answer.status, 303);
         assert_eq!(answer.location(), expected, "next={next}");
@@ -165,13 +161,7 @@ async fn pages_carry_the_security_headers_and_session_cookie_flags(app: TestApp)
         assert_eq!(page.header("referrer-policy"), "no-referrer");
         assert_eq!(page.header("cache-control"), "no-store");
     }
-    let signed_up = visitor
-        .submit(
-            "/signup",
-            "/signup",
-            &[("username", "alice"), ("password", PASSWORD)],
-        )
-        .await;
+    let signed_up = visitor.try_sign_up("alice", PASSWORD).await;
     let cookie = signed_up.set_cookie("session");
     assert!(cookie.starts_with("session="), "{cookie}");
     assert!(
@@ -186,19 +176,9 @@ async fn sign_up_rules_are_shown_and_names_are_unique(app: TestApp) {
     let visitor = WebUser::new(&app);
 
     let form = visitor.get("/signup").await;
-    let taken = visitor
-        .submit(
-            "/signup",
-            "/signup",
-            &[("username", "alice"), ("password", PASSWORD)],
-        )
-        .await;
+    let taken = visitor.try_sign_up("alice", PASSWORD).await;
     let short = visitor
-        .submit(
-            "/signup",
-            "/signup",
-            &[("username", "bo"), ("password", "short")],
-        )
+        .submit_at("/signup", &[("username", "bo"), ("password", "short")])
         .await;
 
     assert!(form.body.contains("3 to 40 characters") && form.body.contains("8 to 256 characters"));

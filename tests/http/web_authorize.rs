@@ -47,7 +47,7 @@ async fn deny_redirects_access_denied_without_a_code(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
     let query = authorize_query(&client.id, "");
 
-    let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
+    let denied = alice.submit_at(&query, &[("confirm", "no")]).await;
 
     let params = location_params(denied.location());
     assert_eq!(params["error"], "access_denied");
@@ -167,7 +167,7 @@ async fn implicit_flow_returns_the_token_in_the_fragment(app: TestApp) {
         encode(REDIRECT_URI)
     );
 
-    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
 
     let location = approved.location();
     assert!(
@@ -184,7 +184,7 @@ async fn implicit_flow_returns_the_token_in_the_fragment(app: TestApp) {
 async fn connected_apps_lists_grants_and_revoke_ends_access(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
     let query = authorize_query(&client.id, "");
-    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
     let code = location_params(approved.location())["code"].clone();
     let tokens = app.redeem(&client, &code).await;
     let access = tokens.str("access_token").to_owned();

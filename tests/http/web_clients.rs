@@ -54,8 +54,7 @@ async fn invalid_registrations_keep_the_values_and_say_what_is_wrong(app: TestAp
     alice.sign_up("alice").await;
 
     let page = alice
-        .submit(
-            "/create_client",
+        .submit_at(
             "/create_client",
             &[
                 ("client_name", "Kept name"),

@@ -153,27 +153,28 @@ impl<'a> WebUser<'a> {
         self.post(action, &fields).await
     }
 
+    /// GET `path`, then POST `form` back to it with that page's CSRF token.
+    pub async fn submit_at(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.submit(path, path, form).await
+    }
+
+    /// The sign-up form sent for `name` with `password`, whatever the answer.
+    pub async fn try_sign_up(&self, name: &str, password: &str) -> Page {
+        self.submit_at("/signup", &[("username", name), ("password", password)])
+            .await
+    }
+
     /// Signs up (and so logs in) `name` with [`PASSWORD`].
     pub async fn sign_up(&self, name: &str) -> Page {
-        let answer = self
-            .submit(
-                "/signup",
-                "/signup",
-                &[("username", name), ("password", PASSWORD)],
-            )
-            .await;
+        let answer = self.try_sign_up(name, PASSWORD).await;
         assert_eq!(answer.status, 303, "sign up: {}", answer.body);
         answer
     }
 
     /// Logs in `name` with `password`.
     pub async fn log_in(&self, name: &str, password: &str) -> Page {
-        self.submit(
-            "/login",
-            "/login",
-            &[("username", name), ("password", password)],
-        )
-        .await
+        self.submit_at("/login", &[("username", name), ("password", password)])
+            .await
     }
 
     /// Whether the home page shows a logged-in user.
@@ -183,9 +184,7 @@ impl<'a> WebUser<'a> {
 
     /// Registers a client through the form; returns (client_id, secret).
     pub async fn create_client(&self, fields: &[(&str, &str)]) -> (String, Option<String>) {
-        let created = self
-            .submit("/create_client", "/create_client", fields)
-            .await;
+        let created = self.submit_at("/create_client", fields).await;
         assert_eq!(created.status, 303, "create client: {}", created.body);
         let path = created.location().to_owned();
         let shown = self.get(&path).await;
