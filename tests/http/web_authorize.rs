@@ -2,7 +2,10 @@
 //! §4.2; RFC 9207), and connected apps.
 
 use crate::both_backends;
-use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
+use crate::support::web::{
+    authorize_query, encode, implicit_authorize_query, signed_in_with_code_client, WebUser,
+    SPA_CLIENT_FORM,
+};
 use crate::support::TestApp;
 use crate::support::{location_params, REDIRECT_URI};
 
@@ -151,21 +154,9 @@ async fn consent_needs_a_post_with_the_csrf_token(app: TestApp) {
 async fn implicit_flow_returns_the_token_in_the_fragment(app: TestApp) {
     let alice = WebUser::new(&app);
     alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&[
-            ("client_name", "SPA"),
-            ("scope", "profile"),
-            ("redirect_uri", REDIRECT_URI),
-            ("grant_type", "implicit"),
-            ("response_type", "token"),
-            ("token_endpoint_auth_method", "none"),
-        ])
-        .await;
+    let (id, secret) = alice.create_client(SPA_CLIENT_FORM).await;
     assert!(secret.is_none());
-    let query = format!(
-        "/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&state=imp",
-        encode(REDIRECT_URI)
-    );
+    let query = implicit_authorize_query(&id);
 
     let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
 

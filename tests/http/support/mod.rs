@@ -249,6 +249,13 @@ impl TestApp {
         (alice, client, tokens)
     }
 
+    /// The access token of a password grant of `alice` (see
+    /// [`TestApp::alice_tokens`]).
+    pub async fn alice_access_token(&self, scope: Option<&str>) -> String {
+        let (_, _, tokens) = self.alice_tokens(scope).await;
+        tokens.str("access_token").to_owned()
+    }
+
     /// A confidential (Basic) client with every grant but implicit.
     pub fn full_client(&self, owner: &User) -> TestClient {
         self.client(
@@ -450,6 +457,32 @@ impl TestApp {
     /// `GET /api/me` with a bearer token.
     pub async fn me_bearer(&self, access_token: &str) -> Answer {
         self.me(Some(&format!("Bearer {access_token}"))).await
+    }
+
+    /// `GET /api/me` with an `Authorization` header of raw bytes.
+    pub async fn me_with_raw_authorization(
+        &self,
+        value: reqwest::header::HeaderValue,
+    ) -> reqwest::Response {
+        self.http
+            .get(self.url("/api/me"))
+            .header("Authorization", value)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Asserts that `GET /api/me` answers 4xx to each of these
+    /// `Authorization` headers (RFC 6750 §2.1 syntax).
+    pub async fn assert_me_refuses_headers(&self, headers: &[&str]) {
+        for header in headers {
+            let me = self.me(Some(header)).await;
+            assert!(
+                (400..500).contains(&me.status),
+                "{header:.20}: {}",
+                me.status
+            );
+        }
     }
 
     /// `GET /api/me` with a bearer token: the status.

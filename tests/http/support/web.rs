@@ -240,6 +240,25 @@ pub fn code_client_form(name: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The fields of a public implicit-flow client registration (a single-page
+/// app).
+pub const SPA_CLIENT_FORM: &[(&str, &str)] = &[
+    ("client_name", "SPA"),
+    ("scope", "profile"),
+    ("redirect_uri", super::REDIRECT_URI),
+    ("grant_type", "implicit"),
+    ("response_type", "token"),
+    ("token_endpoint_auth_method", "none"),
+];
+
+/// The query of an implicit authorization request for `client_id`.
+pub fn implicit_authorize_query(client_id: &str) -> String {
+    format!(
+        "/oauth/authorize?response_type=token&client_id={client_id}&redirect_uri={}&state=imp",
+        encode(super::REDIRECT_URI)
+    )
+}
+
 /// Borrowed view of owned form fields.
 pub fn fields<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
