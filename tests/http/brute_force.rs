@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::both_backends;
 use crate::support::web::WebUser;
-use crate::support::{TestApp, TestClient, PASSWORD};
+use crate::support::{status_of, TestApp, TestClient, PASSWORD};
 
 fn password_form(password: &str) -> Vec<(&'static str, &str)> {
     vec![
@@ -159,16 +159,14 @@ async fn token_status_from(
     forwarded_for: &str,
     form: &[(&str, &str)],
 ) -> u16 {
-    app.http
-        .post(app.url("/oauth/token"))
-        .basic_auth(client_id, Some(secret))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    status_of(
+        app.http
+            .post(app.url("/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .header("X-Forwarded-For", forwarded_for)
+            .form(form),
+    )
+    .await
 }
 
 /// A failed password grant from behind the proxy, with this
@@ -400,20 +398,18 @@ async fn log_in_from(
     password: &str,
 ) -> u16 {
     let token = visitor.get("/login").await.csrf_token();
-    visitor
-        .http
-        .post(app.url("/login"))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", name),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    status_of(
+        visitor
+            .http
+            .post(app.url("/login"))
+            .header("X-Forwarded-For", forwarded_for)
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", name),
+                ("password", password),
+            ]),
+    )
+    .await
 }
 
 both_backends!(

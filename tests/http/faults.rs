@@ -85,12 +85,7 @@ async fn assert_recovered(app: &TestApp, client: &crate::support::TestClient) {
 async fn rb_04_a_locked_sqlite_database_gives_503_then_recovers_sqlite() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
     let (_, client) = app.user_with_client("alice");
-    assert_eq!(
-        app.token(Some(&client), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.client_credentials(&client).await.status, 200);
     let path = app.database_url.trim_start_matches("sqlite://").to_owned();
 
     // Another process holds the write lock.
@@ -114,12 +109,7 @@ async fn rb_04_an_unreachable_postgres_gives_503_then_recovers_postgres() {
     })
     .await;
     let (_, client) = app.user_with_client("alice");
-    assert_eq!(
-        app.token(Some(&client), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.client_credentials(&client).await.status, 200);
 
     proxy.cut();
     assert_unavailable(&app, &client, true).await;

@@ -124,9 +124,7 @@ async fn a_stalled_body_gets_408_and_the_connection_closes(app: TestApp) {
 
 async fn a_body_that_arrives_in_time_is_read_as_before(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
-    let answer = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let answer = app.client_credentials(&client).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     // Over the size limit: still the endpoint's own error.
     let big = "x".repeat(20_000);

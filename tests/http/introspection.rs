@@ -59,9 +59,7 @@ async fn a_live_refresh_token_is_described_without_a_token_type(app: TestApp) {
 
 async fn unknown_revoked_and_client_credentials_tokens(app: TestApp) {
     let (_, client, tokens) = app.alice_tokens(None).await;
-    let app_token = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let app_token = app.client_credentials(&client).await;
     app.revoke(Some(&client), &[("token", tokens.str("refresh_token"))])
         .await;
 

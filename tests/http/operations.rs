@@ -12,8 +12,7 @@ both_backends!(
 
 async fn metrics_count_requests_tokens_and_errors(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
-    app.token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    app.client_credentials(&client).await;
     app.token(Some(&client), &[("grant_type", "urn:bogus")])
         .await;
     app.me(Some("Bearer nope")).await;

@@ -25,16 +25,14 @@ async fn cross_site_post(
     path: &str,
     form: &[(&str, &str)],
 ) -> u16 {
-    user.http
-        .post(app.url(path))
-        .header("Origin", "https://evil.example")
-        .header("Sec-Fetch-Site", "cross-site")
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    crate::support::status_of(
+        user.http
+            .post(app.url(path))
+            .header("Origin", "https://evil.example")
+            .header("Sec-Fetch-Site", "cross-site")
+            .form(form),
+    )
+    .await
 }
 
 both_backends![

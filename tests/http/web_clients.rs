@@ -166,12 +166,7 @@ async fn rotation_replaces_the_secret_and_deletion_revokes_tokens(app: TestApp) 
         id: id.clone(),
         secret: new_secret,
     };
-    assert_eq!(
-        app.token(Some(&old), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.client_credentials(&old).await.status, 401);
     let tokens = app.password_tokens(&new, "alice", None).await;
     assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
 
@@ -180,12 +175,7 @@ async fn rotation_replaces_the_secret_and_deletion_revokes_tokens(app: TestApp) 
         .await;
     assert_eq!(deleted.status, 303);
     assert_eq!(app.me_status(tokens.str("access_token")).await, 401);
-    assert_eq!(
-        app.token(Some(&new), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.client_credentials(&new).await.status, 401);
 }
 
 async fn registration_without_csrf_token_creates_nothing(app: TestApp) {

@@ -381,6 +381,12 @@ impl TestApp {
         self.post_form("/oauth/token", basic, form).await
     }
 
+    /// A client-credentials grant by a Basic client.
+    pub async fn client_credentials(&self, client: &TestClient) -> Answer {
+        self.token(Some(client), &[("grant_type", "client_credentials")])
+            .await
+    }
+
     /// A password grant for `user` by a Basic client; panics unless 200.
     pub async fn password_tokens(
         &self,
@@ -489,6 +495,16 @@ impl TestApp {
     pub async fn me_status(&self, access_token: &str) -> u16 {
         self.me_bearer(access_token).await.status
     }
+}
+
+/// Sends `request`: the status.
+pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+        .as_u16()
 }
 
 /// Reads a response into an [`Answer`].
