@@ -102,14 +102,7 @@ fn client_with_uris(app: &TestApp, owner: &str, uris: &[&str], method: &str) -> 
         scope: "profile".to_owned(),
         token_endpoint_auth_method: method.to_owned(),
     };
-    let created = app.services.register_client(&user.id, &input).unwrap();
-    TestClient {
-        id: created.client.id.to_string(),
-        secret: created
-            .secret
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default(),
-    }
+    app.register(&user, &input)
 }
 
 /// An authorization request for `client_id` with `redirect_uri` (raw value,

@@ -219,9 +219,14 @@ impl TestApp {
             scope: scope.to_owned(),
             token_endpoint_auth_method: method.to_owned(),
         };
+        self.register(owner, &input)
+    }
+
+    /// Registers a client owned by `owner`, as `input` describes.
+    pub fn register(&self, owner: &User, input: &RegistrationInput) -> TestClient {
         let created = self
             .services
-            .register_client(&owner.id, &input)
+            .register_client(&owner.id, input)
             .unwrap_or_else(|e| panic!("register client: {e:?}"));
         TestClient {
             id: created.client.id.to_string(),
