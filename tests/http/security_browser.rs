@@ -401,12 +401,7 @@ async fn wb_17_consent_is_asked_again_for_a_wider_scope(app: TestApp) {
 }
 
 both_backends!(
-    settings = &[
-        "--issuer",
-        "https://auth.example.com",
-        "--session-key",
-        "a session key of at least sixty-four bytes, as an https issuer requires"
-    ],
+    settings = crate::support::web::HTTPS_ISSUER,
     wb_13_https_issuer_cookie_is_secure_and_host_prefixed
 );
 

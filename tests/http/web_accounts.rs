@@ -185,12 +185,7 @@ async fn sign_up_rules_are_shown_and_names_are_unique(app: TestApp) {
 }
 
 both_backends!(
-    settings = &[
-        "--issuer",
-        "https://auth.example.com",
-        "--session-key",
-        "a session key of at least sixty-four bytes, as an https issuer requires"
-    ],
+    settings = crate::support::web::HTTPS_ISSUER,
     an_https_issuer_makes_the_session_cookie_secure_and_host_only
 );
 

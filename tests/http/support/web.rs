@@ -69,6 +69,15 @@ pub fn set_cookie<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
         .unwrap_or("")
 }
 
+/// Settings of a server behind an https issuer, which needs a session key
+/// of 64 bytes or more.
+pub const HTTPS_ISSUER: &[&str] = &[
+    "--issuer",
+    "https://auth.example.com",
+    "--session-key",
+    "a session key of at least sixty-four bytes, as an https issuer requires",
+];
+
 /// What the pages show a logged-in user (the home page names them).
 pub const LOGGED_IN_MARKER: &str = "id=\"logged-in-as\"";
 
