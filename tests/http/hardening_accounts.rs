@@ -64,12 +64,10 @@ both_backends![
 ];
 
 async fn a_password_change_logs_out_every_session_and_voids_pending_codes(app: TestApp) {
-    let laptop = WebUser::new(&app);
-    laptop.sign_up("alice").await;
+    let laptop = WebUser::signed_up(&app, "alice").await;
     let thief = WebUser::new(&app);
     assert_eq!(thief.log_in("alice", PASSWORD).await.status, 303);
-    let bob = WebUser::new(&app);
-    bob.sign_up("bob").await;
+    let bob = WebUser::signed_up(&app, "bob").await;
     let alice = stored(&app, "alice");
     let client = app.full_client(&alice);
     let pending = app.code(&client, &alice, Some("profile"));
@@ -104,8 +102,7 @@ async fn a_password_change_logs_out_every_session_and_voids_pending_codes(app: T
 }
 
 async fn deleting_a_user_ends_their_sessions(app: TestApp) {
-    let browser = WebUser::new(&app);
-    browser.sign_up("alice").await;
+    let browser = WebUser::signed_up(&app, "alice").await;
     let copied_cookie = browser.cookies();
     let alice = stored(&app, "alice");
 
@@ -261,8 +258,7 @@ both_backends!(
 
 async fn a_session_ends_at_its_absolute_lifetime_however_active(app: TestApp) {
     use std::time::Duration;
-    let browser = WebUser::new(&app);
-    browser.sign_up("alice").await;
+    let browser = WebUser::signed_up(&app, "alice").await;
     // Active all along: each request renews the session's idle expiry,
     // not its absolute one.
     for _ in 0..5 {

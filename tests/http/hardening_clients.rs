@@ -30,8 +30,7 @@ both_backends![
 ];
 
 async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let owner = app.services.find_user_by_name("alice").unwrap().unwrap();
     for _ in 0..49 {
         app.client(
@@ -64,14 +63,12 @@ async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
     );
     assert_eq!(app.services.clients_of(&owner.id).unwrap().len(), 50);
     // Another account is not affected.
-    let bob = WebUser::new(&app);
-    bob.sign_up("bob").await;
+    let bob = WebUser::signed_up(&app, "bob").await;
     bob.create_client(&fields(&code_client_form("Bob's"))).await;
 }
 
 async fn twenty_one_redirect_uris_are_refused_next_to_the_field(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let uris = |n: usize| {
         (0..n)
             .map(|i| format!("https://client.example.com/cb{i}"))
@@ -91,8 +88,7 @@ async fn twenty_one_redirect_uris_are_refused_next_to_the_field(app: TestApp) {
 }
 
 async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let long_name = "n".repeat(101);
     let long_uri = format!("https://client.example.com/{}", "u".repeat(2000));
     let long_scope = "profile ".repeat(130);
@@ -124,8 +120,7 @@ async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
 }
 
 async fn the_11th_pending_code_of_a_user_for_a_client_is_refused(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let (id, secret) = alice
         .create_client(&fields(&code_client_form("Codes")))
         .await;
@@ -169,8 +164,7 @@ async fn the_11th_pending_code_of_a_user_for_a_client_is_refused(app: TestApp) {
 }
 
 async fn the_seed_post_with_newline_separated_values_still_registers(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
 
     let (id, _) = alice
         .create_client(&seed_form("Seed style", REDIRECT_URI))
@@ -182,8 +176,7 @@ async fn the_seed_post_with_newline_separated_values_still_registers(app: TestAp
 }
 
 async fn the_form_posts_one_field_per_checked_box(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let form = alice.get("/create_client").await;
     for (kind, value) in [
         ("checkbox", "authorization_code"),
@@ -241,8 +234,7 @@ both_backends!(
 );
 
 async fn the_operator_sets_the_quotas(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let two = format!("{REDIRECT_URI}\nhttps://client.example.com/other");
 
     let too_many_uris = alice

@@ -123,8 +123,7 @@ both_backends![
 
 async fn h13_spoofing_names_and_userinfo_client_uris_are_refused_on_the_form(app: TestApp) {
     use crate::support::web::{code_client_form, fields, WebUser};
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let cases = [
         ("client_name", "Bank\u{202E}tnuocca ruoy"),
         ("client_name", "Pay\u{200B}Pal"),

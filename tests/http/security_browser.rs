@@ -72,8 +72,7 @@ async fn wb_01_consent_post_needs_the_csrf_token_and_same_origin(app: TestApp) {
     )
     .await;
     // Another user's valid token does not work in alice's session.
-    let mallory = WebUser::new(&app);
-    mallory.sign_up("mallory").await;
+    let mallory = WebUser::signed_up(&app, "mallory").await;
     let mallory_token = mallory.get(&query).await.csrf_token();
     let swapped = alice
         .post(
@@ -160,8 +159,7 @@ async fn wb_06_nosniff_everywhere(app: TestApp) {
 }
 
 async fn wb_07_client_metadata_is_escaped(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let mut form = code_client_form("");
     form[0].1 = "<script>alert('name')</script>".to_owned();
     form[1].1 = "https://client.example.com/\"><script>alert('uri')</script>".to_owned();
@@ -344,8 +342,7 @@ async fn wb_14_session_is_renewed_at_login(app: TestApp) {
 }
 
 async fn wb_15_logout_ends_the_session_server_side(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let copied = alice.cookies();
 
     let token = alice.get("/").await.csrf_token();
@@ -361,8 +358,7 @@ async fn wb_15_logout_ends_the_session_server_side(app: TestApp) {
 }
 
 async fn wb_16_tampered_session_cookie_is_rejected(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     // The session cookie only (an anonymous CSRF cookie may sit beside it).
     let cookies = alice.cookies();
     let cookie = cookies

@@ -328,8 +328,7 @@ async fn ru_05_token_redirect_uri_is_required_when_it_was_sent(app: TestApp) {
 }
 
 async fn ru_06_script_and_data_schemes_are_refused_at_registration(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     for uri in [
         "javascript:alert(document.domain)//",
         "JaVaScRiPt:alert(1)//",

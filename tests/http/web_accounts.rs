@@ -18,8 +18,7 @@ both_backends![
 ];
 
 async fn sign_up_logs_in_and_logout_ends_the_session_for_every_copy(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     assert!(alice.is_logged_in().await);
     let copied_cookie = alice.cookies();
 
@@ -46,8 +45,7 @@ async fn anonymous_page_views_store_no_session(app: TestApp) {
     }
 
     assert_eq!(store.row_counts().unwrap().sessions, 0);
-    let visitor = WebUser::new(&app);
-    visitor.sign_up("alice").await;
+    let _visitor = WebUser::signed_up(&app, "alice").await;
     assert_eq!(store.row_counts().unwrap().sessions, 1);
 }
 

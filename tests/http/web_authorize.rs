@@ -152,8 +152,7 @@ async fn consent_needs_a_post_with_the_csrf_token(app: TestApp) {
 }
 
 async fn implicit_flow_returns_the_token_in_the_fragment(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let (id, secret) = alice.create_client(SPA_CLIENT_FORM).await;
     assert!(secret.is_none());
     let query = implicit_authorize_query(&id);

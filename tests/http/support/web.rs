@@ -126,6 +126,13 @@ impl<'a> WebUser<'a> {
         Self { app, http, jar }
     }
 
+    /// A new visitor who has signed up (and so logged in) as `name`.
+    pub async fn signed_up(app: &'a TestApp, name: &str) -> Self {
+        let visitor = Self::new(app);
+        visitor.sign_up(name).await;
+        visitor
+    }
+
     /// The `Cookie` header this visitor sends to the server.
     pub fn cookies(&self) -> String {
         use reqwest::cookie::CookieStore;
@@ -221,8 +228,7 @@ pub async fn signed_in_with_code_client<'a>(
     app: &'a TestApp,
     name: &str,
 ) -> (WebUser<'a>, super::TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(app, "alice").await;
     let (id, secret) = alice.create_client(&fields(&code_client_form(name))).await;
     (
         alice,
