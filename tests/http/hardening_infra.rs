@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
-use crate::support::{spawn_app_with, Backend, TestApp};
+use crate::support::{spawn_app_with, Backend, TestApp, TestClient};
 
 use crate::brute_force::{guess_from as guess_through_proxy, THREE_FAILURES_BEHIND_A_PROXY};
 
@@ -17,30 +17,41 @@ both_backends!(
     an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it
 );
 
+/// Three failed guesses as `names`, the i-th from the `X-Forwarded-For`
+/// that `forwarded` makes of i: each still answered (400), not limited.
+async fn three_unlimited_guesses(
+    app: &TestApp,
+    client: &TestClient,
+    names: [&str; 3],
+    forwarded: impl Fn(usize) -> String,
+) {
+    for (i, name) in names.into_iter().enumerate() {
+        assert_eq!(
+            guess_through_proxy(app, client, &forwarded(i), name).await,
+            400,
+            "{name}"
+        );
+    }
+}
+
 async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
     // The trusted proxy appends what it saw as ip:port; the client
     // writes a new address on the left each time.
-    for (i, name) in ["d1", "d2", "d3"].into_iter().enumerate() {
-        let forwarded = format!("192.0.2.{i}, 203.0.113.9:5123{i}");
-        assert_eq!(
-            guess_through_proxy(&app, &client, &forwarded, name).await,
-            400
-        );
-    }
+    three_unlimited_guesses(&app, &client, ["d1", "d2", "d3"], |i| {
+        format!("192.0.2.{i}, 203.0.113.9:5123{i}")
+    })
+    .await;
 
     assert_eq!(
         guess_through_proxy(&app, &client, "192.0.2.99, 203.0.113.9:40000", "d4").await,
         429
     );
     // The same for [v6]:port entries, counted by their /64.
-    for (i, name) in ["e1", "e2", "e3"].into_iter().enumerate() {
-        let forwarded = format!("192.0.2.1{i}, [2001:db8:1:2::9]:443");
-        assert_eq!(
-            guess_through_proxy(&app, &client, &forwarded, name).await,
-            400
-        );
-    }
+    three_unlimited_guesses(&app, &client, ["e1", "e2", "e3"], |i| {
+        format!("192.0.2.1{i}, [2001:db8:1:2::9]:443")
+    })
+    .await;
     assert_eq!(
         guess_through_proxy(&app, &client, "198.51.100.5, [2001:db8:1:2::77]:1", "e4").await,
         429
@@ -54,13 +65,10 @@ async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app:
 
 async fn an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
-    for (i, name) in ["g1", "g2", "g3"].into_iter().enumerate() {
-        let forwarded = format!("192.0.2.{i}, unknown");
-        assert_eq!(
-            guess_through_proxy(&app, &client, &forwarded, name).await,
-            400
-        );
-    }
+    three_unlimited_guesses(&app, &client, ["g1", "g2", "g3"], |i| {
+        format!("192.0.2.{i}, unknown")
+    })
+    .await;
 
     // All three counted against the proxy (the peer), whatever the left entry.
     assert_eq!(

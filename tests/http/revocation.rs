@@ -35,9 +35,8 @@ async fn revoking_an_access_token_ends_it_whatever_the_hint(app: TestApp) {
         assert_eq!(app.me_status(access).await, 401, "{hint:?}");
         // Revoking the access token leaves the refresh token alone.
         assert_eq!(
-            app.refresh(&client, tokens.str("refresh_token"))
-                .await
-                .status,
+            app.refresh_status(&client, tokens.str("refresh_token"))
+                .await,
             200
         );
     }

@@ -438,6 +438,11 @@ impl TestApp {
         .await
     }
 
+    /// Refreshes with a Basic client: the status.
+    pub async fn refresh_status(&self, client: &TestClient, refresh_token: &str) -> u16 {
+        self.refresh(client, refresh_token).await.status
+    }
+
     /// Refreshes with a Basic client, asking for `scope`.
     pub async fn refresh_with_scope(
         &self,
