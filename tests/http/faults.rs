@@ -30,12 +30,7 @@ async fn assert_unavailable(
     expect_readyz_down: bool,
 ) {
     let (token, _) = timed(app.token(Some(client), &[("grant_type", "client_credentials")])).await;
-    assert_eq!(
-        (token.status, token.error()),
-        (503, "temporarily_unavailable"),
-        "{:?}",
-        token.body
-    );
+    token.assert_error(503, "temporarily_unavailable");
     assert!(!token.header("retry-after").is_empty());
     assert_eq!(token.header("cache-control"), "no-store");
 

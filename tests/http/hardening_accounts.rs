@@ -88,12 +88,7 @@ async fn a_password_change_logs_out_every_session_and_voids_pending_codes(app: T
     );
     assert!(bob.is_logged_in().await, "another user's session ended");
     let redeemed = app.redeem(&client, &pending).await;
-    assert_eq!(
-        (redeemed.status, redeemed.error()),
-        (400, "invalid_grant"),
-        "{:?}",
-        redeemed.body
-    );
+    redeemed.assert_error(400, "invalid_grant");
     assert_eq!(thief.log_in("alice", PASSWORD).await.status, 200);
     assert_eq!(
         thief.log_in("alice", "a brand new secret").await.status,

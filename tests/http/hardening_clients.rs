@@ -49,11 +49,7 @@ async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
         .await;
 
     assert_eq!(refused.status, 400);
-    assert!(
-        refused.body.contains("data-field=\"quota\""),
-        "{}",
-        refused.body
-    );
+    refused.assert_body_contains("data-field=\"quota\"");
     assert!(refused
         .body
         .contains("You have reached the limit of 50 clients"));
@@ -84,7 +80,7 @@ async fn twenty_one_redirect_uris_are_refused_next_to_the_field(app: TestApp) {
     alice.create_client(&seed_form("Enough", &twenty)).await;
 
     assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("<p class=\"field-error\" data-field=\"redirect_uri\">at most 20 redirect URIs per client</p>"), "{}", refused.body);
+    refused.assert_body_contains("<p class=\"field-error\" data-field=\"redirect_uri\">at most 20 redirect URIs per client</p>");
 }
 
 async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
@@ -171,7 +167,7 @@ async fn the_seed_post_with_newline_separated_values_still_registers(app: TestAp
         .await;
 
     let page = alice.get(&format!("/clients/{id}")).await;
-    assert!(page.body.contains("authorization_code"), "{}", page.body);
+    page.assert_body_contains("authorization_code");
     assert!(page.body.contains("refresh_token"));
 }
 
@@ -248,20 +244,8 @@ async fn the_operator_sets_the_quotas(app: TestApp) {
         .submit_at("/create_client", &seed_form("Third", REDIRECT_URI))
         .await;
 
-    assert!(
-        too_many_uris
-            .body
-            .contains("at most 1 redirect URIs per client"),
-        "{}",
-        too_many_uris.body
-    );
-    assert!(
-        third
-            .body
-            .contains("You have reached the limit of 2 clients"),
-        "{}",
-        third.body
-    );
+    too_many_uris.assert_body_contains("at most 1 redirect URIs per client");
+    third.assert_body_contains("You have reached the limit of 2 clients");
     let query = authorize_query(&id, "");
     let token = alice.get(&query).await.csrf_token();
     let first = alice

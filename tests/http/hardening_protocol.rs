@@ -97,22 +97,14 @@ async fn h14_a_raw_ampersand_does_not_cut_the_basic_secret_short(app: TestApp) {
     assert_eq!(right.status, 200, "{:?}", right.body);
     for suffix in ["&", "&x=y", "&secret=", "&grant_type=password", "=", "%26"] {
         let longer = send(raw_basic(&client.id, &format!("{}{suffix}", client.secret))).await;
-        assert_eq!(
-            (longer.status, longer.error()),
-            (401, "invalid_client"),
-            "secret + {suffix:?}"
-        );
+        longer.assert_error_for(401, "invalid_client", &format!("secret + {suffix:?}"));
     }
     for forged in [
         format!("{}&secret={}", client.id, client.secret),
         format!("x&id={}", client.id),
     ] {
         let answer = send(raw_basic(&forged, &client.secret)).await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (401, "invalid_client"),
-            "id {forged:?}"
-        );
+        answer.assert_error_for(401, "invalid_client", &format!("id {forged:?}"));
     }
 }
 
@@ -159,12 +151,8 @@ async fn h13_the_consent_page_isolates_the_client_name(app: TestApp) {
     let consent = alice.get(&authorize_query(&client.id, "")).await;
 
     assert_eq!(consent.status, 200, "{}", consent.body);
-    assert!(
-        consent
-            .body
-            .contains("<bdi id=\"client-name\">Photo Printer</bdi> wants to access your account"),
-        "{}",
-        consent.body
+    consent.assert_body_contains(
+        "<bdi id=\"client-name\">Photo Printer</bdi> wants to access your account",
     );
 }
 
@@ -199,12 +187,7 @@ async fn h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500(app: 
     };
     let (answer, ()) = tokio::join!(grant, delete);
 
-    assert_eq!(
-        (answer.status, answer.error()),
-        (400, "invalid_grant"),
-        "{:?}",
-        answer.body
-    );
+    answer.assert_error(400, "invalid_grant");
 }
 
 /// An authorization request for `client_id` that lacks its PKCE challenge
@@ -278,20 +261,8 @@ async fn h10_the_client_page_shows_whether_the_client_is_trusted(app: TestApp) {
     let path = format!("/clients/{}", client.id);
 
     let before = alice.get(&path).await;
-    assert!(
-        before
-            .body
-            .contains("id=\"client-trusted\" data-trusted=\"false\""),
-        "{}",
-        before.body
-    );
+    before.assert_body_contains("id=\"client-trusted\" data-trusted=\"false\"");
     app.services.set_client_trusted(&client.id, true).unwrap();
     let after = alice.get(&path).await;
-    assert!(
-        after
-            .body
-            .contains("id=\"client-trusted\" data-trusted=\"true\""),
-        "{}",
-        after.body
-    );
+    after.assert_body_contains("id=\"client-trusted\" data-trusted=\"true\"");
 }

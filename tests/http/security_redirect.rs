@@ -300,11 +300,7 @@ async fn ru_04_token_redirect_uri_must_be_identical(app: TestApp) {
                 ],
             )
             .await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "invalid_grant"),
-            "{other}"
-        );
+        answer.assert_error_for(400, "invalid_grant", &other);
     }
 }
 

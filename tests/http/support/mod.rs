@@ -115,10 +115,17 @@ impl Answer {
     /// Asserts the status and the `error` member together.
     #[track_caller]
     pub fn assert_error(&self, status: u16, error: &str) {
+        self.assert_error_for(status, error, "");
+    }
+
+    /// [`Answer::assert_error`] for one of several cases, named in the
+    /// failure.
+    #[track_caller]
+    pub fn assert_error_for(&self, status: u16, error: &str, case: &str) {
         assert_eq!(
             (self.status, self.error()),
             (status, error),
-            "{:?}",
+            "{case}: {:?}",
             self.body
         );
     }

@@ -31,6 +31,12 @@ impl Page {
         set_cookie(&self.headers, name)
     }
 
+    /// Asserts that the body contains `needle`, showing the body if not.
+    #[track_caller]
+    pub fn assert_body_contains(&self, needle: &str) {
+        assert!(self.body.contains(needle), "{}", self.body);
+    }
+
     /// The `Location` header.
     pub fn location(&self) -> &str {
         self.header("location")
