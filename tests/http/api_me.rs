@@ -15,12 +15,8 @@ both_backends![
 ];
 
 async fn a_valid_token_reads_the_user_and_the_answer_is_not_cached(app: TestApp) {
-    let (alice, client) = app.user_with_client("alice");
-    let access = app
-        .password_tokens(&client, "alice", None)
-        .await
-        .str("access_token")
-        .to_owned();
+    let (alice, _, tokens) = app.alice_tokens(None).await;
+    let access = tokens.str("access_token");
 
     for scheme in ["Bearer", "bearer", "BEARER"] {
         let me = app.me(Some(&format!("{scheme} {access}"))).await;

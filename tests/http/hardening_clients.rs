@@ -138,13 +138,7 @@ async fn the_11th_pending_code_of_a_user_for_a_client_is_refused(app: TestApp) {
     let eleventh = approve().await;
 
     assert_eq!(eleventh.status, 302);
-    assert!(
-        eleventh
-            .location()
-            .starts_with(&format!("{REDIRECT_URI}?error=temporarily_unavailable")),
-        "{}",
-        eleventh.location()
-    );
+    eleventh.assert_location_starts_with(&format!("{REDIRECT_URI}?error=temporarily_unavailable"));
     let params = location_params(eleventh.location());
     assert_eq!(params["state"], "st-1");
     assert_eq!(params["iss"], app.address);

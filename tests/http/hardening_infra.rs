@@ -17,45 +17,52 @@ both_backends!(
     an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it
 );
 
-/// Three failed guesses as `names`, the i-th from the `X-Forwarded-For`
-/// that `forwarded` makes of i: each still answered (400), not limited.
-async fn three_unlimited_guesses(
+/// Three failed guesses as `names[..3]`, the i-th from the
+/// `X-Forwarded-For` that `forwarded` makes of i, each still answered
+/// (400); then one as `names[3]` from `fourth`: limited (429), so the three
+/// were counted against one address.
+async fn limited_at_the_fourth_guess(
     app: &TestApp,
     client: &TestClient,
-    names: [&str; 3],
+    names: [&str; 4],
     forwarded: impl Fn(usize) -> String,
+    fourth: &str,
 ) {
-    for (i, name) in names.into_iter().enumerate() {
+    for (i, name) in names[..3].iter().enumerate() {
         assert_eq!(
             guess_through_proxy(app, client, &forwarded(i), name).await,
             400,
             "{name}"
         );
     }
+    assert_eq!(
+        guess_through_proxy(app, client, fourth, names[3]).await,
+        429,
+        "{fourth}"
+    );
 }
 
 async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
     // The trusted proxy appends what it saw as ip:port; the client
     // writes a new address on the left each time.
-    three_unlimited_guesses(&app, &client, ["d1", "d2", "d3"], |i| {
-        format!("192.0.2.{i}, 203.0.113.9:5123{i}")
-    })
+    limited_at_the_fourth_guess(
+        &app,
+        &client,
+        ["d1", "d2", "d3", "d4"],
+        |i| format!("192.0.2.{i}, 203.0.113.9:5123{i}"),
+        "192.0.2.99, 203.0.113.9:40000",
+    )
     .await;
-
-    assert_eq!(
-        guess_through_proxy(&app, &client, "192.0.2.99, 203.0.113.9:40000", "d4").await,
-        429
-    );
     // The same for [v6]:port entries, counted by their /64.
-    three_unlimited_guesses(&app, &client, ["e1", "e2", "e3"], |i| {
-        format!("192.0.2.1{i}, [2001:db8:1:2::9]:443")
-    })
+    limited_at_the_fourth_guess(
+        &app,
+        &client,
+        ["e1", "e2", "e3", "e4"],
+        |i| format!("192.0.2.1{i}, [2001:db8:1:2::9]:443"),
+        "198.51.100.5, [2001:db8:1:2::77]:1",
+    )
     .await;
-    assert_eq!(
-        guess_through_proxy(&app, &client, "198.51.100.5, [2001:db8:1:2::77]:1", "e4").await,
-        429
-    );
     // Another client behind the same proxy still has its own budget.
     assert_eq!(
         guess_through_proxy(&app, &client, "203.0.113.10:40000", "f1").await,
@@ -65,16 +72,15 @@ async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app:
 
 async fn an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
-    three_unlimited_guesses(&app, &client, ["g1", "g2", "g3"], |i| {
-        format!("192.0.2.{i}, unknown")
-    })
-    .await;
-
     // All three counted against the proxy (the peer), whatever the left entry.
-    assert_eq!(
-        guess_through_proxy(&app, &client, "192.0.2.200, garbage", "g4").await,
-        429
-    );
+    limited_at_the_fourth_guess(
+        &app,
+        &client,
+        ["g1", "g2", "g3", "g4"],
+        |i| format!("192.0.2.{i}, unknown"),
+        "192.0.2.200, garbage",
+    )
+    .await;
 }
 
 /// Sends a request head announcing a 100-byte body, then 10 bytes, then

@@ -424,13 +424,7 @@ async fn ru_09_loopback_any_port_exact_path_and_query(app: TestApp) {
     let query = request_with(&client.id, with_port);
     let approved = bob.submit_at(&query, &[("confirm", "yes")]).await;
     assert_eq!(approved.status, 302);
-    assert!(
-        approved
-            .location()
-            .starts_with(&format!("{with_port}?code=")),
-        "{}",
-        approved.location()
-    );
+    approved.assert_location_starts_with(&format!("{with_port}?code="));
     let code = location_params(approved.location())["code"].clone();
     let tokens = app
         .token(
@@ -477,13 +471,7 @@ async fn ru_09_loopback_query_must_match_too(app: TestApp) {
     bob.log_in("bob", PASSWORD).await;
     let good = request_with(&client.id, "http://127.0.0.1:4000/cb?app=1");
     let approved = bob.submit_at(&good, &[("confirm", "yes")]).await;
-    assert!(
-        approved
-            .location()
-            .starts_with("http://127.0.0.1:4000/cb?app=1&code="),
-        "{}",
-        approved.location()
-    );
+    approved.assert_location_starts_with("http://127.0.0.1:4000/cb?app=1&code=");
     for bad in [
         "http://127.0.0.1:4000/cb?app=2",
         "http://127.0.0.1:4000/cb",

@@ -42,6 +42,12 @@ impl Page {
         self.header("location")
     }
 
+    /// Asserts that the `Location` starts with `prefix`, showing it if not.
+    #[track_caller]
+    pub fn assert_location_starts_with(&self, prefix: &str) {
+        assert!(self.location().starts_with(prefix), "{}", self.location());
+    }
+
     /// The CSRF token of the first form on the page.
     pub fn csrf_token(&self) -> String {
         let marker = "name=\"csrf_token\" value=\"";
