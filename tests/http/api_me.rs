@@ -15,13 +15,8 @@ both_backends![
 ];
 
 async fn a_valid_token_reads_the_user_and_the_answer_is_not_cached(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let access = app
-        .password_tokens(&client, "alice", None)
-        .await
-        .str("access_token")
-        .to_owned();
+    let (alice, _, tokens) = app.alice_tokens(None).await;
+    let access = tokens.str("access_token");
 
     for scheme in ["Bearer", "bearer", "BEARER"] {
         let me = app.me(Some(&format!("{scheme} {access}"))).await;
@@ -52,22 +47,16 @@ async fn another_scheme_is_401_with_a_bearer_challenge(app: TestApp) {
 }
 
 async fn bad_or_revoked_tokens_are_invalid_token(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
-    app.post_form(
-        "/oauth/revoke",
-        Some(&client),
-        &[("token", tokens.str("access_token"))],
-    )
-    .await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
+    app.revoke(Some(&client), &[("token", tokens.str("access_token"))])
+        .await;
 
     for token in [
         "invalid",
         tokens.str("access_token"),
         tokens.str("refresh_token"),
     ] {
-        let me = app.me(Some(&format!("Bearer {token}"))).await;
+        let me = app.me_bearer(token).await;
         assert_eq!(me.status, 401);
         assert!(
             me.header("www-authenticate")
@@ -80,13 +69,9 @@ async fn bad_or_revoked_tokens_are_invalid_token(app: TestApp) {
 }
 
 async fn a_token_without_profile_is_403_insufficient_scope(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let email_only = app.password_tokens(&client, "alice", Some("email")).await;
+    let (_, _, email_only) = app.alice_tokens(Some("email")).await;
 
-    let me = app
-        .me(Some(&format!("Bearer {}", email_only.str("access_token"))))
-        .await;
+    let me = app.me_bearer(email_only.str("access_token")).await;
 
     assert_eq!(me.status, 403);
     assert!(me
@@ -96,8 +81,7 @@ async fn a_token_without_profile_is_403_insufficient_scope(app: TestApp) {
 }
 
 async fn a_client_credentials_token_gets_a_clear_403(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let machine = app
         .token(
             Some(&client),
@@ -105,59 +89,22 @@ async fn a_client_credentials_token_gets_a_clear_403(app: TestApp) {
         )
         .await;
 
-    let me = app
-        .me(Some(&format!("Bearer {}", machine.str("access_token"))))
-        .await;
+    let me = app.me_bearer(machine.str("access_token")).await;
 
     assert_eq!(me.status, 403);
     assert_eq!(me.error(), "insufficient_scope");
 }
 
 async fn a_token_in_the_query_string_is_not_accepted(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let access = app
-        .password_tokens(&client, "alice", None)
-        .await
-        .str("access_token")
-        .to_owned();
+    let access = app.alice_access_token(None).await;
 
-    let response = app
-        .http
-        .get(app.url(&format!("/api/me?access_token={access}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/api/me?access_token={access}")).await;
 
     assert_eq!(response.status().as_u16(), 401);
 }
 
+/// RFC 6750 §2.1: a header that is not `Bearer` and one token is refused;
+/// the same rule as BR-06, checked by the same body.
 async fn malformed_authorization_headers_are_4xx(app: TestApp) {
-    let long = format!("Bearer {}", "a".repeat(8192));
-    for header in [
-        "Bearer",
-        "Bearer a b",
-        "Bearer   ",
-        "Basic Zm9vOmJhcg==",
-        long.as_str(),
-        "Bearer a\"b",
-    ] {
-        let me = app.me(Some(header)).await;
-        assert!(
-            (400..500).contains(&me.status),
-            "{header:.20}: {}",
-            me.status
-        );
-    }
-    let non_ascii = app
-        .http
-        .get(app.url("/api/me"))
-        .header(
-            "Authorization",
-            reqwest::header::HeaderValue::from_bytes(b"Bearer \xc3\xa9t\xc3\xa9").unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(non_ascii.status().is_client_error());
+    crate::security_bearer::br_06_malformed_authorization_headers_are_4xx(app).await;
 }

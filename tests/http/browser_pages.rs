@@ -271,29 +271,15 @@ async fn rotate_then_delete_a_client(app: TestApp, browser: &Browser) {
         secret: browser.text("#client_secret").await,
     };
     assert_ne!(new.secret, old.secret);
-    assert_eq!(
-        app.token(Some(&old), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        401
-    );
-    let token = app
-        .token(Some(&new), &[("grant_type", "client_credentials")])
-        .await;
+    assert_eq!(app.client_credentials(&old).await.status, 401);
+    let token = app.client_credentials(&new).await;
     assert_eq!(token.status, 200);
 
     browser.click("#delete-client-submit").await;
     browser.wait_for("#flash").await;
     assert!(!browser.exists(".client-link").await);
-    assert_eq!(
-        app.token(Some(&new), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        401
-    );
-    let introspected = app
-        .token(Some(&new), &[("grant_type", "client_credentials")])
-        .await;
+    assert_eq!(app.client_credentials(&new).await.status, 401);
+    let introspected = app.client_credentials(&new).await;
     assert_eq!(introspected.error(), "invalid_client");
 }
 

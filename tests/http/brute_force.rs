@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::both_backends;
 use crate::support::web::WebUser;
-use crate::support::{TestApp, TestClient, PASSWORD};
+use crate::support::{status_of, TestApp, TestClient, PASSWORD};
 
 fn password_form(password: &str) -> Vec<(&'static str, &str)> {
     vec![
@@ -32,8 +32,7 @@ both_backends!(
 );
 
 async fn password_grant_failures_lead_to_429_then_recover(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for _ in 0..5 {
         assert_eq!(
             app.token(Some(&client), &password_form("wrong password"))
@@ -92,29 +91,21 @@ both_backends!(
 );
 
 async fn failing_client_authentications_are_slowed_and_the_correct_secret_is_not(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: "wrong".to_owned(),
-    };
+    let (_, client) = app.user_with_client("alice");
+    let wrong = client.with_secret("wrong");
     let cc = [("grant_type", "client_credentials")];
     for _ in 0..5 {
         assert_eq!(app.token(Some(&wrong), &cc).await.status, 401);
     }
 
     let slowed = app.token(Some(&wrong), &cc).await;
-    assert_eq!((slowed.status, slowed.error()), (429, "slow_down"));
+    slowed.assert_error(429, "slow_down");
     assert!(!slowed.header("retry-after").is_empty());
-    let revoke = app
-        .post_form("/oauth/revoke", Some(&wrong), &[("token", "x")])
-        .await;
+    let revoke = app.revoke(Some(&wrong), &[("token", "x")]).await;
     assert_eq!(revoke.status, 429);
     assert_eq!(app.token(Some(&client), &cc).await.status, 200);
     assert_eq!(
-        app.post_form("/oauth/revoke", Some(&client), &[("token", "x")])
-            .await
-            .status,
+        app.revoke(Some(&client), &[("token", "x")]).await.status,
         200
     );
 
@@ -130,8 +121,7 @@ both_backends!(
 );
 
 async fn one_address_guessing_many_accounts_is_limited(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for name in ["a1", "a2", "a3", "a4", "a5", "a6"] {
         let answer = app
             .token(
@@ -157,46 +147,59 @@ async fn one_address_guessing_many_accounts_is_limited(app: TestApp) {
         )
         .await;
 
-    assert_eq!((limited.status, limited.error()), (429, "slow_down"));
+    limited.assert_error(429, "slow_down");
+}
+
+/// A token request by `client` (Basic, with `secret`) from behind the
+/// proxy, with this `X-Forwarded-For`: the status.
+async fn token_status_from(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
+    forwarded_for: &str,
+    form: &[(&str, &str)],
+) -> u16 {
+    status_of(
+        app.http
+            .post(app.url("/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .header("X-Forwarded-For", forwarded_for)
+            .form(form),
+    )
+    .await
 }
 
 /// A failed password grant from behind the proxy, with this
 /// `X-Forwarded-For`: the status.
 pub(crate) async fn guess_from(
-    app: &crate::support::TestApp,
+    app: &TestApp,
     client: &TestClient,
     forwarded_for: &str,
     username: &str,
 ) -> u16 {
-    app.http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&client.id, Some(&client.secret))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", "guess"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let form = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", "guess"),
+    ];
+    token_status_from(app, &client.id, &client.secret, forwarded_for, &form).await
 }
 
+/// Three failures an address, behind a trusted proxy on 127.0.0.1.
+pub(crate) const THREE_FAILURES_BEHIND_A_PROXY: &[&str] = &[
+    "--max-failures-per-address",
+    "3",
+    "--trusted-proxies",
+    "127.0.0.1",
+];
+
 both_backends!(
-    settings = &[
-        "--max-failures-per-address",
-        "3",
-        "--trusted-proxies",
-        "127.0.0.1"
-    ],
+    settings = THREE_FAILURES_BEHIND_A_PROXY,
     behind_a_trusted_proxy_the_forwarded_address_is_limited
 );
 
 async fn behind_a_trusted_proxy_the_forwarded_address_is_limited(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for name in ["b1", "b2", "b3"] {
         assert_eq!(
             guess_from(&app, &client, "203.0.113.9, 198.51.100.1", name).await,
@@ -219,8 +222,7 @@ both_backends!(
 );
 
 async fn without_a_trusted_proxy_forwarded_for_is_ignored(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for (name, forwarded) in [
         ("c1", "198.51.100.1"),
         ("c2", "198.51.100.2"),
@@ -239,16 +241,8 @@ async fn client_credentials_from(
     secret: &str,
     forwarded_for: &str,
 ) -> u16 {
-    app.http
-        .post(app.url("/oauth/token"))
-        .basic_auth(id, Some(secret))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let form = [("grant_type", "client_credentials")];
+    token_status_from(app, id, secret, forwarded_for, &form).await
 }
 
 both_backends!(
@@ -264,8 +258,7 @@ both_backends!(
 );
 
 async fn the_correct_client_secret_is_never_refused_for_failures_it_did_not_make(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     // 50 failures from one address, then 50 from ten forwarded ones:
     // failing requests are slowed down past 10 per address...
     let mut statuses = Vec::new();
@@ -300,13 +293,9 @@ async fn the_correct_client_secret_is_never_refused_for_failures_it_did_not_make
         );
     }
     // The failures are security events and metrics all the same.
-    let metrics = app.metrics_address.as_deref().unwrap();
     let metrics = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
+        .get_on_metrics_listener("/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -328,8 +317,7 @@ both_backends![
 ];
 
 async fn sixty_concurrent_wrong_password_grants_get_at_most_ten_checks(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let wrong = password_form("wrong password");
 
     let answers =
@@ -410,20 +398,18 @@ async fn log_in_from(
     password: &str,
 ) -> u16 {
     let token = visitor.get("/login").await.csrf_token();
-    visitor
-        .http
-        .post(app.url("/login"))
-        .header("X-Forwarded-For", forwarded_for)
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", name),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    status_of(
+        visitor
+            .http
+            .post(app.url("/login"))
+            .header("X-Forwarded-For", forwarded_for)
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", name),
+                ("password", password),
+            ]),
+    )
+    .await
 }
 
 both_backends!(
@@ -432,8 +418,7 @@ both_backends!(
 );
 
 async fn a_browser_that_signed_in_before_is_not_locked_out_by_strangers(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let owner = WebUser::new(&app);
     assert_eq!(
         log_in_from(&app, &owner, "192.0.2.1", "alice", PASSWORD).await,

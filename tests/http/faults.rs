@@ -30,12 +30,7 @@ async fn assert_unavailable(
     expect_readyz_down: bool,
 ) {
     let (token, _) = timed(app.token(Some(client), &[("grant_type", "client_credentials")])).await;
-    assert_eq!(
-        (token.status, token.error()),
-        (503, "temporarily_unavailable"),
-        "{:?}",
-        token.body
-    );
+    token.assert_error(503, "temporarily_unavailable");
     assert!(!token.header("retry-after").is_empty());
     assert_eq!(token.header("cache-control"), "no-store");
 
@@ -78,29 +73,14 @@ async fn assert_recovered(app: &TestApp, client: &crate::support::TestClient) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(last, 200, "the server did not recover without a restart");
-    assert_eq!(
-        app.http
-            .get(app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(app.get("/login").await.status().as_u16(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rb_04_a_locked_sqlite_database_gives_503_then_recovers_sqlite() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    assert_eq!(
-        app.token(Some(&client), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        200
-    );
+    let (_, client) = app.user_with_client("alice");
+    assert_eq!(app.client_credentials(&client).await.status, 200);
     let path = app.database_url.trim_start_matches("sqlite://").to_owned();
 
     // Another process holds the write lock.
@@ -123,14 +103,8 @@ async fn rb_04_an_unreachable_postgres_gives_503_then_recovers_postgres() {
         url.to_string()
     })
     .await;
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    assert_eq!(
-        app.token(Some(&client), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        200
-    );
+    let (_, client) = app.user_with_client("alice");
+    assert_eq!(app.client_credentials(&client).await.status, 200);
 
     proxy.cut();
     assert_unavailable(&app, &client, true).await;

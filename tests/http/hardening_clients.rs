@@ -30,8 +30,7 @@ both_backends![
 ];
 
 async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let owner = app.services.find_user_by_name("alice").unwrap().unwrap();
     for _ in 0..49 {
         app.client(
@@ -46,19 +45,11 @@ async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
         .await;
 
     let refused = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &fields(&code_client_form("Fifty-first")),
-        )
+        .submit_at("/create_client", &fields(&code_client_form("Fifty-first")))
         .await;
 
     assert_eq!(refused.status, 400);
-    assert!(
-        refused.body.contains("data-field=\"quota\""),
-        "{}",
-        refused.body
-    );
+    refused.assert_body_contains("data-field=\"quota\"");
     assert!(refused
         .body
         .contains("You have reached the limit of 50 clients"));
@@ -68,14 +59,12 @@ async fn the_51st_client_of_an_owner_is_refused_with_a_message(app: TestApp) {
     );
     assert_eq!(app.services.clients_of(&owner.id).unwrap().len(), 50);
     // Another account is not affected.
-    let bob = WebUser::new(&app);
-    bob.sign_up("bob").await;
+    let bob = WebUser::signed_up(&app, "bob").await;
     bob.create_client(&fields(&code_client_form("Bob's"))).await;
 }
 
 async fn twenty_one_redirect_uris_are_refused_next_to_the_field(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let uris = |n: usize| {
         (0..n)
             .map(|i| format!("https://client.example.com/cb{i}"))
@@ -86,21 +75,16 @@ async fn twenty_one_redirect_uris_are_refused_next_to_the_field(app: TestApp) {
     let twenty_one = uris(21);
 
     let refused = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &seed_form("Many", &twenty_one),
-        )
+        .submit_at("/create_client", &seed_form("Many", &twenty_one))
         .await;
     alice.create_client(&seed_form("Enough", &twenty)).await;
 
     assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("<p class=\"field-error\" data-field=\"redirect_uri\">at most 20 redirect URIs per client</p>"), "{}", refused.body);
+    refused.assert_body_contains("<p class=\"field-error\" data-field=\"redirect_uri\">at most 20 redirect URIs per client</p>");
 }
 
 async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let long_name = "n".repeat(101);
     let long_uri = format!("https://client.example.com/{}", "u".repeat(2000));
     let long_scope = "profile ".repeat(130);
@@ -114,9 +98,7 @@ async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
         ("token_endpoint_auth_method", "client_secret_basic"),
     ];
 
-    let refused = alice
-        .submit("/create_client", "/create_client", &form)
-        .await;
+    let refused = alice.submit_at("/create_client", &form).await;
 
     assert_eq!(refused.status, 400, "{}", refused.body);
     for field in ["client_name", "client_uri", "scope", "redirect_uri"] {
@@ -134,8 +116,7 @@ async fn oversize_metadata_values_are_refused_each_on_its_field(app: TestApp) {
 }
 
 async fn the_11th_pending_code_of_a_user_for_a_client_is_refused(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let (id, secret) = alice
         .create_client(&fields(&code_client_form("Codes")))
         .await;
@@ -157,13 +138,7 @@ async fn the_11th_pending_code_of_a_user_for_a_client_is_refused(app: TestApp) {
     let eleventh = approve().await;
 
     assert_eq!(eleventh.status, 302);
-    assert!(
-        eleventh
-            .location()
-            .starts_with(&format!("{REDIRECT_URI}?error=temporarily_unavailable")),
-        "{}",
-        eleventh.location()
-    );
+    eleventh.assert_location_starts_with(&format!("{REDIRECT_URI}?error=temporarily_unavailable"));
     let params = location_params(eleventh.location());
     assert_eq!(params["state"], "st-1");
     assert_eq!(params["iss"], app.address);
@@ -179,21 +154,19 @@ async fn the_11th_pending_code_of_a_user_for_a_client_is_refused(app: TestApp) {
 }
 
 async fn the_seed_post_with_newline_separated_values_still_registers(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
 
     let (id, _) = alice
         .create_client(&seed_form("Seed style", REDIRECT_URI))
         .await;
 
     let page = alice.get(&format!("/clients/{id}")).await;
-    assert!(page.body.contains("authorization_code"), "{}", page.body);
+    page.assert_body_contains("authorization_code");
     assert!(page.body.contains("refresh_token"));
 }
 
 async fn the_form_posts_one_field_per_checked_box(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let form = alice.get("/create_client").await;
     for (kind, value) in [
         ("checkbox", "authorization_code"),
@@ -231,29 +204,11 @@ async fn the_form_posts_one_field_per_checked_box(app: TestApp) {
         ])
         .await;
 
-    let stored = app
-        .services
-        .client_for(domain::service::clients::Actor::Admin, &id)
-        .unwrap()
-        .unwrap();
-    let grants: Vec<&str> = stored
-        .metadata
-        .grant_types
-        .iter()
-        .map(|g| g.as_str())
-        .collect();
+    let grants = app.stored_grants(&id);
     assert_eq!(grants, ["authorization_code", "password", "refresh_token"]);
-    let script = app
-        .http
-        .get(app.url("/static/create_client.js"))
-        .send()
-        .await
-        .unwrap();
+    let script = app.get("/static/create_client.js").await;
     assert_eq!(script.status(), 200);
-    assert!(script.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/javascript"));
+    assert!(crate::support::content_type(&script).starts_with("text/javascript"));
 }
 
 both_backends!(
@@ -269,43 +224,22 @@ both_backends!(
 );
 
 async fn the_operator_sets_the_quotas(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let two = format!("{REDIRECT_URI}\nhttps://client.example.com/other");
 
     let too_many_uris = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &seed_form("Two URIs", &two),
-        )
+        .submit_at("/create_client", &seed_form("Two URIs", &two))
         .await;
     let (id, _) = alice.create_client(&seed_form("First", REDIRECT_URI)).await;
     alice
         .create_client(&seed_form("Second", REDIRECT_URI))
         .await;
     let third = alice
-        .submit(
-            "/create_client",
-            "/create_client",
-            &seed_form("Third", REDIRECT_URI),
-        )
+        .submit_at("/create_client", &seed_form("Third", REDIRECT_URI))
         .await;
 
-    assert!(
-        too_many_uris
-            .body
-            .contains("at most 1 redirect URIs per client"),
-        "{}",
-        too_many_uris.body
-    );
-    assert!(
-        third
-            .body
-            .contains("You have reached the limit of 2 clients"),
-        "{}",
-        third.body
-    );
+    too_many_uris.assert_body_contains("at most 1 redirect URIs per client");
+    third.assert_body_contains("You have reached the limit of 2 clients");
     let query = authorize_query(&id, "");
     let token = alice.get(&query).await.csrf_token();
     let first = alice

@@ -124,17 +124,8 @@ async fn each_application_type_fills_consistent_settings_that_register(
                 "{app_type}: {grant} on the client page"
             );
         }
-        let stored = app
-            .services
-            .client_for(domain::service::clients::Actor::Admin, &id)
-            .unwrap()
-            .unwrap();
-        let stored_grants: Vec<&str> = stored
-            .metadata
-            .grant_types
-            .iter()
-            .map(|g| g.as_str())
-            .collect();
+        let stored = app.stored_client(&id);
+        let stored_grants = app.stored_grants(&id);
         assert_eq!(&stored_grants, grants, "{app_type}");
         assert_eq!(
             stored.metadata.token_endpoint_auth_method.as_str(),
@@ -178,17 +169,7 @@ async fn settings_stay_adjustable_and_errors_show_next_to_their_field(
     browser.click("#create-client-submit").await;
     browser.wait_for("#client_id").await;
     let id = browser.text("#client_id").await;
-    let stored = app
-        .services
-        .client_for(domain::service::clients::Actor::Admin, &id)
-        .unwrap()
-        .unwrap();
-    let grants: Vec<&str> = stored
-        .metadata
-        .grant_types
-        .iter()
-        .map(|g| g.as_str())
-        .collect();
+    let grants = app.stored_grants(&id);
     assert_eq!(grants, ["password", "client_credentials"]);
 }
 

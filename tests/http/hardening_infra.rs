@@ -7,50 +7,62 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
-use crate::support::{spawn_app_with, Backend, TestApp};
+use crate::support::{spawn_app_with, Backend, TestApp, TestClient};
 
-use crate::brute_force::guess_from as guess_through_proxy;
+use crate::brute_force::{guess_from as guess_through_proxy, THREE_FAILURES_BEHIND_A_PROXY};
 
 both_backends!(
-    settings = &[
-        "--max-failures-per-address",
-        "3",
-        "--trusted-proxies",
-        "127.0.0.1"
-    ],
+    settings = THREE_FAILURES_BEHIND_A_PROXY,
     a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address,
     an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it
 );
 
+/// Three failed guesses as `names[..3]`, the i-th from the
+/// `X-Forwarded-For` that `forwarded` makes of i, each still answered
+/// (400); then one as `names[3]` from `fourth`: limited (429), so the three
+/// were counted against one address.
+async fn limited_at_the_fourth_guess(
+    app: &TestApp,
+    client: &TestClient,
+    names: [&str; 4],
+    forwarded: impl Fn(usize) -> String,
+    fourth: &str,
+) {
+    for (i, name) in names[..3].iter().enumerate() {
+        assert_eq!(
+            guess_through_proxy(app, client, &forwarded(i), name).await,
+            400,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        guess_through_proxy(app, client, fourth, names[3]).await,
+        429,
+        "{fourth}"
+    );
+}
+
 async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     // The trusted proxy appends what it saw as ip:port; the client
     // writes a new address on the left each time.
-    for (i, name) in ["d1", "d2", "d3"].into_iter().enumerate() {
-        let forwarded = format!("192.0.2.{i}, 203.0.113.9:5123{i}");
-        assert_eq!(
-            guess_through_proxy(&app, &client, &forwarded, name).await,
-            400
-        );
-    }
-
-    assert_eq!(
-        guess_through_proxy(&app, &client, "192.0.2.99, 203.0.113.9:40000", "d4").await,
-        429
-    );
+    limited_at_the_fourth_guess(
+        &app,
+        &client,
+        ["d1", "d2", "d3", "d4"],
+        |i| format!("192.0.2.{i}, 203.0.113.9:5123{i}"),
+        "192.0.2.99, 203.0.113.9:40000",
+    )
+    .await;
     // The same for [v6]:port entries, counted by their /64.
-    for (i, name) in ["e1", "e2", "e3"].into_iter().enumerate() {
-        let forwarded = format!("192.0.2.1{i}, [2001:db8:1:2::9]:443");
-        assert_eq!(
-            guess_through_proxy(&app, &client, &forwarded, name).await,
-            400
-        );
-    }
-    assert_eq!(
-        guess_through_proxy(&app, &client, "198.51.100.5, [2001:db8:1:2::77]:1", "e4").await,
-        429
-    );
+    limited_at_the_fourth_guess(
+        &app,
+        &client,
+        ["e1", "e2", "e3", "e4"],
+        |i| format!("192.0.2.1{i}, [2001:db8:1:2::9]:443"),
+        "198.51.100.5, [2001:db8:1:2::77]:1",
+    )
+    .await;
     // Another client behind the same proxy still has its own budget.
     assert_eq!(
         guess_through_proxy(&app, &client, "203.0.113.10:40000", "f1").await,
@@ -59,21 +71,16 @@ async fn a_forged_entry_left_of_a_proxy_appended_ip_port_is_not_the_address(app:
 }
 
 async fn an_unparseable_entry_counts_as_the_proxy_not_the_entry_left_of_it(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    for (i, name) in ["g1", "g2", "g3"].into_iter().enumerate() {
-        let forwarded = format!("192.0.2.{i}, unknown");
-        assert_eq!(
-            guess_through_proxy(&app, &client, &forwarded, name).await,
-            400
-        );
-    }
-
+    let (_, client) = app.user_with_client("alice");
     // All three counted against the proxy (the peer), whatever the left entry.
-    assert_eq!(
-        guess_through_proxy(&app, &client, "192.0.2.200, garbage", "g4").await,
-        429
-    );
+    limited_at_the_fourth_guess(
+        &app,
+        &client,
+        ["g1", "g2", "g3", "g4"],
+        |i| format!("192.0.2.{i}, unknown"),
+        "192.0.2.200, garbage",
+    )
+    .await;
 }
 
 /// Sends a request head announcing a 100-byte body, then 10 bytes, then
@@ -130,11 +137,8 @@ async fn a_stalled_body_gets_408_and_the_connection_closes(app: TestApp) {
 }
 
 async fn a_body_that_arrives_in_time_is_read_as_before(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let answer = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let (_, client) = app.user_with_client("alice");
+    let answer = app.client_credentials(&client).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     // Over the size limit: still the endpoint's own error.
     let big = "x".repeat(20_000);
@@ -144,7 +148,7 @@ async fn a_body_that_arrives_in_time_is_read_as_before(app: TestApp) {
             &[("grant_type", "client_credentials"), ("scope", &big)],
         )
         .await;
-    assert_eq!((answer.status, answer.error()), (400, "invalid_request"));
+    answer.assert_error(400, "invalid_request");
 }
 
 both_backends!(
@@ -153,33 +157,19 @@ both_backends!(
 );
 
 async fn metrics_are_served_on_their_own_listener_only(app: TestApp) {
-    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let public = app.get("/metrics").await;
     assert_eq!(public.status().as_u16(), 404);
 
-    let metrics = app.metrics_address.clone().unwrap();
-    let private = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let private = app.get_on_metrics_listener("/metrics").await;
     assert_eq!(private.status().as_u16(), 200);
-    assert!(private.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
+    assert!(crate::support::content_type(&private).starts_with("text/plain; version=0.0.4"));
     assert!(private
         .text()
         .await
         .unwrap()
         .contains("# TYPE http_requests_total counter"));
     // The metrics listener serves nothing else.
-    let other = app
-        .http
-        .get(format!("{metrics}/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let other = app.get_on_metrics_listener("/healthz").await;
     assert_eq!(other.status().as_u16(), 404);
 }
 
@@ -187,7 +177,7 @@ both_backends![without_metrics_bind_there_is_no_metrics_anywhere];
 
 async fn without_metrics_bind_there_is_no_metrics_anywhere(app: TestApp) {
     assert!(app.metrics_address.is_none());
-    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let public = app.get("/metrics").await;
     assert_eq!(public.status().as_u16(), 404);
 }
 
@@ -233,7 +223,7 @@ async fn an_https_issuer_sends_hsts_on_every_response() {
 async fn an_http_issuer_sends_no_hsts() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
 
-    let response = app.http.get(app.url("/login")).send().await.unwrap();
+    let response = app.get("/login").await;
 
     assert!(response
         .headers()

@@ -12,17 +12,15 @@ both_backends![
 ];
 
 async fn h11_spent_code_replayed_by_another_client_keeps_the_real_tokens(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let mallory = app.user("mallory");
-    let attacker = app.full_client(&mallory);
+    let (alice, client) = app.user_with_client("alice");
+    let (_, attacker) = app.user_with_client("mallory");
     let code = app.code(&client, &alice, None);
     let first = app.redeem(&client, &code).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
 
     let replay = app.redeem(&attacker, &code).await;
 
-    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    replay.assert_error(400, "invalid_grant");
     assert_eq!(app.me_status(first.str("access_token")).await, 200);
     let refreshed = app.refresh(&client, first.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
@@ -51,14 +49,14 @@ async fn h11_spent_public_code_without_its_verifier_revokes_nothing(app: TestApp
     let wrong = redeem(Some("wrong-verifier-wrong-verifier-wrong-verifier")).await;
 
     assert_eq!(without.status, 400);
-    assert_eq!((wrong.status, wrong.error()), (400, "invalid_grant"));
+    wrong.assert_error(400, "invalid_grant");
     assert_eq!(
         app.me_status(&access).await,
         200,
         "no revocation without the verifier"
     );
     let replay = redeem(Some(VERIFIER)).await;
-    assert_eq!((replay.status, replay.error()), (400, "invalid_grant"));
+    replay.assert_error(400, "invalid_grant");
     assert_eq!(
         app.me_status(&access).await,
         401,
@@ -78,8 +76,7 @@ fn raw_basic(id: &str, secret: &str) -> String {
 both_backends![h14_a_raw_ampersand_does_not_cut_the_basic_secret_short];
 
 async fn h14_a_raw_ampersand_does_not_cut_the_basic_secret_short(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     let send = |authorization: String| {
         let app = &app;
         async move {
@@ -100,22 +97,14 @@ async fn h14_a_raw_ampersand_does_not_cut_the_basic_secret_short(app: TestApp) {
     assert_eq!(right.status, 200, "{:?}", right.body);
     for suffix in ["&", "&x=y", "&secret=", "&grant_type=password", "=", "%26"] {
         let longer = send(raw_basic(&client.id, &format!("{}{suffix}", client.secret))).await;
-        assert_eq!(
-            (longer.status, longer.error()),
-            (401, "invalid_client"),
-            "secret + {suffix:?}"
-        );
+        longer.assert_error_for(401, "invalid_client", &format!("secret + {suffix:?}"));
     }
     for forged in [
         format!("{}&secret={}", client.id, client.secret),
         format!("x&id={}", client.id),
     ] {
         let answer = send(raw_basic(&forged, &client.secret)).await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (401, "invalid_client"),
-            "id {forged:?}"
-        );
+        answer.assert_error_for(401, "invalid_client", &format!("id {forged:?}"));
     }
 }
 
@@ -126,8 +115,7 @@ both_backends![
 
 async fn h13_spoofing_names_and_userinfo_client_uris_are_refused_on_the_form(app: TestApp) {
     use crate::support::web::{code_client_form, fields, WebUser};
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let cases = [
         ("client_name", "Bank\u{202E}tnuocca ruoy"),
         ("client_name", "Pay\u{200B}Pal"),
@@ -142,9 +130,7 @@ async fn h13_spoofing_names_and_userinfo_client_uris_are_refused_on_the_form(app
                 *v = value.to_owned();
             }
         }
-        let page = alice
-            .submit("/create_client", "/create_client", &fields(&form))
-            .await;
+        let page = alice.submit_at("/create_client", &fields(&form)).await;
         assert_eq!(page.status, 400, "{field}={value:?}");
         assert!(
             page.body.contains(&format!("data-field=\"{field}\"")),
@@ -165,12 +151,8 @@ async fn h13_the_consent_page_isolates_the_client_name(app: TestApp) {
     let consent = alice.get(&authorize_query(&client.id, "")).await;
 
     assert_eq!(consent.status, 200, "{}", consent.body);
-    assert!(
-        consent
-            .body
-            .contains("<bdi id=\"client-name\">Photo Printer</bdi> wants to access your account"),
-        "{}",
-        consent.body
+    consent.assert_body_contains(
+        "<bdi id=\"client-name\">Photo Printer</bdi> wants to access your account",
     );
 }
 
@@ -178,8 +160,7 @@ both_backends![h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500
 
 async fn h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500(app: TestApp) {
     use domain::ports::PasswordHasher;
-    let owner = app.user("owner");
-    let client = app.full_client(&owner);
+    let (_, client) = app.user_with_client("owner");
     // A slow hash (bcrypt cost 12) widens the window between the user
     // lookup and the token insert, as a production cost does.
     let slow = adapters::system::BcryptHasher::new(12)
@@ -206,12 +187,7 @@ async fn h12_user_deleted_during_a_password_grant_is_invalid_grant_not_500(app: 
     };
     let (answer, ()) = tokio::join!(grant, delete);
 
-    assert_eq!(
-        (answer.status, answer.error()),
-        (400, "invalid_grant"),
-        "{:?}",
-        answer.body
-    );
+    answer.assert_error(400, "invalid_grant");
 }
 
 /// An authorization request for `client_id` that lacks its PKCE challenge
@@ -232,8 +208,7 @@ both_backends![
 async fn h10_untrusted_client_error_for_an_anonymous_visitor_is_a_notice_not_a_redirect(
     app: TestApp,
 ) {
-    let owner = app.user("mallory");
-    let client = app.full_client(&owner);
+    let (_, client) = app.user_with_client("mallory");
 
     for query in [
         without_pkce(&client.id),
@@ -259,8 +234,7 @@ async fn h10_untrusted_client_error_for_an_anonymous_visitor_is_a_notice_not_a_r
 
 async fn h10_trusted_client_or_signed_in_user_keeps_the_error_redirect(app: TestApp) {
     use crate::support::web::{signed_in_with_code_client, WebUser};
-    let owner = app.user("operator");
-    let trusted = app.full_client(&owner);
+    let (_, trusted) = app.user_with_client("operator");
     assert!(app.services.set_client_trusted(&trusted.id, true).unwrap());
 
     let anonymous = WebUser::new(&app).get(&without_pkce(&trusted.id)).await;
@@ -287,20 +261,8 @@ async fn h10_the_client_page_shows_whether_the_client_is_trusted(app: TestApp) {
     let path = format!("/clients/{}", client.id);
 
     let before = alice.get(&path).await;
-    assert!(
-        before
-            .body
-            .contains("id=\"client-trusted\" data-trusted=\"false\""),
-        "{}",
-        before.body
-    );
+    before.assert_body_contains("id=\"client-trusted\" data-trusted=\"false\"");
     app.services.set_client_trusted(&client.id, true).unwrap();
     let after = alice.get(&path).await;
-    assert!(
-        after
-            .body
-            .contains("id=\"client-trusted\" data-trusted=\"true\""),
-        "{}",
-        after.body
-    );
+    after.assert_body_contains("id=\"client-trusted\" data-trusted=\"true\"");
 }

@@ -2,7 +2,6 @@
 
 use crate::both_backends;
 use crate::support::TestApp;
-use crate::support::TestClient;
 
 both_backends![
     a_live_token_is_described,
@@ -12,14 +11,11 @@ both_backends![
 ];
 
 async fn a_live_token_is_described(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
+    let (alice, client, tokens) = app.alice_tokens(Some("profile")).await;
 
     for hint in ["access_token", "refresh_token"] {
         let answer = app
-            .post_form(
-                "/oauth/introspect",
+            .introspect(
                 Some(&client),
                 &[
                     ("token", tokens.str("access_token")),
@@ -46,16 +42,10 @@ async fn a_live_token_is_described(app: TestApp) {
 }
 
 async fn a_live_refresh_token_is_described_without_a_token_type(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", Some("profile")).await;
+    let (_, client, tokens) = app.alice_tokens(Some("profile")).await;
 
     let answer = app
-        .post_form(
-            "/oauth/introspect",
-            Some(&client),
-            &[("token", tokens.str("refresh_token"))],
-        )
+        .introspect(Some(&client), &[("token", tokens.str("refresh_token"))])
         .await;
 
     assert_eq!(answer.status, 200);
@@ -68,35 +58,17 @@ async fn a_live_refresh_token_is_described_without_a_token_type(app: TestApp) {
 }
 
 async fn unknown_revoked_and_client_credentials_tokens(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
-    let app_token = app
-        .token(Some(&client), &[("grant_type", "client_credentials")])
+    let (_, client, tokens) = app.alice_tokens(None).await;
+    let app_token = app.client_credentials(&client).await;
+    app.revoke(Some(&client), &[("token", tokens.str("refresh_token"))])
         .await;
-    app.post_form(
-        "/oauth/revoke",
-        Some(&client),
-        &[("token", tokens.str("refresh_token"))],
-    )
-    .await;
 
-    let unknown = app
-        .post_form("/oauth/introspect", Some(&client), &[("token", "nothing")])
-        .await;
+    let unknown = app.introspect(Some(&client), &[("token", "nothing")]).await;
     let revoked = app
-        .post_form(
-            "/oauth/introspect",
-            Some(&client),
-            &[("token", tokens.str("access_token"))],
-        )
+        .introspect(Some(&client), &[("token", tokens.str("access_token"))])
         .await;
     let machine = app
-        .post_form(
-            "/oauth/introspect",
-            Some(&client),
-            &[("token", app_token.str("access_token"))],
-        )
+        .introspect(Some(&client), &[("token", app_token.str("access_token"))])
         .await;
 
     assert_eq!(unknown.body, serde_json::json!({"active": false}));
@@ -107,51 +79,23 @@ async fn unknown_revoked_and_client_credentials_tokens(app: TestApp) {
 }
 
 async fn introspection_needs_an_authenticated_confidential_client(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let public = app.client(&alice, &["authorization_code"], "profile", "none");
     let tokens = app.password_tokens(&client, "alice", None).await;
     let access = tokens.str("access_token");
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: "nope".to_owned(),
-    };
+    let wrong = client.with_secret("nope");
 
-    let anonymous = app
-        .post_form("/oauth/introspect", None, &[("token", access)])
-        .await;
-    let bad_secret = app
-        .post_form("/oauth/introspect", Some(&wrong), &[("token", access)])
-        .await;
+    let anonymous = app.introspect(None, &[("token", access)]).await;
+    let bad_secret = app.introspect(Some(&wrong), &[("token", access)]).await;
     let by_public = app
-        .post_form(
-            "/oauth/introspect",
-            None,
-            &[("token", access), ("client_id", &public.id)],
-        )
+        .introspect(None, &[("token", access), ("client_id", &public.id)])
         .await;
     let no_token = app
-        .post_form(
-            "/oauth/introspect",
-            Some(&client),
-            &[("token_type_hint", "access_token")],
-        )
+        .introspect(Some(&client), &[("token_type_hint", "access_token")])
         .await;
 
-    assert_eq!(
-        (anonymous.status, anonymous.error()),
-        (401, "invalid_client")
-    );
-    assert_eq!(
-        (bad_secret.status, bad_secret.error()),
-        (401, "invalid_client")
-    );
-    assert_eq!(
-        (by_public.status, by_public.error()),
-        (401, "invalid_client")
-    );
-    assert_eq!(
-        (no_token.status, no_token.error()),
-        (400, "invalid_request")
-    );
+    anonymous.assert_error(401, "invalid_client");
+    bad_secret.assert_error(401, "invalid_client");
+    by_public.assert_error(401, "invalid_client");
+    no_token.assert_error(400, "invalid_request");
 }

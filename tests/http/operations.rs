@@ -11,26 +11,15 @@ both_backends!(
 );
 
 async fn metrics_count_requests_tokens_and_errors(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    app.token(Some(&client), &[("grant_type", "client_credentials")])
-        .await;
+    let (_, client) = app.user_with_client("alice");
+    app.client_credentials(&client).await;
     app.token(Some(&client), &[("grant_type", "urn:bogus")])
         .await;
     app.me(Some("Bearer nope")).await;
 
-    let metrics = app.metrics_address.as_deref().unwrap();
-    let response = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_on_metrics_listener("/metrics").await;
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
+    assert!(crate::support::content_type(&response).starts_with("text/plain"));
     let text = response.text().await.unwrap();
 
     // The configured 4, plus on SQLite the connection its writer keeps.

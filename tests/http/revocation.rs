@@ -2,7 +2,6 @@
 
 use crate::both_backends;
 use crate::support::TestApp;
-use crate::support::TestClient;
 
 both_backends![
     revoking_an_access_token_ends_it_whatever_the_hint,
@@ -15,8 +14,7 @@ both_backends![
 ];
 
 async fn revoking_an_access_token_ends_it_whatever_the_hint(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for hint in [
         None,
         Some("access_token"),
@@ -30,32 +28,25 @@ async fn revoking_an_access_token_ends_it_whatever_the_hint(app: TestApp) {
             form.push(("token_type_hint", hint));
         }
 
-        let answer = app.post_form("/oauth/revoke", Some(&client), &form).await;
+        let answer = app.revoke(Some(&client), &form).await;
 
         assert_eq!(answer.status, 200, "{hint:?}: {:?}", answer.body);
         assert_eq!(answer.header("cache-control"), "no-store");
         assert_eq!(app.me_status(access).await, 401, "{hint:?}");
         // Revoking the access token leaves the refresh token alone.
         assert_eq!(
-            app.refresh(&client, tokens.str("refresh_token"))
-                .await
-                .status,
+            app.refresh_status(&client, tokens.str("refresh_token"))
+                .await,
             200
         );
     }
 }
 
 async fn revoking_a_refresh_token_revokes_its_family(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
 
     let answer = app
-        .post_form(
-            "/oauth/revoke",
-            Some(&client),
-            &[("token", tokens.str("refresh_token"))],
-        )
+        .revoke(Some(&client), &[("token", tokens.str("refresh_token"))])
         .await;
 
     assert_eq!(answer.status, 200);
@@ -69,15 +60,10 @@ async fn revoking_a_refresh_token_revokes_its_family(app: TestApp) {
 }
 
 async fn unknown_tokens_answer_200(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
 
     let answer = app
-        .post_form(
-            "/oauth/revoke",
-            Some(&client),
-            &[("token", "invalid-token")],
-        )
+        .revoke(Some(&client), &[("token", "invalid-token")])
         .await;
 
     assert_eq!(answer.status, 200);
@@ -85,17 +71,12 @@ async fn unknown_tokens_answer_200(app: TestApp) {
 }
 
 async fn another_clients_token_is_refused_and_left_alone(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let other = app.full_client(&alice);
     let tokens = app.password_tokens(&client, "alice", None).await;
 
     let answer = app
-        .post_form(
-            "/oauth/revoke",
-            Some(&other),
-            &[("token", tokens.str("access_token"))],
-        )
+        .revoke(Some(&other), &[("token", tokens.str("access_token"))])
         .await;
 
     assert!((400..500).contains(&answer.status));
@@ -103,21 +84,12 @@ async fn another_clients_token_is_refused_and_left_alone(app: TestApp) {
 }
 
 async fn client_authentication_is_required(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
     let access = tokens.str("access_token");
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: "wrong".to_owned(),
-    };
+    let wrong = client.with_secret("wrong");
 
-    let anonymous = app
-        .post_form("/oauth/revoke", None, &[("token", access)])
-        .await;
-    let bad_secret = app
-        .post_form("/oauth/revoke", Some(&wrong), &[("token", access)])
-        .await;
+    let anonymous = app.revoke(None, &[("token", access)]).await;
+    let bad_secret = app.revoke(Some(&wrong), &[("token", access)]).await;
     let odd_scheme = crate::support::answer(
         app.http
             .post(app.url("/oauth/revoke"))
@@ -128,38 +100,27 @@ async fn client_authentication_is_required(app: TestApp) {
             .unwrap(),
     )
     .await;
-    let no_token = app.post_form("/oauth/revoke", Some(&client), &[]).await;
+    let no_token = app.revoke(Some(&client), &[]).await;
 
-    assert_eq!(
-        (anonymous.status, anonymous.error()),
-        (401, "invalid_client")
-    );
-    assert_eq!(
-        (bad_secret.status, bad_secret.error()),
-        (401, "invalid_client")
-    );
+    anonymous.assert_error(401, "invalid_client");
+    bad_secret.assert_error(401, "invalid_client");
     assert!(bad_secret.header("www-authenticate").starts_with("Basic"));
     assert_eq!(odd_scheme.error(), "invalid_client");
-    assert_eq!(
-        (no_token.status, no_token.error()),
-        (400, "invalid_request")
-    );
+    no_token.assert_error(400, "invalid_request");
     assert_eq!(app.me_status(access).await, 200);
 }
 
 async fn only_post_revokes(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
     let access = tokens.str("access_token");
 
     let response = app
-        .http
-        .get(app.url(&format!("/oauth/revoke?token={access}")))
-        .basic_auth(&client.id, Some(&client.secret))
-        .send()
-        .await
-        .unwrap();
+        .send_with_basic(
+            reqwest::Method::GET,
+            &format!("/oauth/revoke?token={access}"),
+            &client,
+        )
+        .await;
 
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(app.me_status(access).await, 200);
@@ -184,11 +145,7 @@ async fn a_public_client_revokes_its_own_tokens(app: TestApp) {
     let access = tokens.str("access_token");
 
     let answer = app
-        .post_form(
-            "/oauth/revoke",
-            None,
-            &[("token", access), ("client_id", &public.id)],
-        )
+        .revoke(None, &[("token", access), ("client_id", &public.id)])
         .await;
 
     assert_eq!(answer.status, 200);

@@ -102,14 +102,7 @@ fn client_with_uris(app: &TestApp, owner: &str, uris: &[&str], method: &str) -> 
         scope: "profile".to_owned(),
         token_endpoint_auth_method: method.to_owned(),
     };
-    let created = app.services.register_client(&user.id, &input).unwrap();
-    TestClient {
-        id: created.client.id.to_string(),
-        secret: created
-            .secret
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default(),
-    }
+    app.register(&user, &input)
 }
 
 /// An authorization request for `client_id` with `redirect_uri` (raw value,
@@ -268,7 +261,7 @@ async fn ru_02_a_single_registered_uri_is_the_default(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Redirect app").await;
     let query = authorize_query(&client.id, "")
         .replace(&format!("&redirect_uri={}", encode(REDIRECT_URI)), "");
-    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
     assert!(approved
         .location()
         .starts_with(&format!("{REDIRECT_URI}?code=")));
@@ -289,8 +282,7 @@ async fn ru_03_unknown_client_is_an_error_page_not_a_redirect(app: TestApp) {
 }
 
 async fn ru_04_token_redirect_uri_must_be_identical(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
     for other in [
         format!("{REDIRECT_URI}/other"),
@@ -308,17 +300,12 @@ async fn ru_04_token_redirect_uri_must_be_identical(app: TestApp) {
                 ],
             )
             .await;
-        assert_eq!(
-            (answer.status, answer.error()),
-            (400, "invalid_grant"),
-            "{other}"
-        );
+        answer.assert_error_for(400, "invalid_grant", &other);
     }
 }
 
 async fn ru_05_token_redirect_uri_is_required_when_it_was_sent(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let code = app.code(&client, &alice, None);
 
     let omitted = app
@@ -337,8 +324,7 @@ async fn ru_05_token_redirect_uri_is_required_when_it_was_sent(app: TestApp) {
 }
 
 async fn ru_06_script_and_data_schemes_are_refused_at_registration(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     for uri in [
         "javascript:alert(document.domain)//",
         "JaVaScRiPt:alert(1)//",
@@ -349,9 +335,7 @@ async fn ru_06_script_and_data_schemes_are_refused_at_registration(app: TestApp)
     ] {
         let mut form = code_client_form("Evil");
         form[3].1 = uri.to_owned();
-        let page = alice
-            .submit("/create_client", "/create_client", &fields(&form))
-            .await;
+        let page = alice.submit_at("/create_client", &fields(&form)).await;
         assert_eq!(page.status, 400, "{uri}");
         assert!(page.body.contains("data-field=\"redirect_uri\""), "{uri}");
     }
@@ -386,11 +370,7 @@ async fn ru_07_login_next_is_local_only(app: TestApp) {
         let visitor = WebUser::new(&app);
         let path = format!("/login?next={}", encode(next));
         let answer = visitor
-            .submit(
-                &path,
-                &path,
-                &[("username", "alice"), ("password", PASSWORD)],
-            )
+            .submit_at(&path, &[("username", "alice"), ("password", PASSWORD)])
             .await;
         assert_eq!(answer.status, 303, "{next}");
         let location = answer.location();
@@ -442,15 +422,9 @@ async fn ru_09_loopback_any_port_exact_path_and_query(app: TestApp) {
 
     let with_port = "http://127.0.0.1:51234/cb";
     let query = request_with(&client.id, with_port);
-    let approved = bob.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = bob.submit_at(&query, &[("confirm", "yes")]).await;
     assert_eq!(approved.status, 302);
-    assert!(
-        approved
-            .location()
-            .starts_with(&format!("{with_port}?code=")),
-        "{}",
-        approved.location()
-    );
+    approved.assert_location_starts_with(&format!("{with_port}?code="));
     let code = location_params(approved.location())["code"].clone();
     let tokens = app
         .token(
@@ -496,14 +470,8 @@ async fn ru_09_loopback_query_must_match_too(app: TestApp) {
     let bob = WebUser::new(&app);
     bob.log_in("bob", PASSWORD).await;
     let good = request_with(&client.id, "http://127.0.0.1:4000/cb?app=1");
-    let approved = bob.submit(&good, &good, &[("confirm", "yes")]).await;
-    assert!(
-        approved
-            .location()
-            .starts_with("http://127.0.0.1:4000/cb?app=1&code="),
-        "{}",
-        approved.location()
-    );
+    let approved = bob.submit_at(&good, &[("confirm", "yes")]).await;
+    approved.assert_location_starts_with("http://127.0.0.1:4000/cb?app=1&code=");
     for bad in [
         "http://127.0.0.1:4000/cb?app=2",
         "http://127.0.0.1:4000/cb",

@@ -2,7 +2,6 @@
 
 use crate::both_backends;
 use crate::support::TestApp;
-use crate::support::TestClient;
 
 both_backends![
     rv_01_revoked_access_token_is_refused,
@@ -16,17 +15,11 @@ both_backends![
 ];
 
 async fn rv_01_revoked_access_token_is_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
     assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
 
     let answer = app
-        .post_form(
-            "/oauth/revoke",
-            Some(&client),
-            &[("token", tokens.str("access_token"))],
-        )
+        .revoke(Some(&client), &[("token", tokens.str("access_token"))])
         .await;
 
     assert_eq!(answer.status, 200);
@@ -34,12 +27,9 @@ async fn rv_01_revoked_access_token_is_refused(app: TestApp) {
 }
 
 async fn rv_02_revoked_refresh_token_is_refused(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
 
-    app.post_form(
-        "/oauth/revoke",
+    app.revoke(
         Some(&client),
         &[
             ("token", tokens.str("refresh_token")),
@@ -49,34 +39,26 @@ async fn rv_02_revoked_refresh_token_is_refused(app: TestApp) {
     .await;
 
     let answer = app.refresh(&client, tokens.str("refresh_token")).await;
-    assert_eq!((answer.status, answer.error()), (400, "invalid_grant"));
+    answer.assert_error(400, "invalid_grant");
 }
 
 async fn rv_03_revoking_a_refresh_token_revokes_its_access_tokens(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let first = app.password_tokens(&client, "alice", None).await;
+    let (_, client, first) = app.alice_tokens(None).await;
     let second = app.refresh(&client, first.str("refresh_token")).await;
 
-    app.post_form(
-        "/oauth/revoke",
-        Some(&client),
-        &[("token", second.str("refresh_token"))],
-    )
-    .await;
+    app.revoke(Some(&client), &[("token", second.str("refresh_token"))])
+        .await;
 
     assert_eq!(app.me_status(second.str("access_token")).await, 401);
     assert_eq!(app.me_status(first.str("access_token")).await, 401);
 }
 
 async fn rv_04_unknown_token_is_200(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (_, client) = app.user_with_client("alice");
     for token in ["invalid-token", "x", &"A".repeat(43)] {
         for hint in ["access_token", "refresh_token", "bogus"] {
             let answer = app
-                .post_form(
-                    "/oauth/revoke",
+                .revoke(
                     Some(&client),
                     &[("token", token), ("token_type_hint", hint)],
                 )
@@ -87,30 +69,15 @@ async fn rv_04_unknown_token_is_200(app: TestApp) {
 }
 
 async fn rv_05_confidential_clients_must_authenticate_to_revoke(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
     let access = tokens.str("access_token");
 
-    let anonymous = app
-        .post_form("/oauth/revoke", None, &[("token", access)])
-        .await;
+    let anonymous = app.revoke(None, &[("token", access)]).await;
     let id_only = app
-        .post_form(
-            "/oauth/revoke",
-            None,
-            &[("token", access), ("client_id", &client.id)],
-        )
+        .revoke(None, &[("token", access), ("client_id", &client.id)])
         .await;
     let wrong = app
-        .post_form(
-            "/oauth/revoke",
-            Some(&TestClient {
-                id: client.id.clone(),
-                secret: "wrong".to_owned(),
-            }),
-            &[("token", access)],
-        )
+        .revoke(Some(&client.with_secret("wrong")), &[("token", access)])
         .await;
 
     for answer in [anonymous, id_only, wrong] {
@@ -124,33 +91,27 @@ async fn rv_05_confidential_clients_must_authenticate_to_revoke(app: TestApp) {
 }
 
 async fn rv_06_a_client_cannot_revoke_another_clients_token(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
+    let (alice, client) = app.user_with_client("alice");
     let other = app.full_client(&alice);
     let tokens = app.password_tokens(&client, "alice", None).await;
 
     for token in [tokens.str("access_token"), tokens.str("refresh_token")] {
-        app.post_form("/oauth/revoke", Some(&other), &[("token", token)])
-            .await;
+        app.revoke(Some(&other), &[("token", token)]).await;
     }
 
     assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
     assert_eq!(
-        app.refresh(&client, tokens.str("refresh_token"))
-            .await
-            .status,
+        app.refresh_status(&client, tokens.str("refresh_token"))
+            .await,
         200
     );
 }
 
 async fn rv_07_wrong_hint_still_revokes(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let a = app.password_tokens(&client, "alice", None).await;
+    let (_, client, a) = app.alice_tokens(None).await;
     let b = app.password_tokens(&client, "alice", None).await;
 
-    app.post_form(
-        "/oauth/revoke",
+    app.revoke(
         Some(&client),
         &[
             ("token", a.str("access_token")),
@@ -158,8 +119,7 @@ async fn rv_07_wrong_hint_still_revokes(app: TestApp) {
         ],
     )
     .await;
-    app.post_form(
-        "/oauth/revoke",
+    app.revoke(
         Some(&client),
         &[
             ("token", b.str("refresh_token")),
@@ -176,9 +136,7 @@ async fn rv_07_wrong_hint_still_revokes(app: TestApp) {
 }
 
 async fn rv_08_only_post_revokes(app: TestApp) {
-    let alice = app.user("alice");
-    let client = app.full_client(&alice);
-    let tokens = app.password_tokens(&client, "alice", None).await;
+    let (_, client, tokens) = app.alice_tokens(None).await;
     let access = tokens.str("access_token");
 
     for method in [
@@ -187,15 +145,12 @@ async fn rv_08_only_post_revokes(app: TestApp) {
         reqwest::Method::DELETE,
     ] {
         let response = app
-            .http
-            .request(
+            .send_with_basic(
                 method.clone(),
-                app.url(&format!("/oauth/revoke?token={access}")),
+                &format!("/oauth/revoke?token={access}"),
+                &client,
             )
-            .basic_auth(&client.id, Some(&client.secret))
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert!(response.status().is_client_error(), "{method}");
     }
     assert_eq!(app.me_status(access).await, 200);

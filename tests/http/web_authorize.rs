@@ -2,7 +2,10 @@
 //! §4.2; RFC 9207), and connected apps.
 
 use crate::both_backends;
-use crate::support::web::{authorize_query, encode, signed_in_with_code_client, WebUser};
+use crate::support::web::{
+    authorize_query, encode, implicit_authorize_query, signed_in_with_code_client, WebUser,
+    SPA_CLIENT_FORM,
+};
 use crate::support::TestApp;
 use crate::support::{location_params, REDIRECT_URI};
 
@@ -47,7 +50,7 @@ async fn deny_redirects_access_denied_without_a_code(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
     let query = authorize_query(&client.id, "");
 
-    let denied = alice.submit(&query, &query, &[("confirm", "no")]).await;
+    let denied = alice.submit_at(&query, &[("confirm", "no")]).await;
 
     let params = location_params(denied.location());
     assert_eq!(params["error"], "access_denied");
@@ -149,25 +152,12 @@ async fn consent_needs_a_post_with_the_csrf_token(app: TestApp) {
 }
 
 async fn implicit_flow_returns_the_token_in_the_fragment(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
-    let (id, secret) = alice
-        .create_client(&[
-            ("client_name", "SPA"),
-            ("scope", "profile"),
-            ("redirect_uri", REDIRECT_URI),
-            ("grant_type", "implicit"),
-            ("response_type", "token"),
-            ("token_endpoint_auth_method", "none"),
-        ])
-        .await;
+    let alice = WebUser::signed_up(&app, "alice").await;
+    let (id, secret) = alice.create_client(SPA_CLIENT_FORM).await;
     assert!(secret.is_none());
-    let query = format!(
-        "/oauth/authorize?response_type=token&client_id={id}&redirect_uri={}&state=imp",
-        encode(REDIRECT_URI)
-    );
+    let query = implicit_authorize_query(&id);
 
-    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
 
     let location = approved.location();
     assert!(
@@ -184,7 +174,7 @@ async fn implicit_flow_returns_the_token_in_the_fragment(app: TestApp) {
 async fn connected_apps_lists_grants_and_revoke_ends_access(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
     let query = authorize_query(&client.id, "");
-    let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
+    let approved = alice.submit_at(&query, &[("confirm", "yes")]).await;
     let code = location_params(approved.location())["code"].clone();
     let tokens = app.redeem(&client, &code).await;
     let access = tokens.str("access_token").to_owned();

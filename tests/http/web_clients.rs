@@ -15,8 +15,7 @@ both_backends![
 ];
 
 async fn a_registered_client_shows_its_secret_once_and_works(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let form = code_client_form("Web app");
     let mut with_password: Vec<(&str, &str)> = fields(&form);
     with_password.retain(|(k, _)| *k != "grant_type");
@@ -50,12 +49,10 @@ async fn a_registered_client_shows_its_secret_once_and_works(app: TestApp) {
 }
 
 async fn invalid_registrations_keep_the_values_and_say_what_is_wrong(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
 
     let page = alice
-        .submit(
-            "/create_client",
+        .submit_at(
             "/create_client",
             &[
                 ("client_name", "Kept name"),
@@ -79,8 +76,7 @@ async fn invalid_registrations_keep_the_values_and_say_what_is_wrong(app: TestAp
 }
 
 async fn client_names_are_escaped(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let mut form = code_client_form("");
     form[0].1 = "<script>alert('x')</script>".to_owned();
 
@@ -98,13 +94,11 @@ async fn client_names_are_escaped(app: TestApp) {
 }
 
 async fn only_the_owner_sees_or_changes_a_client(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let (id, _) = alice
         .create_client(&fields(&code_client_form("Mine")))
         .await;
-    let mallory = WebUser::new(&app);
-    mallory.sign_up("mallory").await;
+    let mallory = WebUser::signed_up(&app, "mallory").await;
 
     assert_eq!(mallory.get(&format!("/clients/{id}")).await.status, 404);
     let token = mallory.get("/").await.csrf_token();
@@ -136,8 +130,7 @@ async fn only_the_owner_sees_or_changes_a_client(app: TestApp) {
 }
 
 async fn rotation_replaces_the_secret_and_deletion_revokes_tokens(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let form = vec![
         ("client_name", "Machine"),
         ("scope", "profile"),
@@ -167,12 +160,7 @@ async fn rotation_replaces_the_secret_and_deletion_revokes_tokens(app: TestApp) 
         id: id.clone(),
         secret: new_secret,
     };
-    assert_eq!(
-        app.token(Some(&old), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.client_credentials(&old).await.status, 401);
     let tokens = app.password_tokens(&new, "alice", None).await;
     assert_eq!(app.me_status(tokens.str("access_token")).await, 200);
 
@@ -181,17 +169,11 @@ async fn rotation_replaces_the_secret_and_deletion_revokes_tokens(app: TestApp) 
         .await;
     assert_eq!(deleted.status, 303);
     assert_eq!(app.me_status(tokens.str("access_token")).await, 401);
-    assert_eq!(
-        app.token(Some(&new), &[("grant_type", "client_credentials")])
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.client_credentials(&new).await.status, 401);
 }
 
 async fn registration_without_csrf_token_creates_nothing(app: TestApp) {
-    let alice = WebUser::new(&app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(&app, "alice").await;
     let form = code_client_form("Forged");
 
     let forged = alice.post("/create_client", &fields(&form)).await;

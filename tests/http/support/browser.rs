@@ -285,13 +285,8 @@ impl Browser {
                 .for_element(Locator::Css(css)),
         )
         .await;
-        match found {
-            Ok(element) => element,
-            Err(e) => panic!(
-                "browser: no element {css} on {} within {STEP_TIMEOUT:?}: {e}",
-                self.current_url().await
-            ),
-        }
+        self.element_or_panic(found, css, &format!(" within {STEP_TIMEOUT:?}"))
+            .await
     }
 
     /// The element matching `css`, now.
@@ -302,10 +297,21 @@ impl Browser {
             self.client().find(Locator::Css(css)),
         )
         .await;
+        self.element_or_panic(found, css, "").await
+    }
+
+    /// The element `found` for `css`, or a panic that names the page it
+    /// was looked for on.
+    async fn element_or_panic(
+        &self,
+        found: Result<fantoccini::elements::Element, fantoccini::error::CmdError>,
+        css: &str,
+        within: &str,
+    ) -> fantoccini::elements::Element {
         match found {
             Ok(element) => element,
             Err(e) => panic!(
-                "browser: no element {css} on {}: {e}",
+                "browser: no element {css} on {}{within}: {e}",
                 self.current_url().await
             ),
         }

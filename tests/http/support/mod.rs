@@ -64,6 +64,17 @@ pub struct TestClient {
     pub secret: String,
 }
 
+impl TestClient {
+    /// The same client id with another secret: a client that fails to
+    /// authenticate.
+    pub fn with_secret(&self, secret: &str) -> TestClient {
+        TestClient {
+            id: self.id.clone(),
+            secret: secret.to_owned(),
+        }
+    }
+}
+
 /// A token endpoint answer: status, headers and JSON body.
 #[derive(Debug)]
 pub struct Answer {
@@ -100,6 +111,24 @@ impl Answer {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
+    }
+
+    /// Asserts the status and the `error` member together.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error: &str) {
+        self.assert_error_for(status, error, "");
+    }
+
+    /// [`Answer::assert_error`] for one of several cases, named in the
+    /// failure.
+    #[track_caller]
+    pub fn assert_error_for(&self, status: u16, error: &str, case: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, error),
+            "{case}: {:?}",
+            self.body
+        );
     }
 }
 
@@ -198,9 +227,14 @@ impl TestApp {
             scope: scope.to_owned(),
             token_endpoint_auth_method: method.to_owned(),
         };
+        self.register(owner, &input)
+    }
+
+    /// Registers a client owned by `owner`, as `input` describes.
+    pub fn register(&self, owner: &User, input: &RegistrationInput) -> TestClient {
         let created = self
             .services
-            .register_client(&owner.id, &input)
+            .register_client(&owner.id, input)
             .unwrap_or_else(|e| panic!("register client: {e:?}"));
         TestClient {
             id: created.client.id.to_string(),
@@ -219,6 +253,22 @@ impl TestApp {
         (user, client)
     }
 
+    /// A user `alice`, a [`TestApp::full_client`] of hers and a password
+    /// grant of hers by it, with `scope`.
+    pub async fn alice_tokens(&self, scope: Option<&str>) -> (User, TestClient, Answer) {
+        let alice = self.user("alice");
+        let client = self.full_client(&alice);
+        let tokens = self.password_tokens(&client, "alice", scope).await;
+        (alice, client, tokens)
+    }
+
+    /// The access token of a password grant of `alice` (see
+    /// [`TestApp::alice_tokens`]).
+    pub async fn alice_access_token(&self, scope: Option<&str>) -> String {
+        let (_, _, tokens) = self.alice_tokens(scope).await;
+        tokens.str("access_token").to_owned()
+    }
+
     /// A confidential (Basic) client with every grant but implicit.
     pub fn full_client(&self, owner: &User) -> TestClient {
         self.client(
@@ -232,6 +282,46 @@ impl TestApp {
             "profile email",
             "client_secret_basic",
         )
+    }
+
+    /// Client `id` as stored, read as the administrator.
+    pub fn stored_client(&self, id: &str) -> domain::client::Client {
+        self.services
+            .client_for(domain::service::clients::Actor::Admin, id)
+            .expect("the store answers")
+            .unwrap_or_else(|| panic!("client {id} is stored"))
+    }
+
+    /// The grant types of client `id` as stored, in order.
+    pub fn stored_grants(&self, id: &str) -> Vec<String> {
+        self.stored_client(id)
+            .metadata
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect()
+    }
+
+    /// `GET path`, no redirect followed.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `GET path` on the metrics listener (started with `--metrics-bind`).
+    pub async fn get_on_metrics_listener(&self, path: &str) -> reqwest::Response {
+        let metrics = self
+            .metrics_address
+            .as_deref()
+            .expect("started with --metrics-bind");
+        self.http
+            .get(format!("{metrics}{path}"))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// An authorization code for `client` approved by `user`, through the
@@ -274,9 +364,40 @@ impl TestApp {
         answer(request.send().await.expect("request sent")).await
     }
 
+    /// POSTs a revocation request (RFC 7009).
+    pub async fn revoke(&self, basic: Option<&TestClient>, form: &[(&str, &str)]) -> Answer {
+        self.post_form("/oauth/revoke", basic, form).await
+    }
+
+    /// POSTs an introspection request (RFC 7662).
+    pub async fn introspect(&self, basic: Option<&TestClient>, form: &[(&str, &str)]) -> Answer {
+        self.post_form("/oauth/introspect", basic, form).await
+    }
+
+    /// Sends `method` to `path` with Basic credentials and no body.
+    pub async fn send_with_basic(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        client: &TestClient,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, self.url(path))
+            .basic_auth(&client.id, Some(&client.secret))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// POSTs a token request.
     pub async fn token(&self, basic: Option<&TestClient>, form: &[(&str, &str)]) -> Answer {
         self.post_form("/oauth/token", basic, form).await
+    }
+
+    /// A client-credentials grant by a Basic client.
+    pub async fn client_credentials(&self, client: &TestClient) -> Answer {
+        self.token(Some(client), &[("grant_type", "client_credentials")])
+            .await
     }
 
     /// A password grant for `user` by a Basic client; panics unless 200.
@@ -325,6 +446,11 @@ impl TestApp {
         .await
     }
 
+    /// Refreshes with a Basic client: the status.
+    pub async fn refresh_status(&self, client: &TestClient, refresh_token: &str) -> u16 {
+        self.refresh(client, refresh_token).await.status
+    }
+
     /// Refreshes with a Basic client, asking for `scope`.
     pub async fn refresh_with_scope(
         &self,
@@ -352,12 +478,51 @@ impl TestApp {
         answer(request.send().await.expect("request sent")).await
     }
 
+    /// `GET /api/me` with a bearer token.
+    pub async fn me_bearer(&self, access_token: &str) -> Answer {
+        self.me(Some(&format!("Bearer {access_token}"))).await
+    }
+
+    /// `GET /api/me` with an `Authorization` header of raw bytes.
+    pub async fn me_with_raw_authorization(
+        &self,
+        value: reqwest::header::HeaderValue,
+    ) -> reqwest::Response {
+        self.http
+            .get(self.url("/api/me"))
+            .header("Authorization", value)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Asserts that `GET /api/me` answers 4xx to each of these
+    /// `Authorization` headers (RFC 6750 §2.1 syntax).
+    pub async fn assert_me_refuses_headers(&self, headers: &[&str]) {
+        for header in headers {
+            let me = self.me(Some(header)).await;
+            assert!(
+                (400..500).contains(&me.status),
+                "{header:.20}: {}",
+                me.status
+            );
+        }
+    }
+
     /// `GET /api/me` with a bearer token: the status.
     pub async fn me_status(&self, access_token: &str) -> u16 {
-        self.me(Some(&format!("Bearer {access_token}")))
-            .await
-            .status
+        self.me_bearer(access_token).await.status
     }
+}
+
+/// Sends `request`: the status.
+pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+        .as_u16()
 }
 
 /// Reads a response into an [`Answer`].
@@ -371,6 +536,15 @@ pub async fn answer(response: reqwest::Response) -> Answer {
         headers,
         body,
     }
+}
+
+/// The `Content-Type` of a response as text ("" when absent).
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// The entropy of a base64url secret: 6 bits a character (asserts that it is

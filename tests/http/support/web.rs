@@ -31,9 +31,21 @@ impl Page {
         set_cookie(&self.headers, name)
     }
 
+    /// Asserts that the body contains `needle`, showing the body if not.
+    #[track_caller]
+    pub fn assert_body_contains(&self, needle: &str) {
+        assert!(self.body.contains(needle), "{}", self.body);
+    }
+
     /// The `Location` header.
     pub fn location(&self) -> &str {
         self.header("location")
+    }
+
+    /// Asserts that the `Location` starts with `prefix`, showing it if not.
+    #[track_caller]
+    pub fn assert_location_starts_with(&self, prefix: &str) {
+        assert!(self.location().starts_with(prefix), "{}", self.location());
     }
 
     /// The CSRF token of the first form on the page.
@@ -69,6 +81,42 @@ pub fn set_cookie<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
         .unwrap_or("")
 }
 
+/// Settings of a server behind an https issuer, which needs a session key
+/// of 64 bytes or more.
+pub const HTTPS_ISSUER: &[&str] = &[
+    "--issuer",
+    "https://auth.example.com",
+    "--session-key",
+    "a session key of at least sixty-four bytes, as an https issuer requires",
+];
+
+/// What the pages show a logged-in user (the home page names them).
+pub const LOGGED_IN_MARKER: &str = "id=\"logged-in-as\"";
+
+impl TestApp {
+    /// `GET /` with a `Cookie` header of its own (a copied or forged one),
+    /// not through a jar and following no redirect.
+    pub async fn home_with_cookie(&self, cookie: &str) -> Page {
+        page(
+            self.http
+                .get(self.url("/"))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("GET /"),
+        )
+        .await
+    }
+
+    /// Whether `GET /` with this `Cookie` header shows a logged-in user.
+    pub async fn cookie_is_logged_in(&self, cookie: &str) -> bool {
+        self.home_with_cookie(cookie)
+            .await
+            .body
+            .contains(LOGGED_IN_MARKER)
+    }
+}
+
 /// A visitor with a cookie jar.
 pub struct WebUser<'a> {
     app: &'a TestApp,
@@ -88,6 +136,13 @@ impl<'a> WebUser<'a> {
             .build()
             .expect("http client");
         Self { app, http, jar }
+    }
+
+    /// A new visitor who has signed up (and so logged in) as `name`.
+    pub async fn signed_up(app: &'a TestApp, name: &str) -> Self {
+        let visitor = Self::new(app);
+        visitor.sign_up(name).await;
+        visitor
     }
 
     /// The `Cookie` header this visitor sends to the server.
@@ -126,39 +181,38 @@ impl<'a> WebUser<'a> {
         self.post(action, &fields).await
     }
 
+    /// GET `path`, then POST `form` back to it with that page's CSRF token.
+    pub async fn submit_at(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.submit(path, path, form).await
+    }
+
+    /// The sign-up form sent for `name` with `password`, whatever the answer.
+    pub async fn try_sign_up(&self, name: &str, password: &str) -> Page {
+        self.submit_at("/signup", &[("username", name), ("password", password)])
+            .await
+    }
+
     /// Signs up (and so logs in) `name` with [`PASSWORD`].
     pub async fn sign_up(&self, name: &str) -> Page {
-        let answer = self
-            .submit(
-                "/signup",
-                "/signup",
-                &[("username", name), ("password", PASSWORD)],
-            )
-            .await;
+        let answer = self.try_sign_up(name, PASSWORD).await;
         assert_eq!(answer.status, 303, "sign up: {}", answer.body);
         answer
     }
 
     /// Logs in `name` with `password`.
     pub async fn log_in(&self, name: &str, password: &str) -> Page {
-        self.submit(
-            "/login",
-            "/login",
-            &[("username", name), ("password", password)],
-        )
-        .await
+        self.submit_at("/login", &[("username", name), ("password", password)])
+            .await
     }
 
     /// Whether the home page shows a logged-in user.
     pub async fn is_logged_in(&self) -> bool {
-        self.get("/").await.body.contains("id=\"logged-in-as\"")
+        self.get("/").await.body.contains(LOGGED_IN_MARKER)
     }
 
     /// Registers a client through the form; returns (client_id, secret).
     pub async fn create_client(&self, fields: &[(&str, &str)]) -> (String, Option<String>) {
-        let created = self
-            .submit("/create_client", "/create_client", fields)
-            .await;
+        let created = self.submit_at("/create_client", fields).await;
         assert_eq!(created.status, 303, "create client: {}", created.body);
         let path = created.location().to_owned();
         let shown = self.get(&path).await;
@@ -186,8 +240,7 @@ pub async fn signed_in_with_code_client<'a>(
     app: &'a TestApp,
     name: &str,
 ) -> (WebUser<'a>, super::TestClient) {
-    let alice = WebUser::new(app);
-    alice.sign_up("alice").await;
+    let alice = WebUser::signed_up(app, "alice").await;
     let (id, secret) = alice.create_client(&fields(&code_client_form(name))).await;
     (
         alice,
@@ -212,6 +265,25 @@ pub fn code_client_form(name: &str) -> Vec<(&'static str, String)> {
             "client_secret_basic".to_owned(),
         ),
     ]
+}
+
+/// The fields of a public implicit-flow client registration (a single-page
+/// app).
+pub const SPA_CLIENT_FORM: &[(&str, &str)] = &[
+    ("client_name", "SPA"),
+    ("scope", "profile"),
+    ("redirect_uri", super::REDIRECT_URI),
+    ("grant_type", "implicit"),
+    ("response_type", "token"),
+    ("token_endpoint_auth_method", "none"),
+];
+
+/// The query of an implicit authorization request for `client_id`.
+pub fn implicit_authorize_query(client_id: &str) -> String {
+    format!(
+        "/oauth/authorize?response_type=token&client_id={client_id}&redirect_uri={}&state=imp",
+        encode(super::REDIRECT_URI)
+    )
 }
 
 /// Borrowed view of owned form fields.
