@@ -38,7 +38,7 @@ async fn malformed_bodies_are_invalid_request(app: TestApp) {
     for (content_type, body) in cases {
         let shown = String::from_utf8_lossy(&body).into_owned();
         let answer = app.raw_post("/oauth/token", content_type, body, None).await;
-        answer.assert_error(400, "invalid_request", &format!("{content_type} {shown}"));
+        answer.assert_error_for(400, "invalid_request", &format!("{content_type} {shown}"));
         assert_eq!(answer.header("cache-control"), "no-store");
     }
 }
@@ -89,7 +89,7 @@ async fn malformed_basic_headers_are_4xx(app: TestApp) {
     ] {
         app.token_with_authorization(header)
             .await
-            .assert_error(401, "invalid_client", header);
+            .assert_error_for(401, "invalid_client", header);
     }
 }
 

@@ -131,7 +131,7 @@ async fn ca_01_wrong_secret_is_invalid_client(app: TestApp) {
 
     let answer = app.client_credentials(&wrong).await;
 
-    answer.assert_error(401, "invalid_client", "");
+    answer.assert_error_for(401, "invalid_client", "");
     assert!(answer.has_no_access_token());
 }
 
@@ -147,7 +147,7 @@ async fn ca_02_basic_failure_is_401_with_basic_challenge(app: TestApp) {
                 &[("grant_type", "client_credentials"), ("token", "x")],
             )
             .await;
-        answer.assert_error(401, "invalid_client", path);
+        answer.assert_error_for(401, "invalid_client", path);
         assert!(
             answer.header("www-authenticate").starts_with("Basic"),
             "{path}"
@@ -207,7 +207,7 @@ async fn ca_06_two_auth_methods_in_one_request_are_refused(app: TestApp) {
         )
         .await;
 
-    both.assert_error(400, "invalid_request", "");
+    both.assert_error_for(400, "invalid_request", "");
     assert!(both.has_no_access_token());
 }
 
@@ -280,7 +280,8 @@ async fn ca_10_secrets_codes_tokens_and_passwords_are_not_stored_in_clear(app: T
         &app.services.log_in("alice", PASSWORD).unwrap().unwrap(),
         None,
     );
-    app.revoke(&machine, by_password.str("refresh_token")).await;
+    app.revoke_token(&machine, by_password.str("refresh_token"))
+        .await;
 
     let mut needles = vec![
         PASSWORD.to_owned(),

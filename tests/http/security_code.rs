@@ -49,7 +49,7 @@ async fn ac_01_code_is_single_use(app: TestApp) {
     assert_eq!(app.redeem(&client, &code).await.status, 200);
     let second = app.redeem(&client, &code).await;
 
-    second.assert_error(400, "invalid_grant", "");
+    second.assert_error_for(400, "invalid_grant", "");
 }
 
 async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
@@ -62,7 +62,7 @@ async fn ac_02_code_replay_revokes_issued_tokens(app: TestApp) {
 
     assert_eq!(app.me_status(first.str("access_token")).await, 401);
     let refreshed = app.refresh(&client, first.str("refresh_token")).await;
-    refreshed.assert_error(400, "invalid_grant", "");
+    refreshed.assert_error_for(400, "invalid_grant", "");
 }
 
 /// A code of one client redeemed by another client of the same owner:
@@ -75,7 +75,7 @@ async fn redeemed_by_another_client(app: &TestApp) -> (TestClient, String, Answe
 
     let stolen = app.redeem(&other, &code).await;
 
-    stolen.assert_error(400, "invalid_grant", "");
+    stolen.assert_error_for(400, "invalid_grant", "");
     (client, code, stolen)
 }
 
@@ -222,7 +222,7 @@ async fn a_code_is_redeemed_once_and_a_replay_revokes_its_tokens(app: TestApp) {
     assert_eq!(app.me_status(&access).await, 200);
 
     let replay = app.redeem(&client, &code).await;
-    replay.assert_error(400, "invalid_grant", "");
+    replay.assert_error_for(400, "invalid_grant", "");
     assert_eq!(app.me_status(&access).await, 401);
     assert_eq!(
         app.refresh(&client, &refresh).await.error(),
@@ -244,8 +244,8 @@ async fn redirect_uri_must_repeat_the_authorization_request(app: TestApp) {
     let different = app.redeem_with(&client, &code, &other_uri, VERIFIER).await;
     let omitted = app.redeem_omitting_redirect_uri(&client, &code).await;
 
-    different.assert_error(400, "invalid_grant", "");
-    omitted.assert_error(400, "invalid_grant", "");
+    different.assert_error_for(400, "invalid_grant", "");
+    omitted.assert_error_for(400, "invalid_grant", "");
 }
 
 async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
@@ -279,10 +279,10 @@ async fn the_pkce_verifier_is_required_and_checked(app: TestApp) {
         .await;
     let right = app.token(Some(&client), &form(Some(VERIFIER))).await;
 
-    missing.assert_error(400, "invalid_request", "");
-    short.assert_error(400, "invalid_request", "");
-    wrong.assert_error(400, "invalid_grant", "");
-    challenge_as_verifier.assert_error(400, "invalid_grant", "");
+    missing.assert_error_for(400, "invalid_request", "");
+    short.assert_error_for(400, "invalid_request", "");
+    wrong.assert_error_for(400, "invalid_grant", "");
+    challenge_as_verifier.assert_error_for(400, "invalid_grant", "");
     assert_eq!(right.status, 200);
 }
 
@@ -300,8 +300,8 @@ async fn an_unknown_code_is_invalid_grant_and_a_missing_one_invalid_request(app:
         )
         .await;
 
-    unknown.assert_error(400, "invalid_grant", "");
-    missing.assert_error(400, "invalid_request", "");
+    unknown.assert_error_for(400, "invalid_grant", "");
+    missing.assert_error_for(400, "invalid_request", "");
 }
 
 async fn a_public_client_redeems_with_its_id_and_verifier_and_gets_no_refresh_token(app: TestApp) {
@@ -356,7 +356,7 @@ async fn codes_expire_after(app: TestApp, ttl: Duration) {
     let after = app.redeem(&client, &checked_late).await;
 
     assert_eq!(before.status, 200, "{:?}", before.body);
-    after.assert_error(400, "invalid_grant", "");
+    after.assert_error_for(400, "invalid_grant", "");
 }
 
 both_backends!(settings = &["--code-ttl", "30"], ac_11_codes_expire);

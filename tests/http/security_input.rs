@@ -81,7 +81,7 @@ async fn in_01_duplicate_parameters_at_the_token_endpoint(app: TestApp) {
         ],
     ] {
         let answer = app.token(Some(&client), &form).await;
-        answer.assert_error(400, "invalid_request", &format!("{form:?}"));
+        answer.assert_error_for(400, "invalid_request", &format!("{form:?}"));
     }
 }
 
@@ -102,7 +102,7 @@ async fn in_02_duplicate_code_is_refused(app: TestApp) {
         )
         .await;
 
-    answer.assert_error(400, "invalid_request", "");
+    answer.assert_error_for(400, "invalid_request", "");
     assert_eq!(
         app.redeem(&client, &code).await.status,
         200,
@@ -203,7 +203,7 @@ async fn in_07_bad_percent_encoding_is_4xx(app: TestApp) {
                 Some(&client),
             )
             .await;
-        answer.assert_error(400, "invalid_request", body);
+        answer.assert_error_for(400, "invalid_request", body);
     }
     assert_eq!(app.get_status("/oauth/authorize?client_id=%ZZ").await, 400);
 }
@@ -213,7 +213,7 @@ async fn in_08_sql_metacharacters_are_ordinary_values(app: TestApp) {
     let evil = "x' OR '1'='1'; DROP TABLE oauth2_tokens; --";
 
     assert_token_requests_treat_as_data(&app, &client, evil, REDIRECT_URI, VERIFIER).await;
-    let introspect = app.introspect(&client, evil).await;
+    let introspect = app.introspect_token(&client, evil).await;
     let me = app.me(Some(&format!("Bearer {}", encode(evil)))).await;
     let visitor = WebUser::new(&app);
     let login = visitor.log_in(evil, evil).await;
@@ -267,7 +267,7 @@ async fn in_11_json_body_is_invalid_request(app: TestApp) {
         )
         .await;
 
-    answer.assert_error(400, "invalid_request", "");
+    answer.assert_error_for(400, "invalid_request", "");
 }
 
 async fn in_12_get_on_the_token_endpoint_is_refused(app: TestApp) {
@@ -460,7 +460,7 @@ async fn lg_03_errors_show_no_stack_trace_sql_or_driver_text(app: TestApp) {
             .body
             .to_string(),
     );
-    bodies.push(app.introspect(&client, evil).await.body.to_string());
+    bodies.push(app.introspect_token(&client, evil).await.body.to_string());
     bodies.push(
         app.me(Some(&format!("Bearer {}", encode(evil))))
             .await

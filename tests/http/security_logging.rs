@@ -258,7 +258,10 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
         }
     }
     let access = refreshed.str("access_token");
-    assert_eq!(app.introspect(&machine, access).await.body["active"], true);
+    assert_eq!(
+        app.introspect_token(&machine, access).await.body["active"],
+        true
+    );
     app.post_token_with_hint(
         "/oauth/introspect",
         &machine,
@@ -276,9 +279,10 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
         "/oauth/authorize?code={access}&access_token={access}"
     ))
     .await;
-    app.revoke(&machine, by_credentials.str("access_token"))
+    app.revoke_token(&machine, by_credentials.str("access_token"))
         .await;
-    app.revoke(&machine, refreshed.str("refresh_token")).await;
+    app.revoke_token(&machine, refreshed.str("refresh_token"))
+        .await;
     assert_eq!(app.me_status(by_code.str("access_token")).await, 401);
 
     // Secret rotation shows a new secret once.

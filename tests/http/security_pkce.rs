@@ -104,7 +104,7 @@ async fn pk_03_code_with_challenge_needs_a_verifier(app: TestApp) {
 
     let answer = redeem_with(&app, &client, &code, None).await;
 
-    answer.assert_error(400, "invalid_request", "");
+    answer.assert_error_for(400, "invalid_request", "");
     assert!(answer.has_no_access_token());
 }
 
@@ -115,7 +115,7 @@ async fn pk_04_wrong_verifier_is_invalid_grant(app: TestApp) {
 
     let answer = redeem_with(&app, &client, &code, Some(&wrong)).await;
 
-    answer.assert_error(400, "invalid_grant", "");
+    answer.assert_error_for(400, "invalid_grant", "");
 }
 
 async fn pk_05_no_downgrade_to_a_code_without_challenge(app: TestApp) {

@@ -30,7 +30,7 @@ async fn rt_01_refresh_token_is_bound_to_its_client(app: TestApp) {
 
     let by_other = app.refresh(&other, tokens.str("refresh_token")).await;
 
-    by_other.assert_error(400, "invalid_grant", "");
+    by_other.assert_error_for(400, "invalid_grant", "");
     let by_owner = app.refresh(&client, tokens.str("refresh_token")).await;
     assert_eq!(by_owner.status, 200);
 }
@@ -43,7 +43,7 @@ async fn rt_02_scope_cannot_grow_on_refresh(app: TestApp) {
         let answer = app
             .refresh_with_scope(&client, tokens.str("refresh_token"), wider)
             .await;
-        answer.assert_error(400, "invalid_scope", wider);
+        answer.assert_error_for(400, "invalid_scope", wider);
     }
     let same = app.refresh(&client, tokens.str("refresh_token")).await;
     assert_eq!(same.str("scope"), "profile");
@@ -81,7 +81,7 @@ async fn rt_04_refresh_rotates_and_the_old_token_is_refused(app: TestApp) {
     assert_eq!(second.status, 200);
     assert_ne!(second.str("refresh_token"), rt1);
     assert!(!second.str("refresh_token").is_empty());
-    again.assert_error(400, "invalid_grant", "");
+    again.assert_error_for(400, "invalid_grant", "");
 }
 
 async fn rt_06_access_token_is_not_a_refresh_token(app: TestApp) {
@@ -90,7 +90,7 @@ async fn rt_06_access_token_is_not_a_refresh_token(app: TestApp) {
 
     let answer = app.refresh(&client, tokens.str("access_token")).await;
 
-    answer.assert_error(400, "invalid_grant", "");
+    answer.assert_error_for(400, "invalid_grant", "");
 }
 
 async fn rt_07_refresh_token_is_not_a_bearer_token(app: TestApp) {
@@ -126,7 +126,7 @@ async fn refresh_rotates_and_the_old_refresh_token_stops_working(app: TestApp) {
     assert_eq!(app.me_status(second.str("access_token")).await, 200);
 
     let again = app.refresh(&client, &rt1).await;
-    again.assert_error(400, "invalid_grant", "");
+    again.assert_error_for(400, "invalid_grant", "");
     // Inside the grace window the family survives: rt2 still works.
     assert_eq!(app.refresh(&client, &rt2).await.status, 200);
 }
@@ -140,7 +140,7 @@ async fn replaying_an_older_refresh_token_revokes_the_family_even_inside_the_win
 
     let replay = app.refresh(&client, &rt1).await;
 
-    replay.assert_error(400, "invalid_grant", "");
+    replay.assert_error_for(400, "invalid_grant", "");
     let newest = app.refresh(&client, third.str("refresh_token")).await;
     assert_eq!(newest.error(), "invalid_grant");
     assert_eq!(app.me_status(third.str("access_token")).await, 401);
@@ -152,7 +152,7 @@ async fn scope_can_narrow_but_not_widen(app: TestApp) {
     let widened = app
         .refresh_with_scope(&client, narrowed.str("refresh_token"), "email profile")
         .await;
-    widened.assert_error(400, "invalid_scope", "");
+    widened.assert_error_for(400, "invalid_scope", "");
 }
 
 async fn a_refresh_token_is_bound_to_its_client_and_not_an_access_token(app: TestApp) {
@@ -167,8 +167,8 @@ async fn a_refresh_token_is_bound_to_its_client_and_not_an_access_token(app: Tes
         .token(Some(&client), &[("grant_type", "refresh_token")])
         .await;
 
-    by_other.assert_error(400, "invalid_grant", "");
-    access_as_refresh.assert_error(400, "invalid_grant", "");
+    by_other.assert_error_for(400, "invalid_grant", "");
+    access_as_refresh.assert_error_for(400, "invalid_grant", "");
     assert_eq!(unknown.error(), "invalid_grant");
     assert_eq!(missing.error(), "invalid_request");
     let by_owner = app.refresh(&client, tokens.str("refresh_token")).await;
@@ -231,7 +231,7 @@ async fn rt_05_reuse_of_a_rotated_token_revokes_the_family(app: TestApp) {
     // Replaying an older generation (not just the previous one) kills all.
     let replay = app.refresh(&client, &rt1).await;
 
-    replay.assert_error(400, "invalid_grant", "");
+    replay.assert_error_for(400, "invalid_grant", "");
     assert_eq!(app.refresh(&client, &rt3).await.error(), "invalid_grant");
     for access in [&at2, &at3] {
         assert_eq!(app.me_status(access).await, 401);
@@ -247,7 +247,7 @@ async fn reuse_after_the_grace_window_revokes_the_whole_family(app: TestApp) {
     app.advance(PAST_THE_GRACE_WINDOW);
     let replay = app.refresh(&client, &rt1).await;
 
-    replay.assert_error(400, "invalid_grant", "");
+    replay.assert_error_for(400, "invalid_grant", "");
     assert_eq!(app.refresh(&client, &rt2).await.error(), "invalid_grant");
     assert_eq!(app.me_status(&at2).await, 401);
     assert_eq!(app.me_status(&at1).await, 401);
@@ -275,5 +275,5 @@ async fn rt_08_refresh_tokens_have_an_absolute_lifetime(app: TestApp) {
         .await;
 
     assert_eq!(before.status, 200, "{:?}", before.body);
-    after.assert_error(400, "invalid_grant", "");
+    after.assert_error_for(400, "invalid_grant", "");
 }

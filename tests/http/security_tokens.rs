@@ -60,7 +60,7 @@ async fn tk_04_unknown_grant_is_unsupported_grant_type(app: TestApp) {
     let (_, client) = app.user_with_client("alice");
     for grant in ["urn:example:bogus", "implicit", "Password", "token"] {
         let answer = app.token(Some(&client), &[("grant_type", grant)]).await;
-        answer.assert_error(400, "unsupported_grant_type", grant);
+        answer.assert_error_for(400, "unsupported_grant_type", grant);
     }
 }
 
@@ -72,7 +72,7 @@ async fn tk_05_unregistered_grant_is_unauthorized_client(app: TestApp) {
     let pw = app.password_grant(&code_only, "alice", PASSWORD).await;
 
     for answer in [cc, pw] {
-        answer.assert_error(400, "unauthorized_client", "");
+        answer.assert_error_for(400, "unauthorized_client", "");
         assert!(answer.has_no_access_token());
     }
 }
@@ -82,7 +82,7 @@ async fn tk_06_wrong_password_is_invalid_grant(app: TestApp) {
 
     let answer = app.password_grant(&client, "alice", "wrong password").await;
 
-    answer.assert_error(400, "invalid_grant", "");
+    answer.assert_error_for(400, "invalid_grant", "");
     assert!(answer.has_no_access_token());
 }
 

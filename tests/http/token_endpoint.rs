@@ -198,7 +198,7 @@ async fn a_missing_unknown_repeated_or_unregistered_grant_type_is_refused(app: T
     ] {
         app.token(Some(who), form)
             .await
-            .assert_error(400, error, &format!("{form:?}"));
+            .assert_error_for(400, error, &format!("{form:?}"));
     }
 }
 

@@ -10,12 +10,6 @@ use crate::support::{answer, Answer, TestApp, TestClient, PASSWORD, REDIRECT_URI
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 impl TestApp {
-    /// `grant_type=client_credentials` with Basic credentials.
-    pub async fn client_credentials(&self, client: &TestClient) -> Answer {
-        self.token(Some(client), &[("grant_type", "client_credentials")])
-            .await
-    }
-
     /// `grant_type=client_credentials` with no Basic header: `client_id`
     /// (and `client_secret`, when given) in the body (RFC 6749 §2.3.1).
     pub async fn client_credentials_in_body(
@@ -124,14 +118,14 @@ impl TestApp {
     }
 
     /// `POST /oauth/revoke` of `token` by a Basic client (RFC 7009 §2.1).
-    pub async fn revoke(&self, client: &TestClient, token: &str) -> Answer {
+    pub async fn revoke_token(&self, client: &TestClient, token: &str) -> Answer {
         self.post_form("/oauth/revoke", Some(client), &[("token", token)])
             .await
     }
 
     /// `POST /oauth/introspect` of `token` by a Basic client (RFC 7662
     /// §2.1).
-    pub async fn introspect(&self, client: &TestClient, token: &str) -> Answer {
+    pub async fn introspect_token(&self, client: &TestClient, token: &str) -> Answer {
         self.post_form("/oauth/introspect", Some(client), &[("token", token)])
             .await
     }
@@ -246,18 +240,6 @@ impl TestApp {
 }
 
 impl Answer {
-    /// Asserts an error answer: `status` and the `error` code (RFC 6749
-    /// §5.2), `context` naming the case.
-    #[track_caller]
-    pub fn assert_error(&self, status: u16, error: &str, context: &str) {
-        assert_eq!(
-            (self.status, self.error()),
-            (status, error),
-            "{context} {:?}",
-            self.body
-        );
-    }
-
     /// Asserts the answer forbids caching (RFC 6749 §5.1).
     #[track_caller]
     pub fn assert_not_cached(&self) {
@@ -294,7 +276,7 @@ pub async fn assert_token_requests_treat_as_data(
     let by_code = app.redeem_with(client, evil, redirect_uri, verifier).await;
     let by_refresh = app.refresh(client, evil).await;
     let by_user = app.password_grant(client, evil, evil).await;
-    let revoke = app.revoke(client, evil).await;
+    let revoke = app.revoke_token(client, evil).await;
 
     assert_eq!(by_id.error(), "invalid_client");
     assert_eq!(by_code.error(), "invalid_grant");
@@ -316,8 +298,8 @@ pub async fn assert_only_the_registered_auth_method_works(
         .await;
     let post_in_header = app.client_credentials(post).await;
 
-    basic_in_body.assert_error(401, "invalid_client", "Basic client, secret in the body");
-    post_in_header.assert_error(401, "invalid_client", "post client, Basic header");
+    basic_in_body.assert_error_for(401, "invalid_client", "Basic client, secret in the body");
+    post_in_header.assert_error_for(401, "invalid_client", "post client, Basic header");
 }
 
 /// The access and refresh tokens of five password grants by `client` for
