@@ -7,14 +7,10 @@
 
 use std::path::PathBuf;
 
+include!("../test-support/pg_tests_cfg.rs");
+
 fn main() {
-    println!("cargo:rerun-if-changed=../migrations");
-    println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=TEST_DATABASE_URL");
-    println!("cargo::rustc-check-cfg=cfg(pg_tests)");
-    if std::env::var_os("TEST_DATABASE_URL").is_some_and(|url| !url.is_empty()) {
-        println!("cargo:rustc-cfg=pg_tests");
-    }
+    pg_tests_cfg();
 
     println!("cargo::rustc-check-cfg=cfg(browser_tests)");
     let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");

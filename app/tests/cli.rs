@@ -87,11 +87,32 @@ fn fresh_database() -> (TestDatabase, String) {
     (database, url)
 }
 
-/// A fresh SQLite database with the user of `ALICE` in it, and its URL.
-fn database_with_alice() -> (TestDatabase, String) {
-    let (database, url) = fresh_database();
-    ok(&on(&url, &ALICE));
-    (database, url)
+/// A fresh SQLite database with the user of `ALICE` in it, and the binary
+/// run on it.
+struct AliceDb {
+    _database: TestDatabase,
+    url: String,
+}
+
+impl AliceDb {
+    fn new() -> Self {
+        let (database, url) = fresh_database();
+        ok(&on(&url, &ALICE));
+        Self {
+            _database: database,
+            url,
+        }
+    }
+
+    /// Runs the binary on this database.
+    fn cli(&self, args: &[&str]) -> Output {
+        on(&self.url, args)
+    }
+
+    /// Creates a client of alice here; its JSON.
+    fn client(&self, name: &str, flags: &str) -> Value {
+        alices_client(&self.url, name, flags)
+    }
 }
 
 /// Creates a client of alice on the database at `url`; its JSON.
@@ -553,9 +574,8 @@ fn user_commands() {
 /// The admin CLI over clients: create, list, show, rotate-secret, delete.
 #[test]
 fn client_commands() {
-    let (_dir, url) = database_with_alice();
-    let cli = |args: &[&str]| on(&url, args);
-    ok(&cli(&user_create("bob", "correct horse")));
+    let db = AliceDb::new();
+    ok(&db.cli(&user_create("bob", "correct horse")));
     let create = |owner: &str, name: &str, method: &str| {
         let mut args = client_create(
             owner,
@@ -563,10 +583,10 @@ fn client_commands() {
             "--grant-type client_credentials --scope profile",
         );
         args.extend(["--auth-method", method]);
-        json_of(&cli(&args))
+        json_of(&db.cli(&args))
     };
     let confidential = create("alice", "Backend", "client_secret_basic");
-    let public = json_of(&cli(&client_create(
+    let public = json_of(&db.cli(&client_create(
         "bob",
         "Public",
         "--grant-type authorization_code --response-type code \
@@ -575,11 +595,11 @@ fn client_commands() {
     let id = confidential["client_id"].as_str().unwrap();
     let public_id = public["client_id"].as_str().unwrap();
 
-    let all = json_of(&cli(&["client", "list", "--json"]));
-    let of_bob = json_of(&cli(&["client", "list", "--owner", "bob", "--json"]));
-    let text = stdout(ok(&cli(&["client", "list"])));
-    let shown = json_of(&cli(&["client", "show", id, "--json"]));
-    let shown_text = stdout(ok(&cli(&["client", "show", id])));
+    let all = json_of(&db.cli(&["client", "list", "--json"]));
+    let of_bob = json_of(&db.cli(&["client", "list", "--owner", "bob", "--json"]));
+    let text = stdout(ok(&db.cli(&["client", "list"])));
+    let shown = json_of(&db.cli(&["client", "show", id, "--json"]));
+    let shown_text = stdout(ok(&db.cli(&["client", "show", id])));
 
     assert_eq!(all.as_array().unwrap().len(), 2);
     assert_eq!(of_bob.as_array().unwrap().len(), 1);
@@ -597,16 +617,16 @@ fn client_commands() {
         "{shown_text}"
     );
     fails_with(
-        &cli(&["client", "list", "--owner", "nobody"]),
+        &db.cli(&["client", "list", "--owner", "nobody"]),
         "no user named nobody",
     );
     fails_with(
-        &cli(&["client", "show", "no-such-client"]),
+        &db.cli(&["client", "show", "no-such-client"]),
         "no client with id no-such-client",
     );
 
-    let rotated = json_of(&cli(&["client", "rotate-secret", id, "--json"]));
-    let rotated_text = stdout(ok(&cli(&["client", "rotate-secret", id])));
+    let rotated = json_of(&db.cli(&["client", "rotate-secret", id, "--json"]));
+    let rotated_text = stdout(ok(&db.cli(&["client", "rotate-secret", id])));
     let secret = rotated["client_secret"].as_str().unwrap();
     assert!(secret.len() >= 43);
     assert_ne!(secret, confidential["client_secret"].as_str().unwrap());
@@ -614,29 +634,27 @@ fn client_commands() {
         rotated_text.lines().nth(1).unwrap().len() >= 43,
         "{rotated_text}"
     );
-    fails_with(&cli(&["client", "rotate-secret", public_id]), "public");
+    fails_with(&db.cli(&["client", "rotate-secret", public_id]), "public");
     fails_with(
-        &cli(&["client", "rotate-secret", "nope"]),
+        &db.cli(&["client", "rotate-secret", "nope"]),
         "no client with id nope",
     );
 
-    let deleted = stdout(ok(&cli(&["client", "delete", id])));
+    let deleted = stdout(ok(&db.cli(&["client", "delete", id])));
     assert!(
         deleted.starts_with(&format!("deleted client {id}")),
         "{deleted}"
     );
-    fails_with(&cli(&["client", "delete", id]), "no client with id");
-    fails_with(&cli(&["client", "show", id]), "no client with id");
+    fails_with(&db.cli(&["client", "delete", id]), "no client with id");
+    fails_with(&db.cli(&["client", "show", id]), "no client with id");
 }
 
 /// `set-password`, `rotate-secret` and `token revoke` as a running server
 /// sees them.
 #[test]
 fn admin_commands_take_effect_on_a_running_server() {
-    let (_dir, url) = database_with_alice();
-    let cli = |args: &[&str]| on(&url, args);
-    let client = alices_client(
-        &url,
+    let db = AliceDb::new();
+    let client = db.client(
         "App",
         "--grant-type password --grant-type refresh_token \
          --scope profile --auth-method client_secret_post",
@@ -644,9 +662,9 @@ fn admin_commands_take_effect_on_a_running_server() {
     let secret = client["client_secret"].as_str().unwrap().to_owned();
     let id = client["client_id"].as_str().unwrap();
     let port = free_port();
-    let (_server, _) = serve_with(&url, port, &["--bcrypt-cost", "4"]);
+    let (_server, _) = serve_with(&db.url, port, &["--bcrypt-cost", "4"]);
 
-    ok(&cli(&[
+    ok(&db.cli(&[
         "user",
         "set-password",
         "--username",
@@ -660,20 +678,20 @@ fn admin_commands_take_effect_on_a_running_server() {
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     assert_eq!(api_me(port, &access), 200);
 
-    let by_user = json_of(&cli(&["token", "revoke", "--user", "alice", "--json"]));
+    let by_user = json_of(&db.cli(&["token", "revoke", "--user", "alice", "--json"]));
     assert_eq!(by_user["revoked"], 2, "{by_user}");
     assert_eq!(api_me(port, &access), 401);
 
     let (_, tokens) = password_grant(port, &client, &secret, "new password");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let by_client = stdout(ok(&cli(&["token", "revoke", "--client", id])));
+    let by_client = stdout(ok(&db.cli(&["token", "revoke", "--client", id])));
     assert!(
         by_client.starts_with("revoked 2 tokens of client"),
         "{by_client}"
     );
     assert_eq!(api_me(port, &access), 401);
 
-    let rotated = json_of(&cli(&["client", "rotate-secret", id, "--json"]));
+    let rotated = json_of(&db.cli(&["client", "rotate-secret", id, "--json"]));
     let new_secret = rotated["client_secret"].as_str().unwrap();
     assert_eq!(
         password_grant(port, &client, &secret, "new password").0,
@@ -685,14 +703,14 @@ fn admin_commands_take_effect_on_a_running_server() {
     );
 
     fails_with(
-        &cli(&["token", "revoke", "--user", "nobody"]),
+        &db.cli(&["token", "revoke", "--user", "nobody"]),
         "no user named nobody",
     );
     fails_with(
-        &cli(&["token", "revoke", "--client", "nope"]),
+        &db.cli(&["token", "revoke", "--client", "nope"]),
         "no client with id nope",
     );
-    let neither = cli(&["token", "revoke"]);
+    let neither = db.cli(&["token", "revoke"]);
     assert_eq!(neither.status.code(), Some(2), "{}", stderr(&neither));
 }
 
@@ -847,36 +865,35 @@ fn user_create_and_set_password_refuse_weak_passwords() {
 /// set-trusted CLIENT_ID [--no]` changes it; `client show` prints it.
 #[test]
 fn client_set_trusted_round_trip() {
-    let (_dir, url) = database_with_alice();
-    let cli = |args: &[&str]| on(&url, args);
-    let created = alices_client(
-        &url,
+    let db = AliceDb::new();
+    let created = db.client(
         "Operator app",
         "--grant-type client_credentials --scope profile",
     );
     let id = created["client_id"].as_str().unwrap();
     assert_eq!(created["trusted"], true, "{created}");
 
-    let off = json_of(&cli(&["client", "set-trusted", id, "--no", "--json"]));
+    let off = json_of(&db.cli(&["client", "set-trusted", id, "--no", "--json"]));
     assert_eq!(off["trusted"], false, "{off}");
-    assert_eq!(
-        json_of(&cli(&["client", "show", id, "--json"]))["trusted"],
-        false
-    );
-    assert!(stdout(ok(&cli(&["client", "show", id])))
-        .lines()
-        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["trusted", "no"]));
+    // `client show` says it in its JSON and in its table.
+    let shown_trusted = |trusted: bool, word: &str| {
+        let json = json_of(&db.cli(&["client", "show", id, "--json"]));
+        assert_eq!(json["trusted"], trusted, "{json}");
+        let table = stdout(ok(&db.cli(&["client", "show", id])));
+        let row = ["trusted", word];
+        assert!(
+            table
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == row),
+            "{table}"
+        );
+    };
+    shown_trusted(false, "no");
 
-    ok(&cli(&["client", "set-trusted", id]));
-    assert_eq!(
-        json_of(&cli(&["client", "show", id, "--json"]))["trusted"],
-        true
-    );
-    assert!(stdout(ok(&cli(&["client", "show", id])))
-        .lines()
-        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["trusted", "yes"]));
+    ok(&db.cli(&["client", "set-trusted", id]));
+    shown_trusted(true, "yes");
     fails_with(
-        &cli(&["client", "set-trusted", "no-such-client"]),
+        &db.cli(&["client", "set-trusted", "no-such-client"]),
         "no-such-client",
     );
 }
@@ -884,12 +901,11 @@ fn client_set_trusted_round_trip() {
 /// Issue 11.13: the CLI refuses spoofing client names and userinfo URIs.
 #[test]
 fn client_create_refuses_bidi_names_and_userinfo_uris() {
-    let (_dir, url) = database_with_alice();
-    let cli = |args: &[&str]| on(&url, args);
+    let db = AliceDb::new();
     let create = |name: &str, uri: &str| {
         let mut args = client_create("alice", name, "--grant-type client_credentials");
         args.extend(["--uri", uri]);
-        cli(&args)
+        db.cli(&args)
     };
     fails_with(&create("Bank\u{202E}tnuocca", ""), "client_name");
     fails_with(&create("Pay\u{200B}Pal", ""), "client_name");
