@@ -177,6 +177,7 @@ impl Application {
             store: store.clone(),
             templates: Arc::new(templates),
             cookie_key: sessions.secret_cookie_key(),
+            legacy_cookie_key: sessions.legacy_cookie_key(),
             https,
             origin,
             metrics: Arc::default(),

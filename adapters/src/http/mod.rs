@@ -28,7 +28,7 @@ use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::{web, HttpResponse};
 use hkdf::Hkdf;
-use sha2::Sha512;
+use sha2::{Digest, Sha512};
 
 use domain::client_auth::PresentedCredentials;
 use domain::error::SecurityEvent;
@@ -47,8 +47,12 @@ pub struct AppState {
     pub store: DieselStore,
     /// The page templates.
     pub templates: Arc<tera::Tera>,
-    /// Encrypts the one-time secret cookie.
+    /// Encrypts the private cookies (anonymous CSRF, device, one-time
+    /// secret).
     pub cookie_key: Key,
+    /// Also opens private cookies made before `cookie_key` was derived with
+    /// HKDF ([`SessionSettings::legacy_cookie_key`]).
+    pub legacy_cookie_key: Key,
     /// Whether the issuer is https (cookies are then `Secure`).
     pub https: bool,
     /// The issuer's origin, e.g. `https://auth.example.com`, for the
@@ -111,6 +115,21 @@ impl SessionSettings {
             Ok(()) => Key::from(&derived[..]),
             Err(_) => Key::from(self.key.master()),
         }
+    }
+
+    /// The key private cookies were encrypted with before the HKDF one
+    /// ([`Self::secret_cookie_key`]): `SHA-512(label‖0‖session key)`. Only
+    /// read with, never written with, so that device cookies (a year) and
+    /// anonymous CSRF cookies made before the upgrade keep working; remove
+    /// once the last of them has expired (2027-12).
+    #[must_use]
+    pub fn legacy_cookie_key(&self) -> Key {
+        let derived = Sha512::new()
+            .chain_update(SECRET_COOKIE_KEY_INFO)
+            .chain_update(b"\0")
+            .chain_update(self.key.master())
+            .finalize();
+        Key::try_from(derived.as_slice()).unwrap_or_else(|_| Key::from(self.key.master()))
     }
 
     /// The session middleware over the database.
