@@ -133,6 +133,27 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_with_a_repeated_scope_still_revokes_the_family() {
+        let (w, client, secret) = with_basic_client();
+        let rt1 = password_refresh_token(&w, &client, &secret);
+        let second = refresh(&w, &client, &secret, &rt1).unwrap();
+        w.clock.set(t(11));
+
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt1.as_str()),
+            ("scope", "profile"),
+            ("scope", "email"),
+        ];
+        let replay = token_basic(&w, &client, &secret, &form)
+            .map(|_| ())
+            .unwrap_err();
+
+        assert_eq!(replay.event, Some(SecurityEvent::RefreshReuseDetected));
+        assert!(!is_live(&w, second.tokens.refresh_token.unwrap().expose()));
+    }
+
+    #[test]
     fn reuse_after_the_grace_window_revokes_the_whole_family() {
         let (w, client, secret) = with_basic_client();
         let first = password_grant(&w, &client, &secret);

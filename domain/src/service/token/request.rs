@@ -186,27 +186,37 @@ impl<'a> TokenRequest<'a> {
 /// the grant allows when the grant gets to it: a malformed or too wide
 /// scope is refused after the grant's own checks, as before the request was
 /// typed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ScopeRequest<'a>(Option<&'a str>);
+///
+/// The form is read only then, so that even a repeated `scope`
+/// (`invalid_request`) is reported after the grant's own checks: a replayed
+/// refresh token still revokes its family (RFC 9700 §4.14.2) whatever else
+/// the request carries.
+#[derive(Clone, Copy)]
+pub struct ScopeRequest<'a>(&'a Params);
 
 impl<'a> ScopeRequest<'a> {
+    // Infallible today; kept a `Result` so the variants read alike.
+    #[allow(clippy::unnecessary_wraps)]
     fn read(params: &'a Params) -> Result<Self, OAuthError> {
-        params.get("scope").map(Self)
+        Ok(Self(params))
     }
 
     /// The scope to grant: the requested one within `allowed`, or `allowed`
     /// when none was requested.
     ///
     /// # Errors
-    /// `invalid_scope` (see [`Scope::resolve`]).
+    /// `invalid_request` for a repeated `scope`, `invalid_scope` (see
+    /// [`Scope::resolve`]).
     pub fn resolve(self, allowed: &Scope) -> Result<Scope, OAuthError> {
-        Scope::resolve(self.0, allowed)
+        Scope::resolve(self.0.get("scope")?, allowed)
     }
 }
 
 impl fmt::Debug for ScopeRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ScopeRequest").field(&self.0).finish()
+        f.debug_tuple("ScopeRequest")
+            .field(&self.0.get("scope").ok().flatten())
+            .finish()
     }
 }
 
@@ -242,11 +252,6 @@ mod tests {
             &[("grant_type", "password"), ("username", "alice")],
             &[("grant_type", "password"), ("password", "pw")],
             &[("grant_type", "refresh_token")],
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "a"),
-                ("scope", "b"),
-            ],
         ] {
             assert_eq!(
                 parse(missing).unwrap_err().code,
@@ -254,6 +259,24 @@ mod tests {
                 "{missing:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_scope_is_invalid_request_when_the_grant_resolves_it() {
+        let params = Params::from_pairs([
+            ("grant_type", "client_credentials"),
+            ("scope", "a"),
+            ("scope", "b"),
+        ]);
+        let request = TokenRequest::parse(&params, &world().services.policy).unwrap();
+        let TokenRequest::ClientCredentials { scope } = request else {
+            panic!("{request:?}");
+        };
+        let allowed = Scope::parse("a b").unwrap();
+        assert_eq!(
+            scope.resolve(&allowed).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
