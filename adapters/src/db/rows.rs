@@ -102,7 +102,9 @@ impl TryFrom<UserRow> for User {
                 .name
                 .map(|n| DisplayName::parse(&n))
                 .transpose()
-                .map_err(|_| BadRow { column: "users.name" })?,
+                .map_err(|_| BadRow {
+                    column: "users.name",
+                })?,
         })
     }
 }

@@ -76,7 +76,10 @@ fn claims_round_trip_and_emails_are_found_by_their_folded_key(store: &dyn Store)
         store.find_user_by_email("ann@example.com").unwrap(),
         Some(ann.clone())
     );
-    assert_eq!(store.find_user_by_email("nobody@example.com").unwrap(), None);
+    assert_eq!(
+        store.find_user_by_email("nobody@example.com").unwrap(),
+        None
+    );
 
     let new = EmailAddress::parse("bob@example.org").unwrap();
     assert!(store.set_email(&bob.id, Some(&new), false).unwrap());
@@ -112,7 +115,10 @@ fn an_email_taken_in_another_case_is_a_conflict(store: &dyn Store) {
         matches!(same_email, Err(StoreError::Conflict)),
         "{same_email:?}"
     );
-    assert!(matches!(set_taken, Err(StoreError::Conflict)), "{set_taken:?}");
+    assert!(
+        matches!(set_taken, Err(StoreError::Conflict)),
+        "{set_taken:?}"
+    );
     assert_eq!(store.list_users().unwrap(), vec![ann, bob]);
 }
 
