@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn changing_the_email_resets_its_verification_unless_told() {
         let w = world();
-        let id = w.alice.id.clone();
+        let id = w.alice.id;
         let alice = |w: &World| w.services.find_user(&id).unwrap().unwrap();
         w.services
             .set_email(&id, Some("alice@example.com"), true)
@@ -535,7 +535,7 @@ mod tests {
     #[test]
     fn display_names_are_set_under_the_display_text_rules() {
         let w = world();
-        let id = w.alice.id.clone();
+        let id = w.alice.id;
         w.services
             .set_display_name(&id, Some("Alice Liddell"))
             .unwrap();
