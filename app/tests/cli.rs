@@ -571,6 +571,156 @@ fn user_commands() {
     assert_eq!(left.as_array().unwrap().len(), 1);
 }
 
+/// Issue 13.1: `user create --email --name --email-verified`, `user
+/// set-email [--verified]` (a changed address is unverified unless told),
+/// `user set-name`; `user show` and `user list` print the claims; a taken
+/// (in any case) or invalid address is a one-line error and a failure exit.
+#[test]
+fn user_claims_commands() {
+    let db = AliceDb::new();
+    let created = db.cli(&[
+        "--json",
+        "user",
+        "create",
+        "--username",
+        "bob",
+        "--password",
+        "battery staple",
+        "--email",
+        "Bob@Example.com",
+        "--name",
+        "Bob Smith",
+        "--email-verified",
+    ]);
+    let bob = json_of(&created);
+    assert_eq!(bob["email"], "Bob@Example.com");
+    assert_eq!(bob["email_verified"], true);
+    assert_eq!(bob["name"], "Bob Smith");
+    let alice = json_of(&db.cli(&["user", "show", "--username", "alice", "--json"]));
+    assert_eq!(alice["email"], Value::Null);
+    assert_eq!(alice["email_verified"], false);
+    let text = stdout(ok(&db.cli(&["user", "show", "--username", "bob"])));
+    assert!(
+        text.trim_end()
+            .ends_with("\tBob@Example.com\tverified\tBob Smith"),
+        "{text}"
+    );
+
+    let taken = [
+        "user",
+        "create",
+        "--username",
+        "carol",
+        "--password",
+        "violet staple",
+        "--email",
+        "bob@EXAMPLE.COM",
+    ];
+    fails_with(&db.cli(&taken), "e-mail address is another user's");
+    fails_with(
+        &db.cli(&[
+            "user",
+            "set-email",
+            "--username",
+            "alice",
+            "--email",
+            "BOB@example.com",
+        ]),
+        "e-mail address is another user's",
+    );
+    fails_with(
+        &db.cli(&[
+            "user",
+            "set-email",
+            "--username",
+            "alice",
+            "--email",
+            "not-an-address",
+        ]),
+        "email must be an e-mail address",
+    );
+    fails_with(
+        &db.cli(&[
+            "user",
+            "set-name",
+            "--username",
+            "alice",
+            "--name",
+            "Eve\u{202E}",
+        ]),
+        "name must not contain control",
+    );
+    fails_with(
+        &db.cli(&["user", "set-name", "--username", "nobody", "--name", "N"]),
+        "no user named nobody",
+    );
+
+    let changed = json_of(&db.cli(&[
+        "--json",
+        "user",
+        "set-email",
+        "--username",
+        "bob",
+        "--email",
+        "bob@other.example",
+    ]));
+    assert_eq!(changed["email"], "bob@other.example");
+    assert_eq!(changed["email_verified"], false);
+    let verified = json_of(&db.cli(&[
+        "--json",
+        "user",
+        "set-email",
+        "--username",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--verified",
+    ]));
+    assert_eq!(verified["email_verified"], true);
+    let named = json_of(&db.cli(&[
+        "--json",
+        "user",
+        "set-name",
+        "--username",
+        "alice",
+        "--name",
+        "Alice Liddell",
+    ]));
+    assert_eq!(named["name"], "Alice Liddell");
+    let users = json_of(&db.cli(&["user", "list", "--json"]));
+    assert_eq!(users[0]["email"], "alice@example.com");
+    assert_eq!(users[0]["name"], "Alice Liddell");
+    assert_eq!(users[1]["email"], "bob@other.example");
+    let list = stdout(ok(&db.cli(&["user", "list"])));
+    assert!(
+        list.lines()
+            .next()
+            .unwrap()
+            .ends_with("\talice@example.com\tverified\tAlice Liddell"),
+        "{list}"
+    );
+}
+
+/// The `sub` is the user id (OpenID Connect Core 1.0 §2: never reassigned):
+/// a user created under the name of a deleted one gets a new id.
+#[test]
+fn a_recreated_user_name_gets_a_new_id() {
+    let db = AliceDb::new();
+    let first = json_of(&db.cli(&["user", "show", "--username", "alice", "--json"]));
+    ok(&db.cli(&["user", "delete", "--username", "alice"]));
+    let again = json_of(&db.cli(&[
+        "--json",
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--password",
+        "a fresh password",
+    ]));
+    assert_eq!(again["username"], "alice");
+    assert_ne!(again["id"], first["id"]);
+}
+
 /// The admin CLI over clients: create, list, show, rotate-secret, delete.
 #[test]
 fn client_commands() {

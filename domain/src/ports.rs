@@ -12,7 +12,7 @@ use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::secret::{PlainSecret, SecretDigest, SECRET_BYTES};
 use crate::time::Timestamp;
 use crate::token::{NewTokens, TokenRecord};
-use crate::user::{PasswordHash, User};
+use crate::user::{DisplayName, EmailAddress, PasswordHash, User};
 
 /// The current time.
 pub trait Clock: Send + Sync {
@@ -65,7 +65,8 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// MUST return `StoreError::Conflict` when the username, or any name
     /// that folds to the same key ([`crate::user::Username::folded`]), is
-    /// taken.
+    /// taken, or when another user's e-mail address folds to the same key
+    /// as this one's ([`crate::user::EmailAddress::folded`]).
     fn insert_user(&self, user: &User) -> Result<(), StoreError>;
 
     /// The user with this id.
@@ -82,6 +83,32 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// Store failures only.
     fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// The user whose e-mail address folds to `folded`
+    /// ([`crate::user::fold_email`]).
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn find_user_by_email(&self, folded: &str) -> Result<Option<User>, StoreError>;
+
+    /// Replaces a user's e-mail address and its `email_verified`; false
+    /// when there is no such user.
+    ///
+    /// # Errors
+    /// MUST return `StoreError::Conflict` when another user's address folds
+    /// to the same key.
+    fn set_email(
+        &self,
+        id: &UserId,
+        email: Option<&EmailAddress>,
+        verified: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces a user's display name; false when there is no such user.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn set_name(&self, id: &UserId, name: Option<&DisplayName>) -> Result<bool, StoreError>;
 
     /// Every user, by name.
     ///

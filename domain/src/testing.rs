@@ -21,7 +21,7 @@ use crate::scope::Scope;
 use crate::secret::SecretDigest;
 use crate::time::Timestamp;
 use crate::token::{NewTokens, TokenKind, TokenRecord};
-use crate::user::{PasswordHash, User, Username};
+use crate::user::{DisplayName, EmailAddress, PasswordHash, User, Username};
 
 /// The instant `secs` seconds after 2026-01-01T00:00:00Z.
 #[must_use]
@@ -147,6 +147,9 @@ pub fn sample_user(name: &str, password: &str) -> User {
         username: Username::parse(name).unwrap_or_else(|_| unreachable!()),
         password_hash: PasswordHash::new(format!("plain:{password}")),
         created_at: t(0),
+        email: None,
+        email_verified: false,
+        name: None,
     }
 }
 
@@ -399,11 +402,12 @@ impl UserRepository for InMemoryStore {
     fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let mut state = self.state();
         let folded = user.username.folded();
-        if state
-            .users
-            .iter()
-            .any(|u| u.username.folded() == folded || u.id == user.id)
-        {
+        let email = user.email.as_ref().map(EmailAddress::folded);
+        if state.users.iter().any(|u| {
+            u.username.folded() == folded
+                || u.id == user.id
+                || (email.is_some() && u.email.as_ref().map(EmailAddress::folded) == email)
+        }) {
             return Err(StoreError::Conflict);
         }
         state.users.push(user.clone());
@@ -423,6 +427,52 @@ impl UserRepository for InMemoryStore {
             .find(|u| u.username.as_str() == username)
             .or_else(|| state.users.iter().find(|u| u.username.folded() == folded))
             .cloned())
+    }
+
+    fn find_user_by_email(&self, folded: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .state()
+            .users
+            .iter()
+            .find(|u| u.email.as_ref().is_some_and(|e| e.folded() == folded))
+            .cloned())
+    }
+
+    fn set_email(
+        &self,
+        id: &UserId,
+        email: Option<&EmailAddress>,
+        verified: bool,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let folded = email.map(EmailAddress::folded);
+        if folded.is_some()
+            && state
+                .users
+                .iter()
+                .any(|u| &u.id != id && u.email.as_ref().map(EmailAddress::folded) == folded)
+        {
+            return Err(StoreError::Conflict);
+        }
+        Ok(state
+            .users
+            .iter_mut()
+            .find(|u| &u.id == id)
+            .map(|u| {
+                u.email = email.cloned();
+                u.email_verified = verified;
+            })
+            .is_some())
+    }
+
+    fn set_name(&self, id: &UserId, name: Option<&DisplayName>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .users
+            .iter_mut()
+            .find(|u| &u.id == id)
+            .map(|u| u.name = name.cloned())
+            .is_some())
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {

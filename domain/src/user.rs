@@ -127,6 +127,128 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
+/// Longest accepted e-mail address, in bytes (RFC 5321 §4.5.3.1.3: a path
+/// is at most 256 octets with its angle brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest accepted display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// An e-mail address (the OpenID Connect `email` claim, Core 1.0 §5.1),
+/// stored as given; unique and compared after case folding
+/// ([`EmailAddress::folded`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Validates an address: trimmed, at most [`MAX_EMAIL_BYTES`] bytes,
+    /// `local@domain` with a non-empty local part of at most 64 bytes
+    /// (RFC 5321 §4.5.3.1.1), a dotted domain of letters, digits and
+    /// hyphens, and no spaces, control characters or quotes. A syntax check
+    /// only: whether the address reaches anyone is what `email_verified`
+    /// says.
+    ///
+    /// # Errors
+    /// A message safe to show on a form.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let value = value.trim();
+        if value.is_empty() || value.len() > MAX_EMAIL_BYTES {
+            return Err("must be an e-mail address of at most 254 characters");
+        }
+        let Some((local, domain)) = value.rsplit_once('@') else {
+            return Err("must be an e-mail address like name@example.com");
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.chars().all(|c| {
+                !c.is_whitespace()
+                    && !crate::display_text::is_deceptive(c)
+                    && !matches!(
+                        c,
+                        '@' | '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\'
+                    )
+            });
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if !local_ok || !domain_ok {
+            return Err("must be an e-mail address like name@example.com");
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The address as given.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key the address is unique under: see [`fold_email`].
+    #[must_use]
+    pub fn folded(&self) -> String {
+        fold_email(&self.0)
+    }
+}
+
+/// The key of an e-mail address: lower case, whole address. RFC 5321 §2.4
+/// lets a mailbox's local part be case-sensitive, but no provider in use
+/// treats it so, and two accounts differing only in case are a takeover
+/// waiting to happen; so `Alice@Example.com` and `alice@example.com` are one.
+#[must_use]
+pub fn fold_email(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name (the OpenID Connect `name` claim, Core 1.0 §5.1), shown
+/// to relying parties as who the user is, so under the rules of
+/// [`crate::display_text`] like a client name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Validates a display name: trimmed, 1 to [`MAX_DISPLAY_NAME_CHARS`]
+    /// characters, no control, invisible or text-direction characters.
+    ///
+    /// # Errors
+    /// A message safe to show on a form.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let name = value.trim();
+        if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+            return Err("must be 1 to 100 characters long");
+        }
+        if crate::display_text::first_deceptive(name).is_some() {
+            return Err("must not contain control, invisible or text-direction characters");
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A registered user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -138,6 +260,12 @@ pub struct User {
     pub password_hash: PasswordHash,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// E-mail address, unique after folding, if any.
+    pub email: Option<EmailAddress>,
+    /// Whether an operator vouched for `email` (false unless one did).
+    pub email_verified: bool,
+    /// Display name, if any.
+    pub name: Option<DisplayName>,
 }
 
 #[cfg(test)]
@@ -207,5 +335,54 @@ mod tests {
         assert_eq!(name.as_str(), "Alice.Smith");
         assert_eq!(name.folded(), "alice.smith");
         assert_eq!(fold_username("ALICE"), fold_username("alice"));
+    }
+
+    #[test]
+    fn email_syntax_and_length_rules() {
+        let email = EmailAddress::parse(" Alice@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "Alice@Example.COM");
+        assert_eq!(email.folded(), "alice@example.com");
+        assert!(EmailAddress::parse("alice.smith+tag@mail.example.org").is_ok());
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@localhost",
+            "alice@@example.com",
+            "al ice@example.com",
+            "alice@exa mple.com",
+            "alice@-example.com",
+            "alice@example..com",
+            ".alice@example.com",
+            "a..b@example.com",
+            "alice\u{202E}@example.com",
+            "<alice@example.com>",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let at_limit = format!("{}@{}com", "a".repeat(64), "b.".repeat(93));
+        assert_eq!(at_limit.len(), 254);
+        assert!(EmailAddress::parse(&at_limit).is_ok());
+        let too_long = format!("alice@{}.com", "d.".repeat(124));
+        assert!(too_long.len() > 254);
+        assert!(EmailAddress::parse(&too_long).is_err());
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert!(EmailAddress::parse(&long_local).is_err());
+    }
+
+    #[test]
+    fn display_names_follow_the_display_text_rules() {
+        assert_eq!(
+            DisplayName::parse("  Alice Smith ").unwrap().as_str(),
+            "Alice Smith"
+        );
+        assert!(DisplayName::parse("Ålice Łukasiewicz 李").is_ok());
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(DisplayName::parse(&"a".repeat(101)).is_err());
+        assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
+        assert!(DisplayName::parse("Admin\u{202E}nimda").is_err());
+        assert!(DisplayName::parse("Al\u{200B}ice").is_err());
+        assert!(DisplayName::parse("Alice\nBob").is_err());
     }
 }

@@ -14,7 +14,8 @@ both_backends![
     next_is_honoured_only_for_local_paths,
     forms_without_the_csrf_token_or_from_another_site_are_refused,
     pages_carry_the_security_headers_and_session_cookie_flags,
-    sign_up_rules_are_shown_and_names_are_unique
+    sign_up_rules_are_shown_and_names_are_unique,
+    sign_up_keeps_the_email_and_name_unverified_and_refuses_a_taken_or_bad_email_on_the_form
 ];
 
 async fn sign_up_logs_in_and_logout_ends_the_session_for_every_copy(app: TestApp) {
@@ -180,6 +181,83 @@ async fn sign_up_rules_are_shown_and_names_are_unique(app: TestApp) {
         short.body.contains("data-field=\"username\"")
             && short.body.contains("data-field=\"password\"")
     );
+}
+
+/// Issue 13.1: the optional `email` and `name` fields of the sign-up form.
+/// The address is stored unverified (a visitor cannot vouch for it); one
+/// taken under another case, or a malformed one, is a field error on the
+/// form with what was typed kept, not a 500.
+async fn sign_up_keeps_the_email_and_name_unverified_and_refuses_a_taken_or_bad_email_on_the_form(
+    app: TestApp,
+) {
+    let visitor = WebUser::new(&app);
+    let form = visitor.get("/signup").await;
+    let signed_up = visitor
+        .submit_at(
+            "/signup",
+            &[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("email", "Alice@Example.com"),
+                ("name", "Alice Liddell"),
+                ("email_verified", "true"),
+            ],
+        )
+        .await;
+    let other = WebUser::new(&app);
+    let taken = other
+        .submit_at(
+            "/signup",
+            &[
+                ("username", "bob"),
+                ("password", PASSWORD),
+                ("email", "alice@EXAMPLE.com"),
+                ("name", "Bob"),
+            ],
+        )
+        .await;
+    let bad = other
+        .submit_at(
+            "/signup",
+            &[
+                ("username", "bob"),
+                ("password", PASSWORD),
+                ("email", "bob at example"),
+                ("name", "Bob\u{202E}"),
+            ],
+        )
+        .await;
+
+    assert!(form.body.contains("name=\"email\"") && form.body.contains("name=\"name\""));
+    assert_eq!(signed_up.status, 303, "{}", signed_up.body);
+    let store = adapters::db::DieselStore::connect(&app.database_url, 1).unwrap();
+    let alice = domain::ports::UserRepository::find_user_by_name(&store, "alice")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        alice.email.as_ref().map(|e| e.as_str()),
+        Some("Alice@Example.com")
+    );
+    assert!(!alice.email_verified);
+    assert_eq!(
+        alice.name.as_ref().map(|n| n.as_str()),
+        Some("Alice Liddell")
+    );
+
+    assert_eq!(taken.status, 400, "{}", taken.body);
+    assert!(
+        taken.body.contains("data-field=\"email\">is already taken"),
+        "{}",
+        taken.body
+    );
+    assert!(taken.body.contains("value=\"alice@EXAMPLE.com\""));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad
+        .body
+        .contains("data-field=\"email\">must be an e-mail address"));
+    assert!(bad.body.contains("data-field=\"name\">must not contain"));
+    let bob = domain::ports::UserRepository::find_user_by_name(&store, "bob").unwrap();
+    assert_eq!(bob, None);
 }
 
 both_backends!(

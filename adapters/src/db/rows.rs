@@ -14,7 +14,7 @@ use domain::scope::Scope;
 use domain::secret::SecretDigest;
 use domain::time::Timestamp;
 use domain::token::{TokenKind, TokenRecord};
-use domain::user::{PasswordHash, User, Username};
+use domain::user::{DisplayName, EmailAddress, PasswordHash, User, Username};
 
 use super::error::BadRow;
 use super::schema::{oauth2_authorization_codes, oauth2_clients, oauth2_tokens, users};
@@ -31,6 +31,12 @@ pub struct UserRow {
     pub password_hash: String,
     /// `users.created_at`
     pub created_at: NaiveDateTime,
+    /// `users.email`: as given.
+    pub email: Option<String>,
+    /// `users.email_verified`
+    pub email_verified: bool,
+    /// `users.name`: the display name.
+    pub name: Option<String>,
 }
 
 /// A new row of `users`.
@@ -47,6 +53,14 @@ pub struct NewUserRow {
     pub created_at: NaiveDateTime,
     /// `users.username_folded`: the unique, case-folded name (RFC 8265 §3.3).
     pub username_folded: Option<String>,
+    /// `users.email`
+    pub email: Option<String>,
+    /// `users.email_folded`: the unique key of the address.
+    pub email_folded: Option<String>,
+    /// `users.email_verified`
+    pub email_verified: bool,
+    /// `users.name`
+    pub name: Option<String>,
 }
 
 impl From<&User> for NewUserRow {
@@ -57,6 +71,10 @@ impl From<&User> for NewUserRow {
             password_hash: user.password_hash.as_str().to_owned(),
             created_at: user.created_at.as_naive_utc(),
             username_folded: Some(user.username.folded()),
+            email: user.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_folded: user.email.as_ref().map(EmailAddress::folded),
+            email_verified: user.email_verified,
+            name: user.name.as_ref().map(|n| n.as_str().to_owned()),
         }
     }
 }
@@ -72,6 +90,21 @@ impl TryFrom<UserRow> for User {
             })?,
             password_hash: PasswordHash::new(row.password_hash),
             created_at: Timestamp::from_naive_utc(row.created_at),
+            email: row
+                .email
+                .map(|e| EmailAddress::parse(&e))
+                .transpose()
+                .map_err(|_| BadRow {
+                    column: "users.email",
+                })?,
+            email_verified: row.email_verified,
+            name: row
+                .name
+                .map(|n| DisplayName::parse(&n))
+                .transpose()
+                .map_err(|_| BadRow {
+                    column: "users.name",
+                })?,
         })
     }
 }

@@ -57,6 +57,10 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         username_folded -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_folded -> Nullable<Text>,
+        email_verified -> Bool,
+        name -> Nullable<Text>,
     }
 }
 

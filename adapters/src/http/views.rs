@@ -121,6 +121,10 @@ pub struct SignupPage {
     pub errors: Vec<FieldMessage>,
     /// The user name typed.
     pub username: String,
+    /// The e-mail address typed.
+    pub email: String,
+    /// The display name typed.
+    pub name: String,
     /// `?next=…`, already encoded, or empty.
     pub next_query: String,
 }
@@ -466,6 +470,8 @@ mod tests {
                         message: evil.clone(),
                     }],
                     username: evil.clone(),
+                    email: evil.clone(),
+                    name: evil.clone(),
                     next_query: String::new(),
                 },
             ),

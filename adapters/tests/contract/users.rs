@@ -1,6 +1,6 @@
 use domain::client::AuthMethod;
 use domain::error::StoreError;
-use domain::user::PasswordHash;
+use domain::user::{DisplayName, EmailAddress, PasswordHash, User};
 
 use crate::support::{self, contract_tests, Store};
 
@@ -8,6 +8,8 @@ contract_tests! {
     all: [
         user_round_trips_exactly,
         taken_username_is_a_conflict,
+        claims_round_trip_and_emails_are_found_by_their_folded_key,
+        an_email_taken_in_another_case_is_a_conflict,
         set_password_replaces_the_hash_of_known_users_only,
         deleting_a_user_deletes_their_clients_and_every_code_and_token_of_them,
     ],
@@ -50,6 +52,74 @@ fn taken_username_is_a_conflict(store: &dyn Store) {
     );
     assert!(matches!(same_id, Err(StoreError::Conflict)), "{same_id:?}");
     assert_eq!(store.list_users().unwrap(), vec![first]);
+}
+
+/// `support::user(name)` with an e-mail address and a display name.
+fn user_with_email(name: &str, email: &str) -> User {
+    User {
+        email: Some(EmailAddress::parse(email).unwrap()),
+        email_verified: true,
+        name: Some(DisplayName::parse("Ann Example").unwrap()),
+        ..support::user(name)
+    }
+}
+
+fn claims_round_trip_and_emails_are_found_by_their_folded_key(store: &dyn Store) {
+    let ann = user_with_email("ann", "Ann@Example.com");
+    store.insert_user(&ann).unwrap();
+    // Many users without an address: the unique index allows many NULLs.
+    let bob = support::stored_user(store, "bob");
+    let carol = support::stored_user(store, "carol");
+
+    assert_eq!(store.find_user(&ann.id).unwrap(), Some(ann.clone()));
+    assert_eq!(
+        store.find_user_by_email("ann@example.com").unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.find_user_by_email("nobody@example.com").unwrap(),
+        None
+    );
+
+    let new = EmailAddress::parse("bob@example.org").unwrap();
+    assert!(store.set_email(&bob.id, Some(&new), false).unwrap());
+    let name = DisplayName::parse("Bob").unwrap();
+    assert!(store.set_name(&bob.id, Some(&name)).unwrap());
+    let stored = store.find_user(&bob.id).unwrap().unwrap();
+    assert_eq!(
+        (stored.email, stored.email_verified, stored.name),
+        (Some(new), false, Some(name))
+    );
+    assert!(store.set_email(&ann.id, None, false).unwrap());
+    assert!(store.set_name(&ann.id, None).unwrap());
+    let stored = store.find_user(&ann.id).unwrap().unwrap();
+    assert_eq!((stored.email, stored.name), (None, None));
+    assert_eq!(store.find_user_by_email("ann@example.com").unwrap(), None);
+
+    let nobody = support::user("nobody");
+    assert!(!store.set_email(&nobody.id, None, false).unwrap());
+    assert!(!store.set_name(&nobody.id, None).unwrap());
+    assert_eq!(store.find_user(&carol.id).unwrap(), Some(carol));
+}
+
+fn an_email_taken_in_another_case_is_a_conflict(store: &dyn Store) {
+    let ann = user_with_email("ann", "ann@example.com");
+    store.insert_user(&ann).unwrap();
+    let bob = support::stored_user(store, "bob");
+
+    let same_email = store.insert_user(&user_with_email("anne", "ANN@Example.COM"));
+    let taken = EmailAddress::parse("Ann@EXAMPLE.com").unwrap();
+    let set_taken = store.set_email(&bob.id, Some(&taken), false);
+
+    assert!(
+        matches!(same_email, Err(StoreError::Conflict)),
+        "{same_email:?}"
+    );
+    assert!(
+        matches!(set_taken, Err(StoreError::Conflict)),
+        "{set_taken:?}"
+    );
+    assert_eq!(store.list_users().unwrap(), vec![ann, bob]);
 }
 
 fn set_password_replaces_the_hash_of_known_users_only(store: &dyn Store) {

@@ -108,9 +108,46 @@ pub enum UserCommand {
         /// The password.
         #[command(flatten)]
         password: PasswordArgs,
+        /// E-mail address (unique, compared case-insensitively).
+        #[arg(long)]
+        email: Option<String>,
+        /// Mark the e-mail address as verified (`email_verified`).
+        #[arg(long, requires = "email")]
+        email_verified: bool,
+        /// Display name (the `name` claim).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// List the users.
     List,
+    /// Show one user.
+    Show {
+        /// User name.
+        #[arg(long)]
+        username: String,
+    },
+    /// Set (or with an empty value, remove) a user's e-mail address; a new
+    /// address is unverified unless `--verified`.
+    SetEmail {
+        /// User name.
+        #[arg(long)]
+        username: String,
+        /// The new address.
+        #[arg(long)]
+        email: String,
+        /// Mark the address as verified.
+        #[arg(long)]
+        verified: bool,
+    },
+    /// Set (or with an empty value, remove) a user's display name.
+    SetName {
+        /// User name.
+        #[arg(long)]
+        username: String,
+        /// The new display name.
+        #[arg(long)]
+        name: String,
+    },
     /// Delete a user with their clients, codes and tokens.
     Delete {
         /// User name.

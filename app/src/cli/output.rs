@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use domain::client::Client;
 use domain::service::clients::ClientWithSecret;
-use domain::user::User;
+use domain::user::{DisplayName, EmailAddress, User};
 
 /// What a command prints: text for people, a JSON document with `--json`.
 pub(super) struct Output {
@@ -31,6 +31,9 @@ struct UserView<'a> {
     id: String,
     username: &'a str,
     created_at: i64,
+    email: Option<&'a str>,
+    email_verified: bool,
+    name: Option<&'a str>,
 }
 
 /// A client as the admin commands print it: the RFC 7591 metadata names,
@@ -88,7 +91,28 @@ pub(super) fn user_json(user: &User) -> Value {
         id: user.id.to_string(),
         username: user.username.as_str(),
         created_at: user.created_at.unix_seconds(),
+        email: user.email.as_ref().map(EmailAddress::as_str),
+        email_verified: user.email_verified,
+        name: user.name.as_ref().map(DisplayName::as_str),
     })
+}
+
+/// A user as one tab-separated line: name, id, creation time, e-mail
+/// address (`-` for none), `verified` or `unverified`, display name.
+pub(super) fn user_line(user: &User) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        user.username,
+        user.id,
+        user.created_at.display(),
+        user.email.as_ref().map_or("-", EmailAddress::as_str),
+        if user.email_verified {
+            "verified"
+        } else {
+            "unverified"
+        },
+        user.name.as_ref().map_or("-", DisplayName::as_str),
+    )
 }
 
 pub(super) fn client_json(client: &Client, owner: Option<&User>) -> Value {

@@ -5,7 +5,7 @@ use crate::client::FieldError;
 use crate::device::KnownDevice;
 use crate::error::{OAuthError, StoreError};
 use crate::ids::UserId;
-use crate::user::{check_new_password, User, Username};
+use crate::user::{check_new_password, DisplayName, EmailAddress, User, Username};
 
 use super::Services;
 
@@ -16,6 +16,8 @@ pub enum SignUpError {
     Invalid(Vec<FieldError>),
     /// The username is taken.
     Taken,
+    /// The e-mail address is another user's (compared case-insensitively).
+    EmailTaken,
     /// Too many sign-ups from this address (`slow_down`).
     Throttled(OAuthError),
     /// The store failed.
@@ -46,6 +48,48 @@ impl From<StoreError> for SetPasswordError {
     fn from(error: StoreError) -> Self {
         Self::Store(error)
     }
+}
+
+/// What a sign-up asks for: the credentials and the optional claims.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewAccount<'a> {
+    /// The user name.
+    pub username: &'a str,
+    /// The new password.
+    pub password: &'a str,
+    /// The e-mail address; `None` or blank for none.
+    pub email: Option<&'a str>,
+    /// Whether the address is verified: only an operator may say so.
+    pub email_verified: bool,
+    /// The display name; `None` or blank for none.
+    pub name: Option<&'a str>,
+}
+
+/// Why a user's e-mail address or display name was not changed.
+#[derive(Debug)]
+pub enum SetClaimError {
+    /// The value breaks a rule: why, safe to show.
+    Invalid(&'static str),
+    /// The e-mail address is another user's.
+    EmailTaken,
+    /// There is no such user.
+    NotFound,
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for SetClaimError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => Self::EmailTaken,
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// `raw` unless it is missing or blank: an optional field left empty.
+fn given(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|value| !value.trim().is_empty())
 }
 
 impl Services {
@@ -86,6 +130,24 @@ impl Services {
     /// # Errors
     /// A [`SignUpError`].
     pub fn sign_up(&self, username: &str, password: &str) -> Result<User, SignUpError> {
+        self.create_account(&NewAccount {
+            username,
+            password,
+            ..NewAccount::default()
+        })
+    }
+
+    /// Creates an account with its claims. The id is fresh random bytes,
+    /// so a user created under the name of a deleted one is another
+    /// subject (OpenID Connect Core 1.0 §2: `sub` is never reassigned).
+    ///
+    /// # Errors
+    /// A [`SignUpError`]: `EmailTaken` when another user has the address
+    /// under any case.
+    pub fn create_account(&self, account: &NewAccount<'_>) -> Result<User, SignUpError> {
+        let NewAccount {
+            username, password, ..
+        } = *account;
         let mut problems = Vec::new();
         let mut problem = |field, message: &str| {
             problems.push(FieldError {
@@ -99,17 +161,58 @@ impl Services {
         if let Err(message) = check_new_password(username, password) {
             problem("password", message);
         }
+        let email = given(account.email)
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|m| problem("email", m))
+            .ok()
+            .flatten();
+        let display_name = given(account.name)
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(|m| problem("name", m))
+            .ok()
+            .flatten();
         let Some(username) = name.filter(|_| problems.is_empty()) else {
             return Err(SignUpError::Invalid(problems));
         };
+        if let Some(email) = &email {
+            if self
+                .ports
+                .users
+                .find_user_by_email(&email.folded())?
+                .is_some()
+            {
+                return Err(SignUpError::EmailTaken);
+            }
+        }
         let user = User {
             id: UserId::from_random_bytes(self.ports.random.id_bytes()),
             username,
             password_hash: self.ports.hasher.hash(password)?,
             created_at: self.ports.clock.now(),
+            email_verified: email.is_some() && account.email_verified,
+            email,
+            name: display_name,
         };
-        self.ports.users.insert_user(&user)?;
-        Ok(user)
+        match self.ports.users.insert_user(&user) {
+            Ok(()) => Ok(user),
+            // Which key was taken: a concurrent sign-up may have taken the
+            // address since the check above.
+            Err(StoreError::Conflict) => match &user.email {
+                Some(email)
+                    if self
+                        .ports
+                        .users
+                        .find_user_by_email(&email.folded())?
+                        .is_some_and(|other| other.username.folded() != user.username.folded()) =>
+                {
+                    Err(SignUpError::EmailTaken)
+                }
+                _ => Err(SignUpError::Taken),
+            },
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Checks a username and password; `None` when either is wrong (the two
@@ -135,14 +238,66 @@ impl Services {
     pub fn sign_up_from(
         &self,
         address: Option<&str>,
-        username: &str,
-        password: &str,
+        account: &NewAccount<'_>,
     ) -> Result<User, SignUpError> {
         // Never released: the reservation is the sign-up's count.
         let _counted = self
             .reserve_attempt(&Attempt::sign_up(address))
             .map_err(SignUpError::Throttled)?;
-        self.sign_up(username, password)
+        // A visitor cannot vouch for their own address.
+        self.create_account(&NewAccount {
+            email_verified: false,
+            ..*account
+        })
+    }
+
+    /// Sets (or with `None`, removes) a user's e-mail address. A changed
+    /// address is unverified unless `verified`; setting the same address
+    /// again keeps its state unless `verified` says it is verified now.
+    ///
+    /// # Errors
+    /// A [`SetClaimError`]; `EmailTaken` when another user has it.
+    pub fn set_email(
+        &self,
+        id: &UserId,
+        email: Option<&str>,
+        verified: bool,
+    ) -> Result<(), SetClaimError> {
+        let email = given(email)
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(SetClaimError::Invalid)?;
+        let Some(user) = self.ports.users.find_user(id)? else {
+            return Err(SetClaimError::NotFound);
+        };
+        if let Some(email) = &email {
+            let holder = self.ports.users.find_user_by_email(&email.folded())?;
+            if holder.is_some_and(|other| other.id != user.id) {
+                return Err(SetClaimError::EmailTaken);
+            }
+        }
+        let unchanged = email.as_ref().map(EmailAddress::folded)
+            == user.email.as_ref().map(EmailAddress::folded);
+        let verified = email.is_some() && (verified || (unchanged && user.email_verified));
+        if !self.ports.users.set_email(id, email.as_ref(), verified)? {
+            return Err(SetClaimError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None`, removes) a user's display name.
+    ///
+    /// # Errors
+    /// A [`SetClaimError`].
+    pub fn set_display_name(&self, id: &UserId, name: Option<&str>) -> Result<(), SetClaimError> {
+        let name = given(name)
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(SetClaimError::Invalid)?;
+        if !self.ports.users.set_name(id, name.as_ref())? {
+            return Err(SetClaimError::NotFound);
+        }
+        Ok(())
     }
 
     /// Logs in from `address` under the brute-force limits of
@@ -253,6 +408,162 @@ mod tests {
         );
     }
 
+    /// A sign-up with no claims.
+    fn account<'a>(username: &'a str, password: &'a str) -> NewAccount<'a> {
+        NewAccount {
+            username,
+            password,
+            ..NewAccount::default()
+        }
+    }
+
+    #[test]
+    fn sign_up_keeps_the_claims_and_refuses_a_taken_email_in_any_case() {
+        let w = world();
+        let bob = w
+            .services
+            .create_account(&NewAccount {
+                email: Some("Bob@Example.com"),
+                name: Some(" Bob Smith "),
+                email_verified: true,
+                ..account("bob", "long enough")
+            })
+            .unwrap();
+        assert_eq!(
+            bob.email.as_ref().map(EmailAddress::as_str),
+            Some("Bob@Example.com")
+        );
+        assert!(bob.email_verified);
+        assert_eq!(
+            bob.name.as_ref().map(DisplayName::as_str),
+            Some("Bob Smith")
+        );
+        assert_eq!(w.services.find_user(&bob.id).unwrap(), Some(bob));
+
+        let taken = w.services.create_account(&NewAccount {
+            email: Some("bob@EXAMPLE.com"),
+            ..account("robert", "long enough")
+        });
+        assert!(matches!(taken, Err(SignUpError::EmailTaken)), "{taken:?}");
+        let Err(SignUpError::Invalid(problems)) = w.services.create_account(&NewAccount {
+            email: Some("not an address"),
+            name: Some("Eve\u{202E}"),
+            ..account("carol", "long enough")
+        }) else {
+            panic!("a bad address and name were accepted");
+        };
+        assert_eq!(
+            problems.iter().map(|p| p.field).collect::<Vec<_>>(),
+            ["email", "name"]
+        );
+        // Blank optional fields are no claim at all.
+        let carol = w
+            .services
+            .create_account(&NewAccount {
+                email: Some(" "),
+                name: Some(""),
+                ..account("carol", "long enough")
+            })
+            .unwrap();
+        assert_eq!((carol.email, carol.name), (None, None));
+    }
+
+    #[test]
+    fn a_visitor_cannot_verify_their_own_email() {
+        let w = world();
+        let bob = w
+            .services
+            .sign_up_from(
+                Some("192.0.2.5"),
+                &NewAccount {
+                    email: Some("bob@example.com"),
+                    email_verified: true,
+                    ..account("bob", "long enough")
+                },
+            )
+            .unwrap();
+        assert!(!bob.email_verified);
+    }
+
+    #[test]
+    fn changing_the_email_resets_its_verification_unless_told() {
+        let w = world();
+        let id = w.alice.id;
+        let alice = |w: &World| w.services.find_user(&id).unwrap().unwrap();
+        w.services
+            .set_email(&id, Some("alice@example.com"), true)
+            .unwrap();
+        assert!(alice(&w).email_verified);
+        // The same address in another case: still verified.
+        w.services
+            .set_email(&id, Some("ALICE@example.com"), false)
+            .unwrap();
+        assert!(alice(&w).email_verified);
+        w.services
+            .set_email(&id, Some("alice@other.example"), false)
+            .unwrap();
+        let changed = alice(&w);
+        assert_eq!(
+            changed.email.map(|e| e.as_str().to_owned()).as_deref(),
+            Some("alice@other.example")
+        );
+        assert!(!changed.email_verified);
+        w.services.set_email(&id, None, true).unwrap();
+        assert_eq!((alice(&w).email, alice(&w).email_verified), (None, false));
+
+        w.services
+            .create_account(&NewAccount {
+                email: Some("bob@example.com"),
+                ..account("bob", "long enough")
+            })
+            .unwrap();
+        assert!(matches!(
+            w.services.set_email(&id, Some("Bob@Example.com"), false),
+            Err(SetClaimError::EmailTaken)
+        ));
+        assert!(matches!(
+            w.services.set_email(&id, Some("bob"), false),
+            Err(SetClaimError::Invalid(_))
+        ));
+        let nobody = UserId::from_random_bytes([9; 16]);
+        assert!(matches!(
+            w.services.set_email(&nobody, Some("x@example.com"), false),
+            Err(SetClaimError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn display_names_are_set_under_the_display_text_rules() {
+        let w = world();
+        let id = w.alice.id;
+        w.services
+            .set_display_name(&id, Some("Alice Liddell"))
+            .unwrap();
+        let name = w.services.find_user(&id).unwrap().unwrap().name;
+        assert_eq!(
+            name.as_ref().map(DisplayName::as_str),
+            Some("Alice Liddell")
+        );
+        assert!(matches!(
+            w.services.set_display_name(&id, Some("\u{202E}ecilA")),
+            Err(SetClaimError::Invalid(_))
+        ));
+        let nobody = UserId::from_random_bytes([9; 16]);
+        assert!(matches!(
+            w.services.set_display_name(&nobody, Some("Nobody")),
+            Err(SetClaimError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn a_user_created_after_a_deleted_one_of_the_same_name_is_another_subject() {
+        let w = world();
+        let first = w.services.sign_up("bob", "long enough").unwrap();
+        assert!(w.services.delete_user(&first.id).unwrap());
+        let second = w.services.sign_up("bob", "long enough").unwrap();
+        assert_ne!(first.id, second.id);
+    }
+
     /// Whether a log-in (unthrottled) as `username` with `password` gets in.
     fn logs_in(w: &World, username: &str, password: &str) -> bool {
         w.services.log_in(username, password).unwrap().is_some()
@@ -301,18 +612,21 @@ mod tests {
         for n in 0..10 {
             assert!(w
                 .services
-                .sign_up_from(Some("192.0.2.5"), &format!("user{n}"), "long enough")
+                .sign_up_from(
+                    Some("192.0.2.5"),
+                    &account(&format!("user{n}"), "long enough")
+                )
                 .is_ok());
         }
 
         assert!(matches!(
             w.services
-                .sign_up_from(Some("192.0.2.5"), "user10", "long enough"),
+                .sign_up_from(Some("192.0.2.5"), &account("user10", "long enough")),
             Err(SignUpError::Throttled(_))
         ));
         assert!(w
             .services
-            .sign_up_from(Some("192.0.2.6"), "user11", "long enough")
+            .sign_up_from(Some("192.0.2.6"), &account("user11", "long enough"))
             .is_ok());
     }
 
@@ -348,7 +662,10 @@ mod tests {
                     let services = &w.services;
                     scope.spawn(move || {
                         services
-                            .sign_up_from(Some("192.0.2.5"), &format!("user{n}"), "long enough")
+                            .sign_up_from(
+                                Some("192.0.2.5"),
+                                &account(&format!("user{n}"), "long enough"),
+                            )
                             .is_ok()
                     })
                 })

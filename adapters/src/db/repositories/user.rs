@@ -3,7 +3,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::error::StoreError;
 use domain::ids::UserId;
 use domain::ports::UserRepository;
-use domain::user::{PasswordHash, User};
+use domain::user::{DisplayName, EmailAddress, PasswordHash, User};
 
 use super::{convert, convert_one};
 use crate::db::rows::{NewUserRow, UserRow};
@@ -70,6 +70,51 @@ impl UserRepository for DieselStore {
             };
             convert_one(row)
         })
+    }
+
+    fn find_user_by_email(&self, folded: &str) -> Result<Option<User>, StoreError> {
+        let folded = folded.to_owned();
+        self.with_conn(|conn| {
+            let row = users::table
+                .filter(users::email_folded.eq(folded))
+                .select(UserRow::as_select())
+                .get_result(conn)
+                .optional()?;
+            convert_one(row)
+        })
+    }
+
+    fn set_email(
+        &self,
+        id: &UserId,
+        email: Option<&EmailAddress>,
+        verified: bool,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let folded = email.map(EmailAddress::folded);
+        let email = email.map(|e| e.as_str().to_owned());
+        // The unique index on email_folded refuses another user's address
+        // (a UniqueViolation, mapped to Conflict).
+        let updated = self.write_tx(move |conn| {
+            diesel::update(users::table.find(id))
+                .set((
+                    users::email.eq(email),
+                    users::email_folded.eq(folded),
+                    users::email_verified.eq(verified),
+                ))
+                .execute(conn)
+        })?;
+        Ok(updated > 0)
+    }
+
+    fn set_name(&self, id: &UserId, name: Option<&DisplayName>) -> Result<bool, StoreError> {
+        let (id, name) = (id.to_string(), name.map(|n| n.as_str().to_owned()));
+        let updated = self.write_tx(move |conn| {
+            diesel::update(users::table.find(id))
+                .set(users::name.eq(name))
+                .execute(conn)
+        })?;
+        Ok(updated > 0)
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use domain::client::Client;
 use domain::params::Params;
-use domain::service::accounts::SignUpError;
+use domain::service::accounts::{NewAccount, SignUpError};
 use domain::user::User;
 
 use super::error::PageError;
@@ -155,11 +155,19 @@ pub async fn login(page: PageRequest, body: FormBody) -> HttpResponse {
     .await
 }
 
+/// What the sign-up form sent back to it: the fields to fill in again.
+#[derive(Default)]
+struct SignupFields {
+    username: String,
+    email: String,
+    name: String,
+}
+
 fn signup_page(
     state: &AppState,
     visitor: &Visitor,
     next: Option<&str>,
-    username: &str,
+    typed: SignupFields,
     errors: Vec<FieldMessage>,
 ) -> Result<HttpResponse, PageError> {
     render_page(
@@ -168,7 +176,9 @@ fn signup_page(
         &SignupPage {
             layout: visitor.layout(),
             errors,
-            username: username.to_owned(),
+            username: typed.username,
+            email: typed.email,
+            name: typed.name,
             next_query: next_query(next),
         },
     )
@@ -178,22 +188,58 @@ fn signup_page(
 pub async fn signup_form(page: PageRequest) -> HttpResponse {
     let next = next_of(&page.request);
     page.respond(async |visitor: Visitor| {
-        signup_page(&page.state, &visitor, next.as_deref(), "", Vec::new())
+        signup_page(
+            &page.state,
+            &visitor,
+            next.as_deref(),
+            SignupFields::default(),
+            Vec::new(),
+        )
     })
     .await
 }
 
-/// `POST /signup`: creates the account and logs it in.
+/// `POST /signup`: creates the account (with its optional e-mail address
+/// and display name, never verified) and logs it in.
 pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
     let next = next_of(&page.request);
     page.respond(async |visitor: Visitor| {
-        let form = credentials(&page, body)?;
-        let username = form.username.clone();
+        let form = page.checked_form(body)?;
+        let typed = SignupFields {
+            username: form_field(&form, "username"),
+            email: form_field(&form, "email"),
+            name: form_field(&form, "name"),
+        };
+        let password = form_field(&form, "password");
+        let address =
+            crate::http::extract::client_address(&page.request, &page.state.trusted_proxies);
         let services = page.state.services.clone();
-        let sign_up =
-            move || services.sign_up_from(form.address.as_deref(), &form.username, &form.password);
+        let (username, email, name) = (
+            typed.username.clone(),
+            typed.email.clone(),
+            typed.name.clone(),
+        );
+        let sign_up = move || {
+            services.sign_up_from(
+                address.as_deref(),
+                &NewAccount {
+                    username: &username,
+                    password: &password,
+                    email: Some(&email),
+                    email_verified: false,
+                    name: Some(&name),
+                },
+            )
+        };
+        let taken = |field: &str| {
+            vec![FieldMessage {
+                field: field.to_owned(),
+                message: "is already taken".to_owned(),
+            }]
+        };
         match blocking(sign_up).await? {
             Ok(user) => {
+                // The user id only: an e-mail address is personal data.
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
                 log_in(&page.session, &user)?;
                 page.session.flash("Welcome! Your account is ready.");
@@ -201,17 +247,21 @@ pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
             }
             Err(SignUpError::Invalid(problems)) => {
                 let errors = FieldMessage::all_of(problems);
-                signup_page(&page.state, &visitor, next.as_deref(), &username, errors)
+                signup_page(&page.state, &visitor, next.as_deref(), typed, errors)
             }
             Err(SignUpError::Taken) => signup_page(
                 &page.state,
                 &visitor,
                 next.as_deref(),
-                &username,
-                vec![FieldMessage {
-                    field: "username".to_owned(),
-                    message: "is already taken".to_owned(),
-                }],
+                typed,
+                taken("username"),
+            ),
+            Err(SignUpError::EmailTaken) => signup_page(
+                &page.state,
+                &visitor,
+                next.as_deref(),
+                typed,
+                taken("email"),
             ),
             Err(SignUpError::Throttled(error)) => Err(error.into()),
             Err(SignUpError::Store(error)) => Err(error.into()),
