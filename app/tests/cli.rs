@@ -578,6 +578,11 @@ fn user_commands() {
 #[test]
 fn user_claims_commands() {
     let db = AliceDb::new();
+    let set_email = |user: &str, email: &str, more: &[&str]| {
+        let mut args = vec!["user", "set-email", "--username", user, "--email", email];
+        args.extend(more);
+        db.cli(&args)
+    };
     let created = db.cli(&[
         "--json",
         "user",
@@ -618,25 +623,11 @@ fn user_claims_commands() {
     ];
     fails_with(&db.cli(&taken), "e-mail address is another user's");
     fails_with(
-        &db.cli(&[
-            "user",
-            "set-email",
-            "--username",
-            "alice",
-            "--email",
-            "BOB@example.com",
-        ]),
+        &set_email("alice", "BOB@example.com", &[]),
         "e-mail address is another user's",
     );
     fails_with(
-        &db.cli(&[
-            "user",
-            "set-email",
-            "--username",
-            "alice",
-            "--email",
-            "not-an-address",
-        ]),
+        &set_email("alice", "not-an-address", &[]),
         "email must be an e-mail address",
     );
     fails_with(
@@ -655,27 +646,14 @@ fn user_claims_commands() {
         "no user named nobody",
     );
 
-    let changed = json_of(&db.cli(&[
-        "--json",
-        "user",
-        "set-email",
-        "--username",
-        "bob",
-        "--email",
-        "bob@other.example",
-    ]));
+    let changed = json_of(&set_email("bob", "bob@other.example", &["--json"]));
     assert_eq!(changed["email"], "bob@other.example");
     assert_eq!(changed["email_verified"], false);
-    let verified = json_of(&db.cli(&[
-        "--json",
-        "user",
-        "set-email",
-        "--username",
+    let verified = json_of(&set_email(
         "alice",
-        "--email",
         "alice@example.com",
-        "--verified",
-    ]));
+        &["--json", "--verified"],
+    ));
     assert_eq!(verified["email_verified"], true);
     let named = json_of(&db.cli(&[
         "--json",
