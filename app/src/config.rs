@@ -78,7 +78,8 @@ pub struct Config {
     pub bcrypt_cost: u32,
     /// `SCOPES`: scopes this server knows.
     pub scopes: Scope,
-    /// `CODE_TTL`, `ACCESS_TOKEN_TTL`, `REFRESH_TOKEN_TTL`, `REFRESH_GRACE`.
+    /// `CODE_TTL`, `ACCESS_TOKEN_TTL`, `ID_TOKEN_TTL`, `REFRESH_TOKEN_TTL`,
+    /// `REFRESH_GRACE`.
     pub lifetimes: Lifetimes,
     /// `DISABLE_GRANTS`: grants switched off (only implicit and password can be).
     pub disabled_grants: Vec<GrantType>,
@@ -473,6 +474,10 @@ pub struct Flags {
     #[arg(long, env = "ACCESS_TOKEN_TTL", global = true)]
     pub access_token_ttl: Option<u32>,
 
+    /// ID token lifetime in seconds (OpenID Connect `exp`) [default: 3600].
+    #[arg(long, env = "ID_TOKEN_TTL", global = true)]
+    pub id_token_ttl: Option<u32>,
+
     /// Refresh token absolute lifetime in seconds [default: 2592000 (30 days)].
     #[arg(long, env = "REFRESH_TOKEN_TTL", global = true)]
     pub refresh_token_ttl: Option<u32>,
@@ -671,6 +676,12 @@ impl Flags {
                     "ACCESS_TOKEN_TTL",
                     self.access_token_ttl,
                     lifetimes.access_token,
+                    u32::MAX,
+                )?,
+                id_token: seconds(
+                    "ID_TOKEN_TTL",
+                    self.id_token_ttl,
+                    lifetimes.id_token,
                     u32::MAX,
                 )?,
                 refresh_token: seconds(

@@ -15,6 +15,7 @@ pub mod code;
 pub mod device;
 pub mod display_text;
 pub mod error;
+pub mod id_token;
 pub mod ids;
 pub mod params;
 pub mod pkce;

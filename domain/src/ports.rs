@@ -8,6 +8,7 @@
 use crate::client::Client;
 use crate::code::AuthorizationCode;
 use crate::error::StoreError;
+use crate::id_token::{IdTokenClaims, JwsAlgorithm};
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::secret::{PlainSecret, SecretDigest, SECRET_BYTES};
 use crate::time::Timestamp;
@@ -465,4 +466,22 @@ pub trait AttemptRepository: Send + Sync {
     /// # Errors
     /// Store failures only.
     fn release(&self, reservation: &str, keys: &[&str], clear: &[&str]) -> Result<(), StoreError>;
+}
+
+/// Signs ID tokens with the server's current keys and checks ID tokens the
+/// server signed (JOSE, in the adapters). Signing may be slow (RSA): callers
+/// run it off the async executor, as every use case is.
+pub trait IdTokenSigner: Send + Sync {
+    /// The compact JWS of `claims`, signed with the current key for `alg`,
+    /// whose `kid` is in the JWS header and already published in the JWKS.
+    ///
+    /// # Errors
+    /// `StoreError::Other` when no key for `alg` can sign.
+    fn sign(&self, alg: JwsAlgorithm, claims: &IdTokenClaims) -> Result<String, StoreError>;
+
+    /// The claims of `token` if it is a compact JWS that one of the server's
+    /// published keys signed (whatever its `exp`: an `id_token_hint` may be
+    /// expired, Core §3.1.2.1); `None` for anything else. The caller checks
+    /// `iss`, `aud` and `sub`.
+    fn verify_own(&self, token: &str) -> Option<IdTokenClaims>;
 }

@@ -890,3 +890,44 @@ mod settable_clock_tests {
         assert_eq!(clock.now(), t(102));
     }
 }
+
+/// An [`crate::ports::IdTokenSigner`] that "signs" by remembering: each token
+/// is `fake.<n>.<alg>`, and `verify_own` returns the claims it was made
+/// from. What the unit tests need to see what the use cases would sign.
+#[derive(Debug, Default)]
+pub struct FakeSigner(Mutex<Vec<(String, crate::id_token::IdTokenClaims)>>);
+
+impl FakeSigner {
+    /// Every token signed so far, with its claims, oldest first.
+    pub fn signed(&self) -> Vec<(String, crate::id_token::IdTokenClaims)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::ports::IdTokenSigner for FakeSigner {
+    fn sign(
+        &self,
+        alg: crate::id_token::JwsAlgorithm,
+        claims: &crate::id_token::IdTokenClaims,
+    ) -> Result<String, StoreError> {
+        let mut signed = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let token = format!("fake.{}.{alg}", signed.len());
+        signed.push((token.clone(), claims.clone()));
+        Ok(token)
+    }
+
+    fn verify_own(&self, token: &str) -> Option<crate::id_token::IdTokenClaims> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(t, _)| t == token)
+            .map(|(_, c)| c.clone())
+    }
+}

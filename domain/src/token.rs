@@ -84,6 +84,8 @@ pub struct Lifetimes {
     pub code: Lifetime,
     /// Access tokens (default 1 h).
     pub access_token: Lifetime,
+    /// ID tokens' `exp` (default 1 h; OpenID Connect Core §2).
+    pub id_token: Lifetime,
     /// Refresh tokens, absolute from the start of the family: rotation never
     /// extends it (default 30 days).
     pub refresh_token: Lifetime,
@@ -97,6 +99,7 @@ impl Default for Lifetimes {
         Self {
             code: Lifetime::at_least_one_second(60),
             access_token: Lifetime::at_least_one_second(3600),
+            id_token: Lifetime::at_least_one_second(3600),
             refresh_token: Lifetime::at_least_one_second(30 * 24 * 3600),
             refresh_grace: Lifetime::at_least_one_second(10),
         }

@@ -12,11 +12,19 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
 use domain::ids::UserId;
+use domain::time::Timestamp;
 
 /// The session key holding the logged-in user id (the session store reads
 /// it too: a session outliving its login must lose it).
 pub const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
+/// When the user entered their password, in seconds since the epoch (the ID
+/// token's `auth_time`, OpenID Connect Core §2).
+const AUTH_TIME_KEY: &str = "auth_time";
+/// The session's own id for relying parties (the ID token's `sid`, OpenID
+/// Connect Front-Channel Logout §2); unlike the session key, it is not
+/// renewed and not secret.
+const SID_KEY: &str = "sid";
 const FLASH_KEY: &str = "flash";
 
 /// The session of a page request.
@@ -35,6 +43,26 @@ impl TypedSession {
             .and_then(UserId::parse))
     }
 
+    /// When the logged-in user entered their password (`None` for a
+    /// session logged in before this was recorded).
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn auth_time(&self) -> Result<Option<Timestamp>, SessionGetError> {
+        Ok(self
+            .0
+            .get::<i64>(AUTH_TIME_KEY)?
+            .and_then(Timestamp::from_unix_seconds))
+    }
+
+    /// The session id given to relying parties (`sid`).
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn sid(&self) -> Result<Option<String>, SessionGetError> {
+        self.0.get::<String>(SID_KEY)
+    }
+
     /// Forgets the logged-in user (deleted since they logged in).
     pub fn forget_user(&self) {
         self.0.remove(USER_KEY);
@@ -48,15 +76,24 @@ impl TypedSession {
         self.0.get::<String>(CSRF_KEY)
     }
 
-    /// Starts an authenticated session for `user`: a new session key (no
-    /// fixation, OWASP ASVS 5.0 §7.2.4) and the new CSRF token.
+    /// Starts an authenticated session for `user`, who entered their
+    /// password at `auth_time`: a new session key (no fixation, OWASP ASVS
+    /// 5.0 §7.2.4), the new CSRF token and the new `sid`.
     ///
     /// # Errors
     /// A value that does not serialise.
-    pub fn log_in(&self, user: &UserId, csrf_token: &str) -> Result<(), SessionInsertError> {
+    pub fn log_in(
+        &self,
+        user: &UserId,
+        csrf_token: &str,
+        auth_time: Timestamp,
+        sid: &str,
+    ) -> Result<(), SessionInsertError> {
         self.0.renew();
         self.0.insert(USER_KEY, user.to_string())?;
         self.0.insert(CSRF_KEY, csrf_token)?;
+        self.0.insert(AUTH_TIME_KEY, auth_time.unix_seconds())?;
+        self.0.insert(SID_KEY, sid)?;
         Ok(())
     }
 

@@ -25,6 +25,7 @@ pub const SETTINGS_ENV: &[&str] = &[
     "SCOPES",
     "CODE_TTL",
     "ACCESS_TOKEN_TTL",
+    "ID_TOKEN_TTL",
     "REFRESH_TOKEN_TTL",
     "REFRESH_GRACE",
     "DISABLE_GRANTS",

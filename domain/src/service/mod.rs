@@ -170,6 +170,13 @@ impl Services {
         (NewTokens { access, refresh }, issued)
     }
 
+    /// Now, by the services' clock (for the adapters' own records, such
+    /// as when a browser session logged in).
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+
     /// A new family identifier.
     pub(crate) fn new_family(&self) -> FamilyId {
         FamilyId::from_random_bytes(self.ports.random.id_bytes())

@@ -137,7 +137,7 @@ pub async fn login(page: PageRequest, body: FormBody) -> HttpResponse {
         match user {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
-                log_in(&page.session, &user)?;
+                log_in(&page.state, &page.session, &user)?;
                 Ok(signed_in(&page.state, &user, next.as_deref()))
             }
             None => {
@@ -241,7 +241,7 @@ pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
             Ok(user) => {
                 // The user id only: an e-mail address is personal data.
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
-                log_in(&page.session, &user)?;
+                log_in(&page.state, &page.session, &user)?;
                 page.session.flash("Welcome! Your account is ready.");
                 Ok(signed_in(&page.state, &user, next.as_deref()))
             }

@@ -29,6 +29,10 @@ use error::{error_page, PageError};
 pub struct Visitor {
     /// The logged-in user.
     pub user: Option<User>,
+    /// When the logged-in user entered their password (`auth_time`).
+    pub auth_time: Option<domain::time::Timestamp>,
+    /// The session's `sid` for relying parties.
+    pub sid: Option<String>,
     /// The session's CSRF token.
     pub csrf_token: String,
     /// A one-time message taken from the session.
@@ -98,6 +102,8 @@ impl PageRequest {
             Ok(visitor) => {
                 let layout_visitor = Visitor {
                     user: visitor.user.clone(),
+                    auth_time: visitor.auth_time,
+                    sid: visitor.sid.clone(),
                     csrf_token: visitor.csrf_token.clone(),
                     flash: None,
                     new_anonymous_token: None,
@@ -192,21 +198,33 @@ pub async fn visitor(
         }
         None => None,
     };
+    let (auth_time, sid) = match &user {
+        Some(_) => (session.auth_time()?, session.sid()?),
+        None => (None, None),
+    };
     Ok(Visitor {
         user,
+        auth_time,
+        sid,
         new_anonymous_token: csrf.is_new.then(|| csrf.token.clone()),
         csrf_token: csrf.token,
         flash,
     })
 }
 
-/// Starts an authenticated session for `user`: a new session key (no
-/// fixation), a new CSRF token.
+/// Starts an authenticated session for `user`, who has just entered their
+/// password: a new session key (no fixation), a new CSRF token, a new `sid`
+/// and `auth_time` now.
 ///
 /// # Errors
 /// Session failures.
-pub fn log_in(session: &TypedSession, user: &User) -> Result<(), PageError> {
-    session.log_in(&user.id, &csrf::new_token())?;
+pub fn log_in(state: &AppState, session: &TypedSession, user: &User) -> Result<(), PageError> {
+    session.log_in(
+        &user.id,
+        &csrf::new_token(),
+        state.services.now(),
+        &csrf::new_token(),
+    )?;
     Ok(())
 }
 
