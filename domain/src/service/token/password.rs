@@ -4,6 +4,7 @@
 
 use crate::client::Client;
 use crate::error::OAuthError;
+use crate::id_token::Authentication;
 use crate::ids::UserId;
 use crate::secret::PlainSecret;
 use crate::time::Timestamp;
@@ -36,13 +37,14 @@ impl Services {
         let grantee = Grantee {
             client,
             user: Some(user.id),
+            authentication: Authentication::default(),
             scope,
         };
         let (records, issued) = self.mint(
             self.new_family(),
             &grantee,
             now,
-            self.refresh_expiry(client, now),
+            self.refresh_expiry(client, &grantee.scope, now),
         );
         self.ports
             .tokens
