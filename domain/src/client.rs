@@ -812,6 +812,73 @@ mod tests {
     }
 
     #[test]
+    fn openid_implicit_response_types_register_with_the_implicit_grant_only() {
+        let spa = |response_types: &[&str], grant_types: &[&str]| RegistrationInput {
+            grant_types: grant_types.iter().map(|g| (*g).to_owned()).collect(),
+            response_types: response_types.iter().map(|r| (*r).to_owned()).collect(),
+            token_endpoint_auth_method: "none".to_owned(),
+            ..web_app()
+        };
+
+        let metadata = ClientMetadata::validate(
+            &spa(&["id_token", "token id_token"], &["implicit"]),
+            &server(),
+        )
+        .unwrap();
+        assert_eq!(
+            metadata.response_types,
+            [ResponseType::IdToken, ResponseType::IdTokenToken]
+        );
+        assert!(refused_fields(&spa(&["id_token"], &["authorization_code"]))
+            .contains(&"response_types"));
+        assert!(
+            refused_fields(&spa(&["code", "id_token"], &["authorization_code"]))
+                .contains(&"response_types")
+        );
+        assert!(refused_fields(&spa(&["id_token code"], &["implicit"])).contains(&"response_types"));
+    }
+
+    #[test]
+    fn multi_valued_response_types_are_sets_and_disabling_implicit_removes_them() {
+        assert_eq!(
+            ResponseType::parse("id_token token"),
+            Some(ResponseType::IdTokenToken)
+        );
+        assert_eq!(
+            ResponseType::parse("token id_token"),
+            Some(ResponseType::IdTokenToken)
+        );
+        for bad in [
+            "id_token  token",
+            "id_token token token",
+            "ID_TOKEN",
+            " id_token",
+        ] {
+            assert_eq!(ResponseType::parse(bad), None, "{bad:?}");
+        }
+        for r in ResponseType::ALL {
+            assert_eq!(ResponseType::parse(r.as_str()), Some(r));
+        }
+        let off = server().without(&[GrantType::Implicit]);
+        assert_eq!(off.response_types, [ResponseType::Code]);
+        assert_eq!(server().response_types, ResponseType::ALL);
+    }
+
+    #[test]
+    fn the_openid_scopes_are_always_known() {
+        let bare = ServerCapabilities::all(Scope::default());
+        assert_eq!(
+            bare.scopes.to_string(),
+            "openid profile email offline_access"
+        );
+        let extra = ServerCapabilities::all(Scope::parse("email calendar").unwrap());
+        assert_eq!(
+            extra.scopes.to_string(),
+            "openid profile email offline_access calendar"
+        );
+    }
+
+    #[test]
     fn response_types_must_agree_with_grant_types() {
         let input = RegistrationInput {
             response_types: vec!["token".to_owned()],

@@ -41,8 +41,8 @@ pub struct AuthorizationCode {
     /// (Core §3.1.2.1, §3.1.3.6); bound to this code alone.
     pub nonce: Option<String>,
     /// How the user signed in before approving (for `auth_time`, `sid`,
-    /// `amr`); empty outside OpenID requests.
-    pub authentication: Authentication,
+    /// `amr`); `None` outside OpenID requests.
+    pub authentication: Option<Authentication>,
 }
 
 /// The parts of a token request that a code is checked against.

@@ -132,7 +132,7 @@ pub fn sample_token(kind: TokenKind, issued_at: Timestamp, expires_at: Timestamp
         expires_at,
         revoked_at: None,
         rotated_at: None,
-        authentication: crate::id_token::Authentication::default(),
+        authentication: None,
     }
 }
 
@@ -253,7 +253,7 @@ pub fn code(client: &Client, user: &User) -> AuthorizationCode {
         expires_at: t(160),
         used_at: None,
         nonce: None,
-        authentication: crate::id_token::Authentication::default(),
+        authentication: None,
     }
 }
 

@@ -68,9 +68,9 @@ pub struct TokenRecord {
     /// When a refresh token was exchanged for a new one, if it was.
     pub rotated_at: Option<Timestamp>,
     /// The authentication of the OpenID grant the token descends from,
-    /// repeated in the ID token a refresh returns (Core §12.2); empty
-    /// outside OpenID grants.
-    pub authentication: Authentication,
+    /// repeated in the ID token a refresh returns (Core §12.2); `None`
+    /// outside OpenID grants (password, client credentials, plain OAuth).
+    pub authentication: Option<Authentication>,
 }
 
 impl TokenRecord {

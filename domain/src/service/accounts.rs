@@ -737,7 +737,7 @@ mod tests {
             expires_at: crate::testing::t(60),
             used_at: None,
             nonce: None,
-            authentication: crate::id_token::Authentication::default(),
+            authentication: None,
         };
         w.store.insert_code(&code(w.alice.id, 1)).unwrap();
         w.store.insert_code(&code(bob.id, 2)).unwrap();

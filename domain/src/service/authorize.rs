@@ -316,15 +316,12 @@ impl Services {
         login: &Login,
     ) -> Result<AuthorizationResponse, AuthorizeError> {
         let now = self.ports.clock.now();
-        let authentication = if is_openid(&request.scope) {
-            Authentication {
-                auth_time: login.auth_time,
-                session_id: login.sid.clone(),
-                methods: vec![Authentication::PASSWORD.to_owned()],
-            }
-        } else {
-            Authentication::default()
-        };
+        let authentication = is_openid(&request.scope).then(|| Authentication {
+            auth_time: login.auth_time,
+            session_id: login.sid.clone(),
+            methods: vec![Authentication::PASSWORD.to_owned()],
+        });
+        let signed_in = authentication.clone().unwrap_or_default();
         let mut params = Vec::new();
         match (&request.response_type, &request.challenge) {
             (ResponseType::Code, Some(challenge)) => {
@@ -383,7 +380,7 @@ impl Services {
                         IdTokenFor {
                             client: &request.client,
                             user: *user,
-                            authentication: &authentication,
+                            authentication: &signed_in,
                             nonce: request.nonce.as_deref(),
                             access_token: Some(issued.access_token.expose()),
                             user_claims: Vec::new(),
@@ -410,7 +407,7 @@ impl Services {
                     IdTokenFor {
                         client: &request.client,
                         user: *user,
-                        authentication: &authentication,
+                        authentication: &signed_in,
                         nonce: request.nonce.as_deref(),
                         access_token: None,
                         user_claims: released_claims(&found, &request.scope),
@@ -714,7 +711,9 @@ mod tests {
                 .unwrap();
         }
 
-        let fourth = w.services.approve_authorization(&request, &w.alice.id, &Login::default());
+        let fourth = w
+            .services
+            .approve_authorization(&request, &w.alice.id, &Login::default());
 
         let Err(AuthorizeError::Redirect(response)) = fourth else {
             panic!("expected an error redirect, got {fourth:?}");
@@ -742,7 +741,10 @@ mod tests {
                 w.store.delete_user(&w.alice.id).unwrap();
             }
 
-            match w.services.approve_authorization(&request, &w.alice.id, &Login::default()) {
+            match w
+                .services
+                .approve_authorization(&request, &w.alice.id, &Login::default())
+            {
                 Err(AuthorizeError::ToUser(error)) => {
                     assert_eq!(error.code, ErrorCode::AccessDenied, "{delete_client}");
                 }

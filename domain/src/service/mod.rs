@@ -17,8 +17,8 @@ pub mod token;
 use std::sync::Arc;
 
 use crate::client::{Client, GrantType, ServerCapabilities};
-use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::id_token::Authentication;
+use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
     AttemptRepository, ClientRepository, Clock, CodeRepository, IdTokenSigner, PasswordHasher,
     SecureRandom, SessionRepository, TokenRepository, UserRepository,
@@ -121,7 +121,7 @@ pub(crate) struct Grantee<'a> {
     pub user: Option<UserId>,
     pub scope: Scope,
     /// How the user signed in, for an OpenID grant (kept on its tokens).
-    pub authentication: Authentication,
+    pub authentication: Option<Authentication>,
 }
 
 impl Services {

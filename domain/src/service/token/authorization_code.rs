@@ -60,12 +60,16 @@ impl Services {
         // Core §3.1.3.3: an OpenID request's token response has an ID
         // token. Signed before the code is spent, so that a signing failure
         // leaves the code redeemable.
-        if is_openid(&code.scope) {
+        if let Some(authentication) = code
+            .authentication
+            .as_ref()
+            .filter(|_| is_openid(&code.scope))
+        {
             issued.id_token = Some(self.sign_id_token(
                 IdTokenFor {
                     client,
                     user: code.user_id,
-                    authentication: &code.authentication,
+                    authentication,
                     nonce: code.nonce.as_deref(),
                     access_token: Some(issued.access_token.expose()),
                     user_claims: Vec::new(),

@@ -33,7 +33,7 @@ impl Services {
             client,
             user: None,
             scope,
-            authentication: crate::id_token::Authentication::default(),
+            authentication: None,
         };
         let (records, issued) = self.mint(self.new_family(), &grantee, now, None);
         self.ports

@@ -4,7 +4,6 @@
 
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::id_token::Authentication;
 use crate::ids::UserId;
 use crate::secret::PlainSecret;
 use crate::time::Timestamp;
@@ -37,7 +36,7 @@ impl Services {
         let grantee = Grantee {
             client,
             user: Some(user.id),
-            authentication: Authentication::default(),
+            authentication: None,
             scope,
         };
         let (records, issued) = self.mint(

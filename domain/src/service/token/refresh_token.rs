@@ -74,12 +74,17 @@ impl Services {
         // (`auth_time`, `sid`, `amr`), new `iat` and `exp`; without `nonce`
         // ("SHOULD NOT have a nonce Claim"), which belonged to the original
         // authentication request.
-        if let (true, Some(user)) = (is_openid(&grantee.scope), old.user_id) {
+        // Only a grant that began as an OpenID authentication has one.
+        if let (true, Some(user), Some(authentication)) = (
+            is_openid(&grantee.scope),
+            old.user_id,
+            old.authentication.as_ref(),
+        ) {
             issued.id_token = Some(self.sign_id_token(
                 IdTokenFor {
                     client,
                     user,
-                    authentication: &old.authentication,
+                    authentication,
                     nonce: None,
                     access_token: Some(issued.access_token.expose()),
                     user_claims: Vec::new(),

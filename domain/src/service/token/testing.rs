@@ -95,7 +95,7 @@ pub fn issue_code(w: &World, client: &Client, code: &str) {
             expires_at: t(60),
             used_at: None,
             nonce: None,
-            authentication: crate::id_token::Authentication::default(),
+            authentication: None,
         })
         .unwrap();
 }
