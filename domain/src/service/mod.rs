@@ -48,7 +48,7 @@ pub struct Ports {
     pub attempts: Arc<dyn AttemptRepository>,
     /// Browser sessions (ended when a password changes).
     pub sessions: Arc<dyn SessionRepository>,
-    /// Signs ID tokens.
+    /// Signs ID tokens and checks the ones the server signed.
     pub id_tokens: Arc<dyn IdTokenSigner>,
 }
 
@@ -217,6 +217,7 @@ pub(crate) mod fixtures {
         pub services: Services,
         pub store: Arc<InMemoryStore>,
         pub clock: Arc<FixedClock>,
+        /// What the use cases signed (for the ID token tests).
         pub signer: Arc<FakeSigner>,
         pub alice: User,
     }
