@@ -22,6 +22,7 @@ both_backends![
     without_openid_there_is_no_id_token,
     implicit_id_token_needs_a_nonce_and_carries_the_claims_of_the_scope,
     implicit_id_token_token_carries_at_hash,
+    the_registration_page_offers_the_openid_implicit_response_types,
     the_password_grant_never_returns_an_id_token
 ];
 
@@ -132,7 +133,11 @@ async fn the_code_flow_returns_an_id_token_with_every_claim(app: TestApp) {
     // Core §5.4: with an access token, the claims come from UserInfo.
     assert!(claims.get("preferred_username").is_none());
     // Core §11: no offline_access, no refresh token.
-    assert!(tokens.body.get("refresh_token").is_none(), "{:?}", tokens.body);
+    assert!(
+        tokens.body.get("refresh_token").is_none(),
+        "{:?}",
+        tokens.body
+    );
 }
 
 async fn the_nonce_is_echoed_exactly_and_left_out_when_not_sent(app: TestApp) {
@@ -154,12 +159,13 @@ async fn the_nonce_is_echoed_exactly_and_left_out_when_not_sent(app: TestApp) {
     let refused = alice
         .get(&code_query(&client.id, "openid", &too_long))
         .await;
-    assert_eq!(location_params(refused.location())["error"], "invalid_request");
+    assert_eq!(
+        location_params(refused.location())["error"],
+        "invalid_request"
+    );
 }
 
-async fn a_refresh_token_needs_offline_access_and_a_refresh_keeps_the_authentication(
-    app: TestApp,
-) {
+async fn a_refresh_token_needs_offline_access_and_a_refresh_keeps_the_authentication(app: TestApp) {
     let (alice, client) = alice_with_openid_client(&app).await;
     // prompt=consent: Core §11 lets offline_access through only then.
     let params = consent(
@@ -234,12 +240,27 @@ fn implicit_query(client_id: &str, response_type: &str, extra: &str) -> String {
     )
 }
 
+async fn the_registration_page_offers_the_openid_implicit_response_types(app: TestApp) {
+    let alice = WebUser::signed_up(&app, "alice").await;
+
+    let form = alice.get("/create_client").await;
+
+    for (id, value) in [
+        ("response_type_id_token", "id_token"),
+        ("response_type_id_token_token", "id_token token"),
+    ] {
+        assert!(
+            form.body
+                .contains(&format!("id=\"{id}\" value=\"{value}\"")),
+            "{id}"
+        );
+    }
+}
+
 async fn implicit_id_token_needs_a_nonce_and_carries_the_claims_of_the_scope(app: TestApp) {
     let (alice, client_id) = alice_with_implicit_client(&app).await;
 
-    let refused = alice
-        .get(&implicit_query(&client_id, "id_token", ""))
-        .await;
+    let refused = alice.get(&implicit_query(&client_id, "id_token", "")).await;
     assert_eq!(refused.status, 302);
     assert!(
         refused

@@ -181,7 +181,8 @@ impl TryFrom<ClientRow> for Client {
             .collect::<Result<_, _>>()?;
         let response_types = split(&row.response_types, ' ')
             .map(|r| {
-                ResponseType::parse(&r.replace('+', " ")).ok_or(bad("oauth2_clients.response_types"))
+                ResponseType::parse(&r.replace('+', " "))
+                    .ok_or(bad("oauth2_clients.response_types"))
             })
             .collect::<Result<_, _>>()?;
         let secret_digest = row
@@ -397,7 +398,11 @@ fn authentication(
     amr.map(|amr| Authentication {
         auth_time: auth_time.map(Timestamp::from_naive_utc),
         session_id: sid,
-        methods: amr.split(' ').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
+        methods: amr
+            .split(' ')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
