@@ -71,9 +71,11 @@ impl Services {
         };
         let (records, mut issued) = self.mint(old.family, &grantee, now, refresh_expiry);
         // Core §12.2: a new ID token, with the original authentication
-        // (`auth_time`, `sid`, `amr`), new `iat` and `exp`; without `nonce`
-        // ("SHOULD NOT have a nonce Claim"), which belonged to the original
-        // authentication request.
+        // (`auth_time`, `sid`, `amr`), new `iat` and `exp`; without `nonce`:
+        // Core 1.0 errata set 2 §12.2 says it "SHOULD NOT have a nonce
+        // Claim Value, even when the ID Token issued at the time of the
+        // original authentication contained nonce" (OpenID Connect issue
+        // 1025): a refresh is no authentication request.
         // Only a grant that began as an OpenID authentication has one.
         if let (true, Some(user), Some(authentication)) = (
             is_openid(&grantee.scope),
