@@ -14,7 +14,12 @@ both_backends![
     every_advertised_endpoint_answers,
 ];
 both_backends!(
-    settings = &["--disable-grant", "implicit", "--scopes", "profile email read:files"],
+    settings = &[
+        "--disable-grant",
+        "implicit",
+        "--scopes",
+        "profile email read:files"
+    ],
     without_implicit_only_code_and_query_and_the_configured_scopes_follow_the_openid_ones,
 );
 both_backends!(
@@ -29,9 +34,7 @@ both_backends!(
 /// Discovery §4.1: the document of issuer `I` is at
 /// `I/.well-known/openid-configuration`.
 async fn discovery(app: &TestApp) -> Value {
-    let response = app
-        .anonymous_get("/.well-known/openid-configuration")
-        .await;
+    let response = app.anonymous_get("/.well-known/openid-configuration").await;
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.expect("discovery is JSON")
 }
@@ -190,7 +193,12 @@ async fn without_implicit_only_code_and_query_and_the_configured_scopes_follow_t
     assert_eq!(body["response_modes_supported"], json!(["query"]));
     assert_eq!(
         body["grant_types_supported"],
-        json!(["authorization_code", "password", "client_credentials", "refresh_token"])
+        json!([
+            "authorization_code",
+            "password",
+            "client_credentials",
+            "refresh_token"
+        ])
     );
     assert_eq!(
         body["scopes_supported"],

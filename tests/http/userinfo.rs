@@ -221,7 +221,9 @@ async fn a_token_without_openid_is_403_insufficient_scope(app: TestApp) {
         post(&app, None, &[("access_token", &token)]).await,
     ] {
         assert_challenge(&answer, 403, "insufficient_scope");
-        assert!(answer.header("www-authenticate").contains("scope=\"openid\""));
+        assert!(answer
+            .header("www-authenticate")
+            .contains("scope=\"openid\""));
     }
 }
 
@@ -250,7 +252,12 @@ async fn a_token_sent_twice_or_two_ways_is_400_invalid_request(app: TestApp) {
     let (_, token) = access_token(&app, "openid").await;
 
     let both = post(&app, Some(&bearer(&token)), &[("access_token", &token)]).await;
-    let twice = post(&app, None, &[("access_token", &token), ("access_token", &token)]).await;
+    let twice = post(
+        &app,
+        None,
+        &[("access_token", &token), ("access_token", &token)],
+    )
+    .await;
     let malformed_header = get(&app, Some("Bearer two tokens")).await;
     let malformed_body = post(&app, None, &[("access_token", "not a token")]).await;
 
@@ -312,7 +319,10 @@ async fn browsers_may_call_it_from_any_origin(app: TestApp) {
     let refused = get(&app, None).await;
     for answer in [ok, refused] {
         assert_eq!(answer.header("access-control-allow-origin"), "*");
-        assert!(answer.headers.get("access-control-allow-credentials").is_none());
+        assert!(answer
+            .headers
+            .get("access-control-allow-credentials")
+            .is_none());
     }
     let refused = get(&app, None).await;
     assert_eq!(

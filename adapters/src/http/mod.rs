@@ -256,9 +256,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/.well-known/oauth-authorization-server")
             .route(web::get().to(metadata::get)),
     )
-    .service(
-        web::resource("/.well-known/openid-configuration").route(web::get().to(metadata::get)),
-    )
+    .service(web::resource("/.well-known/openid-configuration").route(web::get().to(metadata::get)))
     .service(
         web::resource("/oauth/userinfo")
             .route(web::get().to(userinfo::get))

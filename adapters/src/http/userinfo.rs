@@ -65,9 +65,10 @@ pub async fn method_not_allowed() -> HttpResponse {
         "the UserInfo endpoint accepts GET and POST",
     ));
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
+    response.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
     response
 }
 
@@ -108,10 +109,7 @@ fn authorization(request: &HttpRequest) -> Result<Option<String>, BearerError> {
 /// Every `access_token` of a form-encoded body (RFC 6750 §2.2 allows the
 /// body only with `application/x-www-form-urlencoded`: another body
 /// carries no token and is not read).
-fn body_tokens(
-    request: &HttpRequest,
-    body: ClientRequestBody,
-) -> Result<Vec<String>, BearerError> {
+fn body_tokens(request: &HttpRequest, body: ClientRequestBody) -> Result<Vec<String>, BearerError> {
     let media_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -165,4 +163,3 @@ pub fn allow_any_origin(response: &mut HttpResponse) {
         HeaderValue::from_static("*"),
     );
 }
-
