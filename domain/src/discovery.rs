@@ -290,7 +290,15 @@ mod tests {
     #[test]
     fn response_types_modes_and_the_authorization_endpoint_follow_the_grants() {
         let all = ProviderMetadata::new("https://a.example", &server("profile"));
-        assert_eq!(list(&all, "response_types_supported"), ["code", "token"]);
+        // Every response type of the server, `code` first (issue 13 adds
+        // the implicit `id_token` ones to `ResponseType::ALL`).
+        let response_types = list(&all, "response_types_supported");
+        assert_eq!(response_types.first(), Some(&"code"));
+        assert!(response_types.contains(&"token"), "{response_types:?}");
+        assert_eq!(
+            response_types,
+            ResponseType::ALL.map(ResponseType::as_str).to_vec()
+        );
         assert_eq!(
             list(&all, "response_modes_supported"),
             ["query", "fragment"]
