@@ -179,6 +179,14 @@ pub struct ClientForm {
     pub response_types: Vec<String>,
     /// `token_endpoint_auth_method`.
     pub token_endpoint_auth_method: String,
+    /// `post_logout_redirect_uri`, one per line.
+    pub post_logout_redirect_uri: String,
+    /// `id_token_signed_response_alg`.
+    pub id_token_signed_response_alg: String,
+    /// `default_max_age`, in seconds.
+    pub default_max_age: String,
+    /// `require_auth_time` checked.
+    pub require_auth_time: bool,
 }
 
 /// One application type of the registration form, with the settings it
@@ -219,6 +227,8 @@ pub struct CreateClientPage {
     pub application_types: Vec<ApplicationTypeView>,
     /// Auth method names.
     pub auth_methods: Vec<&'static str>,
+    /// ID token signing algorithms offered.
+    pub id_token_algs: Vec<&'static str>,
 }
 
 impl View for CreateClientPage {
@@ -250,6 +260,25 @@ pub struct ClientView {
     pub issued_at: String,
     /// Trusted by the operator (error redirects for visitors not signed in).
     pub trusted: bool,
+    /// Where the browser may go after logging out.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// How its ID tokens are signed.
+    pub id_token_signed_response_alg: &'static str,
+    /// `default_max_age`, in seconds.
+    pub default_max_age: Option<i64>,
+    /// Whether its ID tokens always carry `auth_time`.
+    pub require_auth_time: bool,
+}
+
+/// What a relying party needs to sign users in with this client.
+#[derive(Debug, Serialize)]
+pub struct OpenIdSetup {
+    /// The discovery document's URL.
+    pub discovery_url: String,
+    /// An env-file snippet (with the secret while the page shows it).
+    pub env_file: SecretText,
+    /// Whether the client may ask for `openid`.
+    pub has_openid_scope: bool,
 }
 
 /// Text that may hold a secret (a client secret, a CSRF token): written
@@ -300,6 +329,8 @@ pub struct ClientPage {
     pub secret: Option<SecretText>,
     /// Commands for each grant.
     pub examples: Examples,
+    /// Discovery URL and a relying party's configuration.
+    pub openid: OpenIdSetup,
 }
 
 impl View for ClientPage {
@@ -450,6 +481,10 @@ mod tests {
             confidential: false,
             issued_at: "now".to_owned(),
             trusted: false,
+            post_logout_redirect_uris: vec![evil.clone()],
+            id_token_signed_response_alg: "RS256",
+            default_max_age: Some(60),
+            require_auth_time: true,
         };
         let pages = vec![
             rendered(
@@ -508,6 +543,7 @@ mod tests {
                         auth_method: "none",
                     }],
                     auth_methods: vec!["none"],
+                    id_token_algs: vec!["RS256"],
                 },
             ),
             rendered(
@@ -528,6 +564,11 @@ mod tests {
                             .iter()
                             .map(|g| g.as_str())
                             .collect(),
+                    },
+                    openid: OpenIdSetup {
+                        discovery_url: evil.clone(),
+                        env_file: SecretText(evil.clone()),
+                        has_openid_scope: false,
                     },
                 },
             ),
@@ -600,6 +641,10 @@ mod tests {
             confidential: true,
             issued_at: String::new(),
             trusted: false,
+            post_logout_redirect_uris: vec![],
+            id_token_signed_response_alg: "RS256",
+            default_max_age: None,
+            require_auth_time: false,
         };
         let page = ClientPage {
             layout: Layout {
@@ -618,6 +663,12 @@ mod tests {
                 scope_encoded: String::new(),
                 username: "alice".to_owned(),
                 grants: vec!["client_credentials"],
+            },
+            openid: OpenIdSetup {
+                discovery_url: "https://issuer.example/.well-known/openid-configuration"
+                    .to_owned(),
+                env_file: SecretText("OIDC_CLIENT_SECRET=s3cr3t-value".to_owned()),
+                has_openid_scope: true,
             },
         };
         let debug = format!("{page:?}");
