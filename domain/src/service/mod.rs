@@ -18,8 +18,8 @@ use std::sync::Arc;
 use crate::client::{Client, GrantType, ServerCapabilities};
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
-    AttemptRepository, ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom,
-    SessionRepository, TokenRepository, UserRepository,
+    AttemptRepository, ClientRepository, Clock, CodeRepository, IdTokenSigner, PasswordHasher,
+    SecureRandom, SessionRepository, TokenRepository, UserRepository,
 };
 use crate::scope::Scope;
 use crate::time::Timestamp;
@@ -46,6 +46,8 @@ pub struct Ports {
     pub attempts: Arc<dyn AttemptRepository>,
     /// Browser sessions (ended when a password changes).
     pub sessions: Arc<dyn SessionRepository>,
+    /// Signs ID tokens and checks the ones the server signed.
+    pub id_tokens: Arc<dyn IdTokenSigner>,
 }
 
 /// Server-wide settings the rules depend on.
@@ -199,7 +201,8 @@ pub(crate) mod fixtures {
     use crate::ports::{ClientRepository, UserRepository};
     use crate::scope::Scope;
     use crate::testing::{
-        sample_client, sample_user, t, CountingRandom, FixedClock, InMemoryStore, PlainHasher,
+        sample_client, sample_user, t, CountingRandom, FakeSigner, FixedClock, InMemoryStore,
+        PlainHasher,
     };
     use crate::token::Lifetimes;
     use crate::user::User;
@@ -208,6 +211,9 @@ pub(crate) mod fixtures {
         pub services: Services,
         pub store: Arc<InMemoryStore>,
         pub clock: Arc<FixedClock>,
+        /// What the use cases signed (for the ID token tests).
+        #[allow(dead_code)]
+        pub signer: Arc<FakeSigner>,
         pub alice: User,
     }
 
@@ -216,6 +222,7 @@ pub(crate) mod fixtures {
     pub fn world() -> World {
         let store = Arc::new(InMemoryStore::default());
         let clock = Arc::new(FixedClock::at(t(0)));
+        let signer = Arc::new(FakeSigner::default());
         let ports = Ports {
             users: store.clone(),
             clients: store.clone(),
@@ -226,6 +233,7 @@ pub(crate) mod fixtures {
             hasher: Arc::new(PlainHasher),
             attempts: store.clone(),
             sessions: store.clone(),
+            id_tokens: signer.clone(),
         };
         let policy = Policy {
             issuer: "https://auth.example.com".to_owned(),
@@ -240,6 +248,7 @@ pub(crate) mod fixtures {
             services: Services::new(ports, policy),
             store,
             clock,
+            signer,
             alice,
         }
     }
