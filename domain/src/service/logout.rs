@@ -246,7 +246,7 @@ mod tests {
     use crate::client::AuthMethod;
     use crate::error::ErrorCode;
     use crate::id_token::{IdTokenClaims, JwsAlgorithm};
-    use crate::ports::IdTokenSigner;
+    use crate::ports::{ClientRepository, IdTokenSigner};
     use crate::service::fixtures::{world, World};
     use crate::testing::t;
 

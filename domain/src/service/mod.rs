@@ -9,6 +9,7 @@ pub mod bearer;
 pub mod client_auth;
 pub mod clients;
 pub mod introspect;
+pub mod logout;
 pub mod revoke;
 pub mod throttle;
 pub mod token;
