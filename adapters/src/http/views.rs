@@ -47,6 +47,8 @@ pub fn templates() -> Result<Tera, tera::Error> {
         "pages/apps.html",
         "pages/error.html",
         "pages/redirect_notice.html",
+        "pages/logout_confirm.html",
+        "pages/signed_out.html",
     ])?;
     tera.autoescape_on(vec![".html"]);
     Ok(tera)
@@ -420,6 +422,45 @@ impl View for RedirectNoticePage {
     const TEMPLATE: &'static str = "pages/redirect_notice.html";
 }
 
+/// A parameter of a logout request, carried through the confirmation form.
+#[derive(Debug, Serialize)]
+pub struct CarriedField {
+    /// Its name.
+    pub name: &'static str,
+    /// Its value as sent (an `id_token_hint` is no secret to the browser
+    /// that carried it here).
+    pub value: String,
+}
+
+/// `pages/logout_confirm.html`: "Sign out?" for an RP-initiated logout
+/// that the session cannot be tied to.
+#[derive(Debug, Serialize)]
+pub struct LogoutConfirmPage {
+    /// Layout.
+    #[serde(flatten)]
+    pub layout: Layout,
+    /// The client that asks, if known.
+    pub client_name: Option<String>,
+    /// The request's parameters, posted back.
+    pub fields: Vec<CarriedField>,
+}
+
+impl View for LogoutConfirmPage {
+    const TEMPLATE: &'static str = "pages/logout_confirm.html";
+}
+
+/// `pages/signed_out.html`.
+#[derive(Debug, Serialize)]
+pub struct SignedOutPage {
+    /// Layout.
+    #[serde(flatten)]
+    pub layout: Layout,
+}
+
+impl View for SignedOutPage {
+    const TEMPLATE: &'static str = "pages/signed_out.html";
+}
+
 /// `pages/error.html`.
 #[derive(Debug, Serialize)]
 pub struct ErrorPage {
@@ -607,6 +648,17 @@ mod tests {
                     heading: evil.clone(),
                     message: evil.clone(),
                     code: None,
+                },
+            ),
+            rendered(
+                &tera,
+                &LogoutConfirmPage {
+                    layout: layout(),
+                    client_name: Some(evil.clone()),
+                    fields: vec![CarriedField {
+                        name: "state",
+                        value: evil.clone(),
+                    }],
                 },
             ),
             rendered(
