@@ -307,3 +307,34 @@ async fn the_page_logout_still_works(app: TestApp) {
     assert_eq!(out.status, 303);
     assert!(!alice.is_logged_in().await);
 }
+
+crate::both_backends_in_browser![the_confirmation_page_in_a_browser];
+
+/// The confirmation page in Chromium: "Stay signed in" keeps the session,
+/// "Sign out" ends it and shows "You are signed out".
+async fn the_confirmation_page_in_a_browser(
+    app: TestApp,
+    browser: &crate::support::browser::Browser,
+) {
+    let client = rp_client(&app);
+    browser.goto(&app.url("/signup")).await;
+    browser.wait_for("#signup").await;
+    browser.fill("#username", "alice").await;
+    browser.fill("#password", crate::support::PASSWORD).await;
+    browser.click("#signup-submit").await;
+    browser.wait_for("#logged-in-as").await;
+    let logout = app.url(&format!("/oauth/logout?client_id={}", client.id));
+
+    browser.goto(&logout).await;
+    browser.wait_for("#logout-confirm").await;
+    assert_eq!(browser.text("#client-name").await, "Test app");
+    browser.click("#stay-signed-in").await;
+    browser.wait_for("#logged-in-as").await;
+
+    browser.goto(&logout).await;
+    browser.wait_for("#logout-confirm").await;
+    browser.click("#sign-out").await;
+    browser.wait_for("#signed-out").await;
+    browser.goto(&app.url("/")).await;
+    assert!(!browser.exists("#logged-in-as").await);
+}
