@@ -1077,7 +1077,10 @@ fn client_create_takes_the_openid_metadata() {
     assert!(text.contains("id_token_alg    EdDSA"), "{text}");
     assert!(text.contains("default_max_age 900"), "{text}");
     assert!(text.contains("https://rp.example/bye2"), "{text}");
-    assert!(listed.contains(&format!("{id}\tRP\talice\tauthorization_code\tEdDSA")), "{listed}");
+    assert!(
+        listed.contains(&format!("{id}\tRP\talice\tauthorization_code\tEdDSA")),
+        "{listed}"
+    );
     assert_eq!(plain["id_token_signed_response_alg"], "RS256");
     assert_eq!(plain["default_max_age"], serde_json::Value::Null);
     assert_eq!(plain["require_auth_time"], false);

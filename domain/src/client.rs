@@ -349,8 +349,8 @@ impl ClientMetadata {
                 fail("id_token_signed_response_alg", message);
                 JwsAlgorithm::Rs256
             });
-        let default_max_age = validate_default_max_age(&input.default_max_age)
-            .unwrap_or_else(|message| {
+        let default_max_age =
+            validate_default_max_age(&input.default_max_age).unwrap_or_else(|message| {
                 fail("default_max_age", message);
                 None
             });
@@ -649,7 +649,10 @@ fn size_errors(input: &RegistrationInput, max_redirect_uris: usize) -> Vec<Field
         ("default_max_age", &input.default_max_age),
     ] {
         if value.trim().len() > MAX_NAME_VALUE_BYTES {
-            fail(field, format!("must be at most {MAX_NAME_VALUE_BYTES} bytes"));
+            fail(
+                field,
+                format!("must be at most {MAX_NAME_VALUE_BYTES} bytes"),
+            );
         }
     }
     errors
@@ -1199,7 +1202,9 @@ mod tests {
             assert_eq!(refused_fields(&input), vec!["default_max_age"], "{bad}");
         }
         assert_eq!(
-            validate_default_max_age("1").unwrap().map(Lifetime::seconds),
+            validate_default_max_age("1")
+                .unwrap()
+                .map(Lifetime::seconds),
             Some(1)
         );
         assert_eq!(

@@ -99,10 +99,10 @@ pub fn sample_client(method: AuthMethod) -> (Client, String) {
         response_types: vec![ResponseType::Code],
         scope: Scope::parse("profile email").unwrap_or_default(),
         token_endpoint_auth_method: method,
-        post_logout_redirect_uris: vec![
-            RedirectUri::parse("https://client.example.com/signed-out")
-                .unwrap_or_else(|_| unreachable!()),
-        ],
+        post_logout_redirect_uris: vec![RedirectUri::parse(
+            "https://client.example.com/signed-out",
+        )
+        .unwrap_or_else(|_| unreachable!())],
         id_token_signed_response_alg: crate::id_token::JwsAlgorithm::Rs256,
         default_max_age: None,
         require_auth_time: false,

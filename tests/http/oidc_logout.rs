@@ -112,7 +112,10 @@ async fn the_client_page_shows_the_openid_metadata_and_the_discovery_url(app: Te
         page.element_text("default-max-age").as_deref(),
         Some("600 seconds")
     );
-    assert_eq!(page.element_text("require-auth-time").as_deref(), Some("yes"));
+    assert_eq!(
+        page.element_text("require-auth-time").as_deref(),
+        Some("yes")
+    );
     assert!(unescape(&page.body).contains("https://client.example.com/bye2"));
     let stored = app.stored_client(&id).metadata;
     assert_eq!(stored.post_logout_redirect_uris.len(), 2);
@@ -123,8 +126,16 @@ async fn the_client_page_shows_the_openid_metadata_and_the_discovery_url(app: Te
 async fn bad_openid_metadata_gets_field_errors(app: TestApp) {
     let alice = WebUser::signed_up(&app, "alice").await;
     for (field, value, shown_on) in [
-        ("id_token_signed_response_alg", "HS256", "id_token_signed_response_alg"),
-        ("id_token_signed_response_alg", "none", "id_token_signed_response_alg"),
+        (
+            "id_token_signed_response_alg",
+            "HS256",
+            "id_token_signed_response_alg",
+        ),
+        (
+            "id_token_signed_response_alg",
+            "none",
+            "id_token_signed_response_alg",
+        ),
         ("default_max_age", "0", "default_max_age"),
         ("default_max_age", "soon", "default_max_age"),
         (
@@ -145,7 +156,10 @@ async fn bad_openid_metadata_gets_field_errors(app: TestApp) {
         assert_eq!(refused.status, 400, "{field}={value}");
         refused.assert_body_contains(&format!("data-field=\"{shown_on}\""));
     }
-    assert!(app.services.clients().unwrap().is_empty(), "nothing registered");
+    assert!(
+        app.services.clients().unwrap().is_empty(),
+        "nothing registered"
+    );
 }
 
 async fn without_a_hint_the_user_is_asked_and_no_keeps_the_session(app: TestApp) {

@@ -49,7 +49,11 @@ pub async fn post(page: PageRequest, body: FormBody) -> HttpResponse {
         let confirmed = match form.get("confirm").ok().flatten() {
             Some("yes") => true,
             Some("no") => false,
-            _ => return Err(PageError::BadRequest("Choose Sign out or Stay signed in.".to_owned())),
+            _ => {
+                return Err(PageError::BadRequest(
+                    "Choose Sign out or Stay signed in.".to_owned(),
+                ))
+            }
         };
         answer(&page, &visitor, &form, Some(confirmed)).await
     })

@@ -717,8 +717,7 @@ mod tests {
                 grants: vec!["client_credentials"],
             },
             openid: OpenIdSetup {
-                discovery_url: "https://issuer.example/.well-known/openid-configuration"
-                    .to_owned(),
+                discovery_url: "https://issuer.example/.well-known/openid-configuration".to_owned(),
                 env_file: SecretText("OIDC_CLIENT_SECRET=s3cr3t-value".to_owned()),
                 has_openid_scope: true,
             },

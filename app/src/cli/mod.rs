@@ -166,6 +166,8 @@ pub enum UserCommand {
 }
 
 /// `client …`
+// Parsed once per process: the size of `Create` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client and print it as JSON, with its secret (shown once).

@@ -138,10 +138,17 @@ impl Services {
         if state.is_some_and(|s| s.len() > MAX_STATE_LEN) {
             return Err(invalid("state is too long"));
         }
-        let hint = get("id_token_hint").map(|h| self.verified_hint(h)).transpose()?;
+        let hint = get("id_token_hint")
+            .map(|h| self.verified_hint(h))
+            .transpose()?;
         let hint_client = hint
             .as_ref()
-            .map(|claims| self.known_client(&claims.audience, "the client of the id_token_hint no longer exists"))
+            .map(|claims| {
+                self.known_client(
+                    &claims.audience,
+                    "the client of the id_token_hint no longer exists",
+                )
+            })
             .transpose()?;
         let named_client = match get("client_id") {
             Some(raw) => {
@@ -255,7 +262,13 @@ mod tests {
     /// An ID token of `world`'s issuer for alice at `client`, in session
     /// `sid`, long expired.
     fn hint(world: &World, client: &Client, sid: Option<&str>) -> String {
-        hint_with(world, client, world.alice.id, sid, &world.services.policy.issuer)
+        hint_with(
+            world,
+            client,
+            world.alice.id,
+            sid,
+            &world.services.policy.issuer,
+        )
     }
 
     fn hint_with(
@@ -279,10 +292,7 @@ mod tests {
             session_id: sid.map(str::to_owned),
             user_claims: vec![],
         };
-        world
-            .signer
-            .sign(JwsAlgorithm::Rs256, &claims)
-            .unwrap()
+        world.signer.sign(JwsAlgorithm::Rs256, &claims).unwrap()
     }
 
     fn alice_session(world: &World, sid: Option<&'static str>) -> Option<CurrentSession<'static>> {
@@ -340,7 +350,10 @@ mod tests {
             with_state("https://a.example/bye?x=1", Some("s")),
             "https://a.example/bye?x=1&state=s"
         );
-        assert_eq!(with_state("https://a.example/bye", None), "https://a.example/bye");
+        assert_eq!(
+            with_state("https://a.example/bye", None),
+            "https://a.example/bye"
+        );
     }
 
     #[test]
@@ -373,7 +386,10 @@ mod tests {
                 "id_token_hint",
                 hint_with(&world, &client, bob, Some("s1"), &issuer),
             )],
-            vec![("id_token_hint", hint(&world, &client, Some("an earlier session")))],
+            vec![(
+                "id_token_hint",
+                hint(&world, &client, Some("an earlier session")),
+            )],
         ];
         for pairs in cases {
             let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -408,8 +424,12 @@ mod tests {
         let without = hint(&world, &client, None);
 
         for (token, sid) in [(&with_sid, None), (&without, Some("s2"))] {
-            let request =
-                validate(&world, &[("id_token_hint", token)], alice_session(&world, sid)).unwrap();
+            let request = validate(
+                &world,
+                &[("id_token_hint", token)],
+                alice_session(&world, sid),
+            )
+            .unwrap();
             assert_eq!(request.session, SessionMatch::Tied);
         }
     }
@@ -451,8 +471,11 @@ mod tests {
             "HTTPS://client.example.com/signed-out",
         ] {
             assert!(
-                refused(&world, &[("id_token_hint", &token), ("post_logout_redirect_uri", uri)])
-                    .contains("not registered"),
+                refused(
+                    &world,
+                    &[("id_token_hint", &token), ("post_logout_redirect_uri", uri)]
+                )
+                .contains("not registered"),
                 "{uri}"
             );
         }
@@ -477,7 +500,10 @@ mod tests {
 
         assert!(refused(
             &world,
-            &[("id_token_hint", &token), ("post_logout_redirect_uri", "https://other.example/bye")]
+            &[
+                ("id_token_hint", &token),
+                ("post_logout_redirect_uri", "https://other.example/bye")
+            ]
         )
         .contains("not registered"));
     }
@@ -515,8 +541,11 @@ mod tests {
         );
         assert!(refused(&world, &[("id_token_hint", "not.a.token")]).contains("not an ID token"));
         assert!(refused(&world, &[("id_token_hint", &foreign)]).contains("another server"));
-        assert!(refused(&world, &[("id_token_hint", &"a".repeat(MAX_ID_TOKEN_HINT_LEN + 1))])
-            .contains("too long"));
+        assert!(refused(
+            &world,
+            &[("id_token_hint", &"a".repeat(MAX_ID_TOKEN_HINT_LEN + 1))]
+        )
+        .contains("too long"));
     }
 
     #[test]
