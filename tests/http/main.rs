@@ -21,6 +21,8 @@ mod introspection;
 mod metadata;
 mod oauth2_client;
 mod openid_tokens;
+
+mod oidc_logout;
 mod operations;
 mod revocation;
 mod security_bearer;
