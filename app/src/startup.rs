@@ -74,10 +74,13 @@ pub fn build_services_with(
         codes: shared.clone(),
         tokens: shared.clone(),
         attempts: shared.clone(),
+        consents: shared.clone(),
         sessions: shared,
         clock,
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
+        // TEMPORARY until oidc-keys is merged (its JoseSigner replaces it).
+        id_tokens: Arc::new(NoSigner),
     };
     Ok((Services::new(ports, policy), store))
 }
@@ -277,5 +280,22 @@ impl Application {
             let _ = task.await;
         }
         outcome
+    }
+}
+
+/// TEMPORARY until oidc-keys is merged: signs nothing, verifies nothing.
+struct NoSigner;
+
+impl domain::ports::IdTokenSigner for NoSigner {
+    fn sign(
+        &self,
+        _: domain::id_token::JwsAlgorithm,
+        _: &domain::id_token::IdTokenClaims,
+    ) -> Result<String, domain::error::StoreError> {
+        Err(domain::error::StoreError::Other("no signing key yet".into()))
+    }
+
+    fn verify_own(&self, _: &str) -> Option<domain::id_token::IdTokenClaims> {
+        None
     }
 }

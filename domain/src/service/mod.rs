@@ -18,8 +18,8 @@ use std::sync::Arc;
 use crate::client::{Client, GrantType, ServerCapabilities};
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
-    AttemptRepository, ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom,
-    SessionRepository, TokenRepository, UserRepository,
+    AttemptRepository, ClientRepository, Clock, CodeRepository, IdTokenSigner, PasswordHasher,
+    SecureRandom, SessionRepository, TokenRepository, UserRepository,
 };
 use crate::scope::Scope;
 use crate::time::Timestamp;
@@ -46,6 +46,10 @@ pub struct Ports {
     pub attempts: Arc<dyn AttemptRepository>,
     /// Browser sessions (ended when a password changes).
     pub sessions: Arc<dyn SessionRepository>,
+    /// Remembered consents (OpenID Connect Core §3.1.2.4).
+    pub consents: Arc<dyn crate::ports::ConsentRepository>,
+    /// Signs ID tokens and checks the ones the server signed.
+    pub id_tokens: Arc<dyn IdTokenSigner>,
 }
 
 /// Server-wide settings the rules depend on.
@@ -199,7 +203,8 @@ pub(crate) mod fixtures {
     use crate::ports::{ClientRepository, UserRepository};
     use crate::scope::Scope;
     use crate::testing::{
-        sample_client, sample_user, t, CountingRandom, FixedClock, InMemoryStore, PlainHasher,
+        sample_client, sample_user, t, CountingRandom, FakeSigner, FixedClock, InMemoryStore,
+        PlainHasher,
     };
     use crate::token::Lifetimes;
     use crate::user::User;
@@ -208,6 +213,8 @@ pub(crate) mod fixtures {
         pub services: Services,
         pub store: Arc<InMemoryStore>,
         pub clock: Arc<FixedClock>,
+        /// What the use cases signed.
+        pub signer: Arc<FakeSigner>,
         pub alice: User,
     }
 
@@ -216,6 +223,7 @@ pub(crate) mod fixtures {
     pub fn world() -> World {
         let store = Arc::new(InMemoryStore::default());
         let clock = Arc::new(FixedClock::at(t(0)));
+        let signer = Arc::new(FakeSigner::default());
         let ports = Ports {
             users: store.clone(),
             clients: store.clone(),
@@ -226,6 +234,8 @@ pub(crate) mod fixtures {
             hasher: Arc::new(PlainHasher),
             attempts: store.clone(),
             sessions: store.clone(),
+            consents: store.clone(),
+            id_tokens: signer.clone(),
         };
         let policy = Policy {
             issuer: "https://auth.example.com".to_owned(),
@@ -240,6 +250,7 @@ pub(crate) mod fixtures {
             services: Services::new(ports, policy),
             store,
             clock,
+            signer,
             alice,
         }
     }
