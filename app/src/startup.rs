@@ -68,6 +68,8 @@ pub fn build_services_with(
         quotas: config.quotas,
     };
     let shared = Arc::new(store.clone());
+    let id_tokens = adapters::jose::JoseSigner::generate_in_memory(clock.clone())
+        .context("cannot make the ID token signing keys")?;
     let ports = Ports {
         users: shared.clone(),
         clients: shared.clone(),
@@ -79,8 +81,7 @@ pub fn build_services_with(
         clock,
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
-        // TEMPORARY until oidc-keys is merged (its JoseSigner replaces it).
-        id_tokens: Arc::new(NoSigner),
+        id_tokens: Arc::new(id_tokens),
     };
     Ok((Services::new(ports, policy), store))
 }
@@ -283,19 +284,3 @@ impl Application {
     }
 }
 
-/// TEMPORARY until oidc-keys is merged: signs nothing, verifies nothing.
-struct NoSigner;
-
-impl domain::ports::IdTokenSigner for NoSigner {
-    fn sign(
-        &self,
-        _: domain::id_token::JwsAlgorithm,
-        _: &domain::id_token::IdTokenClaims,
-    ) -> Result<String, domain::error::StoreError> {
-        Err(domain::error::StoreError::Other("no signing key yet".into()))
-    }
-
-    fn verify_own(&self, _: &str) -> Option<domain::id_token::IdTokenClaims> {
-        None
-    }
-}

@@ -213,7 +213,8 @@ pub(crate) mod fixtures {
         pub services: Services,
         pub store: Arc<InMemoryStore>,
         pub clock: Arc<FixedClock>,
-        /// What the use cases signed.
+        /// What the use cases signed (for the ID token tests).
+        #[allow(dead_code)]
         pub signer: Arc<FakeSigner>,
         pub alice: User,
     }
