@@ -27,7 +27,11 @@ both_backends![
 #[track_caller]
 fn client_error(app: &TestApp, answer: &Page) -> String {
     assert_eq!(answer.status, 302, "{}", answer.body);
-    assert!(answer.location().starts_with(REDIRECT_URI), "{}", answer.location());
+    assert!(
+        answer.location().starts_with(REDIRECT_URI),
+        "{}",
+        answer.location()
+    );
     let params = location_params(answer.location());
     assert_eq!(params["state"], "st-1");
     assert_eq!(params["iss"], app.address);
@@ -58,18 +62,27 @@ async fn prompt_none_without_a_session_is_login_required(app: TestApp) {
     // An untrusted client: the open-redirector interstitial, no login page.
     let untrusted = visitor.get(&query).await;
     assert_eq!(untrusted.status, 400);
-    assert_eq!(untrusted.element_text("error-code").as_deref(), Some("login_required"));
+    assert_eq!(
+        untrusted.element_text("error-code").as_deref(),
+        Some("login_required")
+    );
     assert!(!untrusted.body.contains("name=\"password\""));
     // A trusted one: straight back to the client.
     app.services.set_client_trusted(&client.id, true).unwrap();
-    assert_eq!(client_error(&app, &visitor.get(&query).await), "login_required");
+    assert_eq!(
+        client_error(&app, &visitor.get(&query).await),
+        "login_required"
+    );
 }
 
 async fn prompt_none_with_a_session_needs_a_remembered_consent(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Silent app").await;
     let silent = authorize_query(&client.id, "&prompt=none");
 
-    assert_eq!(client_error(&app, &alice.get(&silent).await), "consent_required");
+    assert_eq!(
+        client_error(&app, &alice.get(&silent).await),
+        "consent_required"
+    );
 
     approve(&app, &alice, &client, &authorize_query(&client.id, "")).await;
     let code = code_of(&alice.get(&silent).await);
@@ -94,7 +107,9 @@ async fn prompt_consent_shows_the_page_even_when_remembered(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
     approve(&app, &alice, &client, &authorize_query(&client.id, "")).await;
 
-    let forced = alice.get(&authorize_query(&client.id, "&prompt=consent")).await;
+    let forced = alice
+        .get(&authorize_query(&client.id, "&prompt=consent"))
+        .await;
 
     assert_eq!(forced.status, 200);
     assert!(forced.body.contains("data-scope=\"profile\""));
@@ -108,7 +123,9 @@ async fn prompt_login_asks_for_the_password_once_then_proceeds(app: TestApp) {
     let first = alice.get(&query).await;
     assert_eq!(first.status, 303);
     assert!(
-        first.location().starts_with(&format!("/login?next={}", encode(&query))),
+        first
+            .location()
+            .starts_with(&format!("/login?next={}", encode(&query))),
         "{}",
         first.location()
     );
@@ -118,13 +135,21 @@ async fn prompt_login_asks_for_the_password_once_then_proceeds(app: TestApp) {
     login.assert_body_contains("name=\"password\"");
     login.assert_body_contains("value=\"alice\"");
     let wrong = alice
-        .submit(first.location(), first.location(), &[("username", "alice"), ("password", "nope")])
+        .submit(
+            first.location(),
+            first.location(),
+            &[("username", "alice"), ("password", "nope")],
+        )
         .await;
     assert_eq!(wrong.status, 200, "a wrong password does not pass");
     assert_eq!(alice.get(&query).await.status, 303, "still asks");
 
     let logged_in = alice
-        .submit(first.location(), first.location(), &[("username", "alice"), ("password", PASSWORD)])
+        .submit(
+            first.location(),
+            first.location(),
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(logged_in.location(), query);
 
@@ -144,23 +169,45 @@ async fn max_age_asks_for_the_password_when_the_login_is_older(app: TestApp) {
     let again = alice.get(&strict).await;
     assert_eq!(again.status, 303);
     again.assert_location_starts_with("/login?next=");
-    code_of(&alice.get(&authorize_query(&client.id, "&max_age=3600")).await);
+    code_of(
+        &alice
+            .get(&authorize_query(&client.id, "&max_age=3600"))
+            .await,
+    );
     assert_eq!(
-        client_error(&app, &alice.get(&authorize_query(&client.id, "&max_age=60&prompt=none")).await),
+        client_error(
+            &app,
+            &alice
+                .get(&authorize_query(&client.id, "&max_age=60&prompt=none"))
+                .await
+        ),
         "login_required"
     );
     assert_eq!(
-        client_error(&app, &alice.get(&authorize_query(&client.id, "&max_age=soon")).await),
+        client_error(
+            &app,
+            &alice
+                .get(&authorize_query(&client.id, "&max_age=soon"))
+                .await
+        ),
         "invalid_request"
     );
 
     let logged_in = alice
-        .submit(again.location(), again.location(), &[("username", "alice"), ("password", PASSWORD)])
+        .submit(
+            again.location(),
+            again.location(),
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(logged_in.location(), strict);
     code_of(&alice.get(&strict).await);
     // The new login is recent enough for max_age=60 now, by itself.
-    code_of(&alice.get(&authorize_query(&client.id, "&max_age=60&prompt=none")).await);
+    code_of(
+        &alice
+            .get(&authorize_query(&client.id, "&max_age=60&prompt=none"))
+            .await,
+    );
 }
 
 async fn login_hint_fills_in_the_user_name(app: TestApp) {
@@ -168,7 +215,10 @@ async fn login_hint_fills_in_the_user_name(app: TestApp) {
     let visitor = WebUser::new(&app);
 
     let first = visitor
-        .get(&authorize_query(&client.id, "&login_hint=alice%40example.com"))
+        .get(&authorize_query(
+            &client.id,
+            "&login_hint=alice%40example.com",
+        ))
         .await;
 
     assert_eq!(first.status, 303);
@@ -185,7 +235,10 @@ async fn an_invalid_id_token_hint_is_invalid_request(app: TestApp) {
 
     for hint in [forged, "not-a-token"] {
         let answer = alice
-            .get(&authorize_query(&client.id, &format!("&prompt=none&id_token_hint={hint}")))
+            .get(&authorize_query(
+                &client.id,
+                &format!("&prompt=none&id_token_hint={hint}"),
+            ))
             .await;
         assert_eq!(client_error(&app, &answer), "invalid_request", "{hint}");
     }
@@ -195,7 +248,10 @@ async fn request_objects_are_refused(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Consent app").await;
 
     let request = alice
-        .get(&authorize_query(&client.id, "&request=eyJhbGciOiJub25lIn0.e30."))
+        .get(&authorize_query(
+            &client.id,
+            "&request=eyJhbGciOiJub25lIn0.e30.",
+        ))
         .await;
     let request_uri = alice
         .get(&authorize_query(
@@ -205,7 +261,10 @@ async fn request_objects_are_refused(app: TestApp) {
         .await;
 
     assert_eq!(client_error(&app, &request), "request_not_supported");
-    assert_eq!(client_error(&app, &request_uri), "request_uri_not_supported");
+    assert_eq!(
+        client_error(&app, &request_uri),
+        "request_uri_not_supported"
+    );
 }
 
 async fn optional_and_unknown_parameters_do_not_fail(app: TestApp) {
@@ -245,7 +304,10 @@ async fn revoking_on_the_apps_page_forgets_the_consent(app: TestApp) {
         .await;
     assert_eq!(revoked.status, 303);
 
-    assert_eq!(client_error(&app, &alice.get(&silent).await), "consent_required");
+    assert_eq!(
+        client_error(&app, &alice.get(&silent).await),
+        "consent_required"
+    );
     assert_eq!(app.redeem(&client, &pending).await.status, 400);
     assert!(!alice
         .get("/account/apps")

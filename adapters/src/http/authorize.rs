@@ -20,9 +20,7 @@ use domain::user::User;
 
 use super::error::page_status_of;
 use super::pages::error::{oauth_error_page, PageError};
-use super::pages::{
-    encode, login_url, render_page, see_other, FormBody, PageRequest, Visitor,
-};
+use super::pages::{encode, login_url, render_page, see_other, FormBody, PageRequest, Visitor};
 use super::views::{ConsentPage, RedirectNoticePage, ScopeView};
 use super::{blocking, AppState};
 

@@ -32,7 +32,9 @@ fn consent_round_trips_and_is_replaced_on_save(store: &dyn Store) {
     let first = consent(&world.owner, &world.client, "profile");
     store.save_consent(&first).unwrap();
     assert_eq!(
-        store.find_consent(&world.owner.id, &world.client.id).unwrap(),
+        store
+            .find_consent(&world.owner.id, &world.client.id)
+            .unwrap(),
         Some(first.clone())
     );
 
@@ -43,7 +45,9 @@ fn consent_round_trips_and_is_replaced_on_save(store: &dyn Store) {
     store.save_consent(&wider).unwrap();
 
     assert_eq!(
-        store.find_consent(&world.owner.id, &world.client.id).unwrap(),
+        store
+            .find_consent(&world.owner.id, &world.client.id)
+            .unwrap(),
         Some(wider.clone())
     );
     assert_eq!(store.consents_of(&world.owner.id).unwrap(), vec![wider]);
@@ -54,8 +58,12 @@ fn consents_are_per_user_and_client_and_listed_by_client(store: &dyn Store) {
     let bob = stored_user(store, "bob");
     let other = support::client("another", &world.owner, domain::client::AuthMethod::None);
     store.insert_client(&other).unwrap();
-    store.save_consent(&consent(&world.owner, &world.client, "profile")).unwrap();
-    store.save_consent(&consent(&world.owner, &other, "email")).unwrap();
+    store
+        .save_consent(&consent(&world.owner, &world.client, "profile"))
+        .unwrap();
+    store
+        .save_consent(&consent(&world.owner, &other, "email"))
+        .unwrap();
 
     assert_eq!(store.find_consent(&bob.id, &world.client.id).unwrap(), None);
     assert!(store.consents_of(&bob.id).unwrap().is_empty());
@@ -73,14 +81,30 @@ fn consents_are_per_user_and_client_and_listed_by_client(store: &dyn Store) {
 fn deleting_a_consent_deletes_only_that_one(store: &dyn Store) {
     let world = support::world(store);
     let bob = stored_user(store, "bob");
-    store.save_consent(&consent(&world.owner, &world.client, "profile")).unwrap();
-    store.save_consent(&consent(&bob, &world.client, "profile")).unwrap();
+    store
+        .save_consent(&consent(&world.owner, &world.client, "profile"))
+        .unwrap();
+    store
+        .save_consent(&consent(&bob, &world.client, "profile"))
+        .unwrap();
 
-    assert!(store.delete_consent(&world.owner.id, &world.client.id).unwrap());
-    assert!(!store.delete_consent(&world.owner.id, &world.client.id).unwrap());
+    assert!(store
+        .delete_consent(&world.owner.id, &world.client.id)
+        .unwrap());
+    assert!(!store
+        .delete_consent(&world.owner.id, &world.client.id)
+        .unwrap());
 
-    assert_eq!(store.find_consent(&world.owner.id, &world.client.id).unwrap(), None);
-    assert!(store.find_consent(&bob.id, &world.client.id).unwrap().is_some());
+    assert_eq!(
+        store
+            .find_consent(&world.owner.id, &world.client.id)
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .find_consent(&bob.id, &world.client.id)
+        .unwrap()
+        .is_some());
 }
 
 fn a_consent_goes_with_its_user_or_its_client(store: &dyn Store) {
@@ -88,9 +112,15 @@ fn a_consent_goes_with_its_user_or_its_client(store: &dyn Store) {
     let bob = stored_user(store, "bob");
     let bobs_app = support::client("bobs-app", &bob, domain::client::AuthMethod::None);
     store.insert_client(&bobs_app).unwrap();
-    store.save_consent(&consent(&world.owner, &world.client, "profile")).unwrap();
-    store.save_consent(&consent(&world.owner, &bobs_app, "profile")).unwrap();
-    store.save_consent(&consent(&bob, &world.client, "profile")).unwrap();
+    store
+        .save_consent(&consent(&world.owner, &world.client, "profile"))
+        .unwrap();
+    store
+        .save_consent(&consent(&world.owner, &bobs_app, "profile"))
+        .unwrap();
+    store
+        .save_consent(&consent(&bob, &world.client, "profile"))
+        .unwrap();
 
     store.delete_client(&world.client.id).unwrap();
     assert_eq!(store.find_consent(&bob.id, &world.client.id).unwrap(), None);

@@ -486,7 +486,9 @@ impl Services {
         let hinted = request.id_token_hint.as_ref().map(|c| c.subject);
         let Some(user) = session.user else {
             return if request.prompt.none {
-                Err(refuse(OAuthError::login_required("the user is not signed in")))
+                Err(refuse(OAuthError::login_required(
+                    "the user is not signed in",
+                )))
             } else {
                 Ok(NextStep::LogIn { again: false })
             };
@@ -537,9 +539,7 @@ impl Services {
         match (max_age, auth_time) {
             (None, _) => false,
             (Some(0), _) | (Some(_), None) => true,
-            (Some(max_age), Some(at)) => {
-                at.seconds_until(self.ports.clock.now()) > max_age
-            }
+            (Some(max_age), Some(at)) => at.seconds_until(self.ports.clock.now()) > max_age,
         }
     }
 
@@ -1075,7 +1075,14 @@ mod tests {
         let all = Prompt::parse(Some("login  consent select_account login")).unwrap();
         assert!(all.login && all.consent && all.select_account && !all.none);
         assert!(Prompt::parse(Some("none")).unwrap().none);
-        for bad in ["none login", "consent none", "none select_account", "bogus", "NONE", "login x"] {
+        for bad in [
+            "none login",
+            "consent none",
+            "none select_account",
+            "bogus",
+            "NONE",
+            "login x",
+        ] {
             assert_eq!(
                 Prompt::parse(Some(bad)).unwrap_err().code,
                 ErrorCode::InvalidRequest,
@@ -1114,7 +1121,10 @@ mod tests {
         let (client, _) = w.client(AuthMethod::ClientSecretBasic);
 
         assert_eq!(
-            redirected_code(&w, &code_request(&client, &[("request", "eyJhbGciOiJub25lIn0.e30.")])),
+            redirected_code(
+                &w,
+                &code_request(&client, &[("request", "eyJhbGciOiJub25lIn0.e30.")])
+            ),
             "request_not_supported"
         );
         assert_eq!(
@@ -1185,8 +1195,7 @@ mod tests {
 
         let without_consent = request_with(&w, &client, &[("scope", scope)]);
         let with_login = request_with(&w, &client, &[("scope", scope), ("prompt", "login")]);
-        let with_consent =
-            request_with(&w, &client, &[("scope", scope), ("prompt", "consent")]);
+        let with_consent = request_with(&w, &client, &[("scope", scope), ("prompt", "consent")]);
         let implicit = w
             .services
             .validate_authorization(&Params::from_pairs([
@@ -1205,7 +1214,9 @@ mod tests {
         w.services
             .remember_consent(&with_consent, &w.alice.id)
             .unwrap();
-        let remembered = w.services.next_step(&with_consent, signed_in(&w.alice.id, Some(t0())));
+        let remembered = w
+            .services
+            .next_step(&with_consent, signed_in(&w.alice.id, Some(t0())));
         assert_eq!(remembered.unwrap(), NextStep::Consent);
     }
 
@@ -1245,7 +1256,10 @@ mod tests {
         let profile = request_with(&w, &client, &[("scope", "profile")]);
         let none = request_with(&w, &client, &[("scope", "profile"), ("prompt", "none")]);
 
-        assert_eq!(w.services.next_step(&profile, session).unwrap(), NextStep::Consent);
+        assert_eq!(
+            w.services.next_step(&profile, session).unwrap(),
+            NextStep::Consent
+        );
         assert_eq!(
             refusal(w.services.next_step(&none, session)),
             (true, "consent_required".to_owned())
@@ -1253,12 +1267,24 @@ mod tests {
 
         w.services.remember_consent(&profile, &w.alice.id).unwrap();
 
-        assert_eq!(w.services.next_step(&profile, session).unwrap(), NextStep::Issue);
-        assert_eq!(w.services.next_step(&none, session).unwrap(), NextStep::Issue);
+        assert_eq!(
+            w.services.next_step(&profile, session).unwrap(),
+            NextStep::Issue
+        );
+        assert_eq!(
+            w.services.next_step(&none, session).unwrap(),
+            NextStep::Issue
+        );
         let both = request_with(&w, &client, &[("scope", "profile email")]);
-        assert_eq!(w.services.next_step(&both, session).unwrap(), NextStep::Consent);
+        assert_eq!(
+            w.services.next_step(&both, session).unwrap(),
+            NextStep::Consent
+        );
         let forced = request_with(&w, &client, &[("scope", "profile"), ("prompt", "consent")]);
-        assert_eq!(w.services.next_step(&forced, session).unwrap(), NextStep::Consent);
+        assert_eq!(
+            w.services.next_step(&forced, session).unwrap(),
+            NextStep::Consent
+        );
         // Another user's consent is not alice's.
         let bob = crate::testing::sample_user("bob", "another horse");
         crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
@@ -1281,11 +1307,17 @@ mod tests {
         w.clock.set(crate::testing::t(50));
         w.services.remember_consent(&email, &w.alice.id).unwrap();
 
-        let stored = w.store.find_consent(&w.alice.id, &client.id).unwrap().unwrap();
+        let stored = w
+            .store
+            .find_consent(&w.alice.id, &client.id)
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.scope.to_string(), "profile email");
         assert_eq!(stored.granted_at, t0());
         // Revoking the app forgets it.
-        w.services.revoke_app(&w.alice.id, client.id.as_str()).unwrap();
+        w.services
+            .revoke_app(&w.alice.id, client.id.as_str())
+            .unwrap();
         assert_eq!(w.store.find_consent(&w.alice.id, &client.id).unwrap(), None);
     }
 
@@ -1382,7 +1414,12 @@ mod tests {
 
         let request = request_with(&w, &client, &[("id_token_hint", &ours)]);
         assert_eq!(request.id_token_hint.unwrap().subject, w.alice.id);
-        for bad in ["not-a-jwt", "fake.99.RS256", &foreign_issuer, &other_audience] {
+        for bad in [
+            "not-a-jwt",
+            "fake.99.RS256",
+            &foreign_issuer,
+            &other_audience,
+        ] {
             assert_eq!(
                 redirected_code(&w, &code_request(&client, &[("id_token_hint", bad)])),
                 "invalid_request",
@@ -1401,7 +1438,9 @@ mod tests {
         let bobs = id_token(&w, bob.id, &client, "https://auth.example.com");
         let session = signed_in(&w.alice.id, Some(t0()));
         let consented = request_with(&w, &client, &[]);
-        w.services.remember_consent(&consented, &w.alice.id).unwrap();
+        w.services
+            .remember_consent(&consented, &w.alice.id)
+            .unwrap();
         let with = |hint: &str, prompt: Option<&str>| {
             let mut extra = vec![("id_token_hint", hint)];
             extra.extend(prompt.map(|p| ("prompt", p)));
@@ -1409,7 +1448,9 @@ mod tests {
         };
 
         assert_eq!(
-            w.services.next_step(&with(&alices, Some("none")), session).unwrap(),
+            w.services
+                .next_step(&with(&alices, Some("none")), session)
+                .unwrap(),
             NextStep::Issue
         );
         assert_eq!(

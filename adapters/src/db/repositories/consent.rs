@@ -37,10 +37,15 @@ impl TryFrom<ConsentRow> for Consent {
 
     fn try_from(row: ConsentRow) -> Result<Self, BadRow> {
         Ok(Self {
-            user_id: UserId::parse(&row.user_id).ok_or(BadRow { column: "oauth2_consents.user_id" })?,
-            client_id: ClientId::parse(&row.client_id)
-                .ok_or(BadRow { column: "oauth2_consents.client_id" })?,
-            scope: Scope::parse(&row.scope).map_err(|_| BadRow { column: "oauth2_consents.scope" })?,
+            user_id: UserId::parse(&row.user_id).ok_or(BadRow {
+                column: "oauth2_consents.user_id",
+            })?,
+            client_id: ClientId::parse(&row.client_id).ok_or(BadRow {
+                column: "oauth2_consents.client_id",
+            })?,
+            scope: Scope::parse(&row.scope).map_err(|_| BadRow {
+                column: "oauth2_consents.scope",
+            })?,
             granted_at: Timestamp::from_naive_utc(row.granted_at),
         })
     }
@@ -90,8 +95,9 @@ impl ConsentRepository for DieselStore {
 
     fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
         let (user, client) = (user.to_string(), client.as_str().to_owned());
-        let deleted = self
-            .write_tx(move |conn| diesel::delete(consents::table.find((user, client))).execute(conn))?;
+        let deleted = self.write_tx(move |conn| {
+            diesel::delete(consents::table.find((user, client))).execute(conn)
+        })?;
         Ok(deleted > 0)
     }
 }
