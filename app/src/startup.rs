@@ -76,6 +76,7 @@ pub fn build_services_with(
         codes: shared.clone(),
         tokens: shared.clone(),
         attempts: shared.clone(),
+        consents: shared.clone(),
         sessions: shared,
         clock,
         random: Arc::new(OsRandom),

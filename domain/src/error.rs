@@ -49,6 +49,18 @@ pub enum ErrorCode {
     /// Too many failed attempts; try again later. Not an RFC 6749 code: it is
     /// sent with HTTP 429 and `Retry-After` (RFC 6585 §4).
     SlowDown,
+    /// `prompt=none`, and the user must log in first (OpenID Connect Core
+    /// 1.0 §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none`, and the user must consent first (Core §3.1.2.6).
+    ConsentRequired,
+    /// `prompt=none`, and the request needs some other user interaction
+    /// (Core §3.1.2.6).
+    InteractionRequired,
+    /// The `request` parameter is not supported (Core §3.1.2.6, §6.1).
+    RequestNotSupported,
+    /// The `request_uri` parameter is not supported (Core §3.1.2.6, §6.2).
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -70,6 +82,11 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::SlowDown => "slow_down",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }
@@ -205,6 +222,16 @@ impl OAuthError {
         insufficient_scope => InsufficientScope;
         /// `unsupported_token_type`.
         unsupported_token_type => UnsupportedTokenType;
+        /// `login_required` (Core §3.1.2.6).
+        login_required => LoginRequired;
+        /// `consent_required` (Core §3.1.2.6).
+        consent_required => ConsentRequired;
+        /// `interaction_required` (Core §3.1.2.6).
+        interaction_required => InteractionRequired;
+        /// `request_not_supported` (Core §6.1).
+        request_not_supported => RequestNotSupported;
+        /// `request_uri_not_supported` (Core §6.2).
+        request_uri_not_supported => RequestUriNotSupported;
     }
 
     /// Too many failed attempts: try again in `seconds` (HTTP 429).

@@ -498,3 +498,47 @@ pub trait IdTokenSigner: Send + Sync {
     /// `iss`, `aud` and `sub`.
     fn verify_own(&self, token: &str) -> Option<IdTokenClaims>;
 }
+
+/// A user's remembered approval of a client: the scopes approved on the
+/// consent page (OpenID Connect Core §3.1.2.4: the server need not ask
+/// again for what the user already approved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The user who approved.
+    pub user_id: UserId,
+    /// The client approved.
+    pub client_id: ClientId,
+    /// Every scope approved so far.
+    pub scope: crate::scope::Scope,
+    /// When the user first approved this client.
+    pub granted_at: Timestamp,
+}
+
+/// Remembered consents, one per user and client. Deleting the user or the
+/// client deletes its consents.
+pub trait ConsentRepository: Send + Sync {
+    /// The consent `user` gave `client`, if any.
+    ///
+    /// # Errors
+    /// Store failures.
+    fn find_consent(&self, user: &UserId, client: &ClientId)
+        -> Result<Option<Consent>, StoreError>;
+
+    /// Stores `consent` in place of any consent of the same user and client.
+    ///
+    /// # Errors
+    /// `Gone` when the user or the client no longer exists.
+    fn save_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+
+    /// Every consent of `user`, by client id.
+    ///
+    /// # Errors
+    /// Store failures.
+    fn consents_of(&self, user: &UserId) -> Result<Vec<Consent>, StoreError>;
+
+    /// Deletes the consent `user` gave `client`; whether there was one.
+    ///
+    /// # Errors
+    /// Store failures.
+    fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
+}

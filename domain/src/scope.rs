@@ -63,6 +63,11 @@ impl Scope {
         scopes
     }
 
+    /// Removes `token` if present.
+    pub fn remove(&mut self, token: &str) {
+        self.0.retain(|t| t != token);
+    }
+
     /// Whether the set is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {

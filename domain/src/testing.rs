@@ -307,6 +307,8 @@ struct State {
     tokens: Vec<TokenRecord>,
     /// Browser sessions: (session id, logged-in user).
     sessions: Vec<(String, Option<UserId>)>,
+    /// Remembered consents.
+    consents: Vec<crate::ports::Consent>,
 }
 
 /// Every repository port, in memory.
@@ -340,6 +342,52 @@ impl InMemoryStore {
     #[must_use]
     pub fn all_codes(&self) -> Vec<AuthorizationCode> {
         self.state().codes.clone()
+    }
+}
+
+impl crate::ports::ConsentRepository for InMemoryStore {
+    fn find_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<crate::ports::Consent>, StoreError> {
+        Ok(self
+            .state()
+            .consents
+            .iter()
+            .find(|c| &c.user_id == user && &c.client_id == client)
+            .cloned())
+    }
+
+    fn save_consent(&self, consent: &crate::ports::Consent) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.references(Some(&consent.user_id), Some(&consent.client_id))?;
+        state
+            .consents
+            .retain(|c| !(c.user_id == consent.user_id && c.client_id == consent.client_id));
+        state.consents.push(consent.clone());
+        Ok(())
+    }
+
+    fn consents_of(&self, user: &UserId) -> Result<Vec<crate::ports::Consent>, StoreError> {
+        let mut found: Vec<_> = self
+            .state()
+            .consents
+            .iter()
+            .filter(|c| &c.user_id == user)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+        Ok(found)
+    }
+
+    fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let before = state.consents.len();
+        state
+            .consents
+            .retain(|c| !(&c.user_id == user && &c.client_id == client));
+        Ok(state.consents.len() != before)
     }
 }
 
@@ -541,6 +589,9 @@ impl UserRepository for InMemoryStore {
         state
             .tokens
             .retain(|t| t.user_id.as_ref() != Some(id) && !owned.contains(&t.client_id));
+        state
+            .consents
+            .retain(|c| &c.user_id != id && !owned.contains(&c.client_id));
         Ok(state.users.len() != before)
     }
 }
@@ -612,6 +663,7 @@ impl ClientRepository for InMemoryStore {
         state.clients.retain(|c| &c.id != id);
         state.codes.retain(|c| &c.client_id != id);
         state.tokens.retain(|t| &t.client_id != id);
+        state.consents.retain(|c| &c.client_id != id);
         Ok(state.clients.len() != before)
     }
 }

@@ -23,6 +23,8 @@ mod oauth2_client;
 mod openid_tokens;
 
 mod oidc_logout;
+
+mod oidc_prompt;
 mod operations;
 mod revocation;
 mod security_bearer;

@@ -389,11 +389,12 @@ async fn wb_17_consent_is_asked_again_for_a_wider_scope(app: TestApp) {
     let again = alice.get(&wide).await;
     let same_again = alice.get(&narrow).await;
 
-    // No remembered consent at all: every request shows the page.
+    // The remembered consent covers the approved scope only (OpenID
+    // Connect Core §3.1.2.4): a wider request shows the page again.
     assert_eq!(again.status, 200);
     assert!(again.body.contains("data-scope=\"email\""));
-    assert_eq!(same_again.status, 200);
-    assert!(same_again.body.contains("name=\"confirm\""));
+    assert_eq!(same_again.status, 302);
+    same_again.assert_location_starts_with(&format!("{}?code=", crate::support::REDIRECT_URI));
 }
 
 both_backends!(

@@ -88,7 +88,8 @@ async fn ac_03_code_is_bound_to_its_client(app: TestApp) {
 async fn ac_04_state_is_returned_byte_exact(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
     for state in ["st-é &=/?x", "a+b%20c", "日本語#frag", "'\"<>;"] {
-        let query = authorize_query(&client.id, "")
+        // prompt=consent: the page each time, though consent is remembered.
+        let query = authorize_query(&client.id, "&prompt=consent")
             .replace("state=st-1", &format!("state={}", encode(state)));
         let params = approve(&alice, &query).await;
         assert_eq!(params["state"], state);
@@ -112,7 +113,7 @@ async fn ac_05_denied_consent_is_access_denied_without_code(app: TestApp) {
 
 async fn ac_06_codes_are_distinct_and_carry_128_bits(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Code app").await;
-    let query = authorize_query(&client.id, "");
+    let query = authorize_query(&client.id, "&prompt=consent");
     let mut seen = HashSet::new();
     for _ in 0..5 {
         let code = approve(&alice, &query).await["code"].clone();

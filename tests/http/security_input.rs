@@ -322,7 +322,7 @@ async fn in_13_nul_bytes_are_4xx(app: TestApp) {
 
 async fn in_14_unknown_parameters_are_ignored(app: TestApp) {
     let (alice, client) = signed_in_with_code_client(&app, "Input app").await;
-    let query = authorize_query(&client.id, "&foo=bar&nonce=1&prompt=none&foo=baz");
+    let query = authorize_query(&client.id, "&foo=bar&nonce=1&frobnicate=none&foo=baz");
     let approved = alice
         .submit(&query, &query, &[("confirm", "yes"), ("extra", "1")])
         .await;

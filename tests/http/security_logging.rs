@@ -200,7 +200,7 @@ async fn run_every_flow(backend: Backend) -> Vec<String> {
     secrets.extend([web_client.secret.clone(), machine.secret.clone()]);
 
     // Authorization and consent (approve and deny), code exchange, replay.
-    let query = authorize_query(&web_client.id, "");
+    let query = authorize_query(&web_client.id, "&prompt=consent");
     let approved = alice.submit(&query, &query, &[("confirm", "yes")]).await;
     let code = location_params(approved.location())["code"].clone();
     alice.submit(&query, &query, &[("confirm", "no")]).await;

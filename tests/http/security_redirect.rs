@@ -442,7 +442,11 @@ async fn ru_09_loopback_any_port_exact_path_and_query(app: TestApp) {
         .await;
     assert_eq!(tokens.status, 200, "{:?}", tokens.body);
 
-    let token = bob.get(&query).await.csrf_token();
+    // prompt=consent: the page again, though consent is remembered now.
+    let token = bob
+        .get(&format!("{query}&prompt=consent"))
+        .await
+        .csrf_token();
     for bad in [
         "http://127.0.0.1:51234/cb/",
         "http://127.0.0.1:51234/other",

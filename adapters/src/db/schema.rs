@@ -108,3 +108,12 @@ diesel::table! {
         reservation -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    oauth2_consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+    }
+}

@@ -12,13 +12,15 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use domain::error::OAuthError;
 use domain::params::Params;
+use domain::secret::SecretDigest;
 use domain::service::authorize::{
-    AuthorizationRequest, AuthorizationResponse, AuthorizeError, Login,
+    AuthorizationRequest, AuthorizationResponse, AuthorizeError, BrowserSession, Login, NextStep,
 };
+use domain::user::User;
 
 use super::error::page_status_of;
 use super::pages::error::{oauth_error_page, PageError};
-use super::pages::{login_url, render_page, see_other, FormBody, PageRequest, Visitor};
+use super::pages::{encode, login_url, render_page, see_other, FormBody, PageRequest, Visitor};
 use super::views::{ConsentPage, RedirectNoticePage, ScopeView};
 use super::{blocking, AppState};
 
@@ -154,24 +156,127 @@ fn path_and_query(request: &HttpRequest) -> String {
     }
 }
 
-/// `GET /oauth/authorize`: the consent page.
+/// How long after a password entry made for a request that request counts
+/// as freshly logged in (`prompt=login`, `max_age`): long enough to read
+/// the consent page, short enough that a stale tab does not skip a login.
+const FRESH_LOGIN_SECONDS: i64 = 600;
+
+/// Whether the visitor entered their password for this very request, a
+/// short while ago (the login page records it, see
+/// [`super::typed_session::TypedSession::set_login_for`]).
+fn fresh_login(page: &PageRequest, visitor: &Visitor) -> bool {
+    let this = SecretDigest::of(&path_and_query(&page.request));
+    let recent = visitor
+        .auth_time
+        .is_some_and(|at| at.seconds_until(page.state.services.now()) <= FRESH_LOGIN_SECONDS);
+    visitor.user.is_some()
+        && recent
+        && page
+            .session
+            .login_for()
+            .ok()
+            .flatten()
+            .is_some_and(|d| d == this.as_hex())
+}
+
+/// What OpenID Connect says to do next (log in, consent, issue), or the
+/// error for the client (Core §3.1.2.3–§3.1.2.6).
+async fn next_step(
+    page: &PageRequest,
+    visitor: &Visitor,
+    authorization: &AuthorizationRequest,
+) -> Result<NextStep, Stop> {
+    let services = page.state.services.clone();
+    let request = authorization.clone();
+    let user = visitor.user.as_ref().map(|u| u.id);
+    let auth_time = visitor.auth_time;
+    let fresh_login = fresh_login(page, visitor);
+    blocking(move || {
+        services.next_step(
+            &request,
+            BrowserSession {
+                user: user.as_ref(),
+                auth_time,
+                fresh_login,
+            },
+        )
+    })
+    .await?
+    .map_err(Stop::Refused)
+}
+
+/// The login page for this request: back here after, the user name filled
+/// in with `login_hint` (Core §3.1.2.1) or, to log in again, the signed-in
+/// user's.
+fn log_in_first(
+    request: &HttpRequest,
+    visitor: &Visitor,
+    authorization: &AuthorizationRequest,
+    again: bool,
+) -> HttpResponse {
+    let mut location = login_url(&path_and_query(request));
+    let hint = authorization.login_hint.clone().or_else(|| {
+        again
+            .then(|| visitor.user.as_ref().map(|u| u.username.to_string()))
+            .flatten()
+    });
+    if let Some(hint) = hint {
+        location.push_str("&login_hint=");
+        location.push_str(&encode(&hint));
+    }
+    if again {
+        location.push_str("&again=1");
+    }
+    see_other(&location)
+}
+
+/// Issues the code or token without a page: consent is remembered.
+async fn issue(
+    page: &PageRequest,
+    visitor: &Visitor,
+    user: &User,
+    authorization: AuthorizationRequest,
+) -> Result<HttpResponse, Stop> {
+    let services = page.state.services.clone();
+    let client_id = authorization.client.id.to_string();
+    let user_id = user.id;
+    let login = Login {
+        auth_time: visitor.auth_time,
+        sid: visitor.sid.clone(),
+    };
+    let response =
+        blocking(move || services.approve_authorization(&authorization, &user_id, &login))
+            .await?
+            .map_err(Stop::Refused)?;
+    page.session.clear_login_for();
+    tracing::info!(event = "consent_remembered", client_id = %client_id, user_id = %user.id);
+    Ok(redirect(&response))
+}
+
+/// `GET /oauth/authorize`: the login page, the consent page, or straight
+/// back to the client.
 pub async fn get(page: PageRequest) -> HttpResponse {
     page.respond(async |visitor: Visitor| {
-        consent(&page.state, &visitor, &page.request)
+        consent(&page, &visitor)
             .await
             .or_else(|stop| stop.answer(&page.state, &visitor))
     })
     .await
 }
 
-async fn consent(
-    state: &AppState,
-    visitor: &Visitor,
-    request: &HttpRequest,
-) -> Result<HttpResponse, Stop> {
+async fn consent(page: &PageRequest, visitor: &Visitor) -> Result<HttpResponse, Stop> {
+    let (state, request) = (&page.state, &page.request);
     let authorization = validated(state, visitor, request).await?;
-    if visitor.user.is_none() {
+    let step = next_step(page, visitor, &authorization).await?;
+    if let NextStep::LogIn { again } = step {
+        return Ok(log_in_first(request, visitor, &authorization, again));
+    }
+    // next_step asks for a login whenever nobody is signed in.
+    let Some(user) = &visitor.user else {
         return Ok(see_other(&login_url(&path_and_query(request))));
+    };
+    if step == NextStep::Issue {
+        return issue(page, visitor, user, authorization).await;
     }
     let context = ConsentPage {
         layout: visitor.layout(),
@@ -212,6 +317,11 @@ async fn decide(
     let Some(user) = visitor.user.clone() else {
         return Ok(see_other(&login_url(&path_and_query(request))));
     };
+    // The login the request asks for (prompt=login, max_age) comes before
+    // any decision, posted or not.
+    if let NextStep::LogIn { again } = next_step(page, visitor, &authorization).await? {
+        return Ok(log_in_first(request, visitor, &authorization, again));
+    }
     let client_id = authorization.client.id.to_string();
     match form.get("confirm").ok().flatten() {
         Some("yes") => {
@@ -220,14 +330,18 @@ async fn decide(
                 auth_time: visitor.auth_time,
                 sid: visitor.sid.clone(),
             };
-            let response =
-                blocking(move || services.approve_authorization(&authorization, &user.id, &login))
-                    .await?
-                    .map_err(Stop::Refused)?;
+            let response = blocking(move || {
+                services.remember_consent(&authorization, &user.id)?;
+                services.approve_authorization(&authorization, &user.id, &login)
+            })
+            .await?
+            .map_err(Stop::Refused)?;
+            page.session.clear_login_for();
             tracing::info!(event = "consent_granted", client_id = %client_id, user_id = %user.id);
             Ok(redirect(&response))
         }
         Some("no") => {
+            page.session.clear_login_for();
             tracing::info!(event = "consent_denied", client_id = %client_id, user_id = %user.id);
             Ok(redirect(&state.services.deny_authorization(&authorization)))
         }

@@ -26,6 +26,10 @@ const AUTH_TIME_KEY: &str = "auth_time";
 /// renewed and not secret.
 const SID_KEY: &str = "sid";
 const FLASH_KEY: &str = "flash";
+/// The digest of the page (an authorization request) the last password
+/// entry was made for: that request's `prompt=login` or `max_age` is then
+/// satisfied, and the user is not sent to the login page again (no loop).
+const LOGIN_FOR_KEY: &str = "login_for";
 
 /// The session of a page request.
 pub struct TypedSession(Session);
@@ -95,6 +99,30 @@ impl TypedSession {
         self.0.insert(AUTH_TIME_KEY, auth_time.unix_seconds())?;
         self.0.insert(SID_KEY, sid)?;
         Ok(())
+    }
+
+    /// Records that the password was just entered to reach `next` (its
+    /// digest, in hex).
+    ///
+    /// # Errors
+    /// A value that does not serialise.
+    pub fn set_login_for(&self, next_digest: &str) -> Result<(), SessionInsertError> {
+        self.0.insert(LOGIN_FOR_KEY, next_digest)
+    }
+
+    /// The digest of the page the last password entry was made for.
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn login_for(&self) -> Result<Option<String>, SessionGetError> {
+        self.0.get::<String>(LOGIN_FOR_KEY)
+    }
+
+    /// Forgets [`Self::login_for`] (the request it was for is answered).
+    pub fn clear_login_for(&self) {
+        if self.0.contains_key(LOGIN_FOR_KEY) {
+            self.0.remove(LOGIN_FOR_KEY);
+        }
     }
 
     /// Ends the session everywhere (the server-side row is deleted).

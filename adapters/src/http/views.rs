@@ -379,12 +379,14 @@ pub struct AppView {
     pub client_name: String,
     /// `client_uri`.
     pub client_uri: Option<String>,
-    /// Scopes held.
+    /// Scopes approved or held.
     pub scopes: Vec<String>,
-    /// When first granted.
+    /// When first approved (or, without a remembered consent, granted).
     pub granted_at: String,
-    /// When last used.
-    pub last_used_at: String,
+    /// When a token was last issued (`None`: no live token).
+    pub last_used_at: Option<String>,
+    /// Whether the approval is remembered (the consent page is skipped).
+    pub remembered: bool,
 }
 
 /// `pages/apps.html`.
@@ -637,7 +639,8 @@ mod tests {
                         client_uri: None,
                         scopes: vec![],
                         granted_at: String::new(),
-                        last_used_at: String::new(),
+                        last_used_at: None,
+                        remembered: true,
                     }],
                 },
             ),

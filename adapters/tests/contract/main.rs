@@ -11,6 +11,7 @@ mod support;
 mod attempts;
 mod clients;
 mod codes;
+mod consents;
 mod database;
 mod hardening_accounts;
 mod hardening_protocol;

@@ -6,7 +6,8 @@ use std::sync::{Arc, Barrier};
 use adapters::db::DieselStore;
 use domain::client::{AuthMethod, Client};
 use domain::ports::{
-    AttemptRepository, ClientRepository, CodeRepository, TokenRepository, UserRepository,
+    AttemptRepository, ClientRepository, CodeRepository, ConsentRepository, TokenRepository,
+    UserRepository,
 };
 use domain::testing::InMemoryStore;
 pub use domain::testing::{client, code, digest, family, precise, token, tokens, user};
@@ -16,12 +17,22 @@ pub use test_support::{Backend, TestDatabase};
 
 /// Every repository port at once.
 pub trait Store:
-    UserRepository + ClientRepository + CodeRepository + TokenRepository + AttemptRepository
+    UserRepository
+    + ClientRepository
+    + CodeRepository
+    + TokenRepository
+    + AttemptRepository
+    + ConsentRepository
 {
 }
 
 impl<
-        T: UserRepository + ClientRepository + CodeRepository + TokenRepository + AttemptRepository,
+        T: UserRepository
+            + ClientRepository
+            + CodeRepository
+            + TokenRepository
+            + AttemptRepository
+            + ConsentRepository,
     > Store for T
 {
 }

@@ -1,40 +1,64 @@
-//! Connected apps: the clients holding live access to a user's account, and
-//! revoking that access at once.
+//! Connected apps: the clients a user approved (remembered consents) or
+//! holding live access to the account, and revoking both at once.
 
 use crate::client::Client;
 use crate::error::StoreError;
 use crate::ids::{ClientId, UserId};
-use crate::ports::GrantSummary;
+use crate::ports::{Consent, GrantSummary};
 
 use super::Services;
 
-/// A client with live access to the user's account.
+/// A client the user approved, or with live access to the user's account.
 #[derive(Debug, Clone)]
 pub struct ConnectedApp {
     /// The client.
     pub client: Client,
-    /// What its live tokens carry, and when.
-    pub grant: GrantSummary,
+    /// What its live tokens carry, and when (`None`: no live token).
+    pub grant: Option<GrantSummary>,
+    /// The remembered consent (`None`: tokens without one, e.g. from the
+    /// password grant or from before consents were remembered).
+    pub consent: Option<Consent>,
 }
 
 impl Services {
-    /// The apps with live access to `user`'s account.
+    /// The apps `user` approved or that hold live access to the account,
+    /// by client id.
     ///
     /// # Errors
     /// Store failures only.
     pub fn connected_apps(&self, user: &UserId) -> Result<Vec<ConnectedApp>, StoreError> {
         let now = self.ports.clock.now();
+        let mut grants = self.ports.tokens.grants_of(user, now)?;
         let mut apps = Vec::new();
-        for grant in self.ports.tokens.grants_of(user, now)? {
-            if let Some(client) = self.ports.clients.find_client(&grant.client_id)? {
-                apps.push(ConnectedApp { client, grant });
+        for consent in self.ports.consents.consents_of(user)? {
+            let grant = grants
+                .iter()
+                .position(|g| g.client_id == consent.client_id)
+                .map(|at| grants.remove(at));
+            if let Some(client) = self.ports.clients.find_client(&consent.client_id)? {
+                apps.push(ConnectedApp {
+                    client,
+                    grant,
+                    consent: Some(consent),
+                });
             }
         }
+        for grant in grants {
+            if let Some(client) = self.ports.clients.find_client(&grant.client_id)? {
+                apps.push(ConnectedApp {
+                    client,
+                    grant: Some(grant),
+                    consent: None,
+                });
+            }
+        }
+        apps.sort_by(|a, b| a.client.id.as_str().cmp(b.client.id.as_str()));
         Ok(apps)
     }
 
-    /// Revokes every token `client_id` holds for `user`, and deletes its
-    /// unused codes; returns how many tokens were revoked.
+    /// Forgets `user`'s consent for `client_id`, revokes every token it
+    /// holds for `user`, and deletes its unused codes; returns how many
+    /// tokens were revoked.
     ///
     /// # Errors
     /// Store failures only.
@@ -42,6 +66,9 @@ impl Services {
         let Some(client_id) = ClientId::parse(client_id) else {
             return Ok(0);
         };
+        // First the consent, so that no new silent approval (prompt=none)
+        // issues a code after the codes are deleted.
+        self.ports.consents.delete_consent(user, &client_id)?;
         // A code approved a moment ago must not outlive the revocation.
         self.ports.codes.delete_unused_codes(user, &client_id)?;
         self.revoke_tokens_of(Some(user), Some(&client_id))
@@ -82,9 +109,11 @@ mod tests {
 
         let apps = w.services.connected_apps(&w.alice.id).unwrap();
         assert_eq!(apps.len(), 1);
-        assert_eq!(apps[0].grant.scope.to_string(), "profile email");
-        assert_eq!(apps[0].grant.granted_at, t(0));
-        assert_eq!(apps[0].grant.last_used_at, t(100));
+        let grant = apps[0].grant.as_ref().unwrap();
+        assert_eq!(grant.scope.to_string(), "profile email");
+        assert_eq!(grant.granted_at, t(0));
+        assert_eq!(grant.last_used_at, t(100));
+        assert!(apps[0].consent.is_none());
 
         assert_eq!(w.services.revoke_app(&w.alice.id, id).unwrap(), 4);
         assert!(w.services.connected_apps(&w.alice.id).unwrap().is_empty());

@@ -12,24 +12,35 @@
 //! binds its `nonce` and the login (`auth_time`, `sid`, `amr`) to the code,
 //! for the ID token of the token endpoint; `id_token` and `id_token token`
 //! return the ID token here, and need a `nonce` (Core §3.2.2.1).
+//!
+//! OpenID Connect Core 1.0 §3.1.2.1–§3.1.2.6 adds `prompt`, `max_age`,
+//! `login_hint` and `id_token_hint` (read into [`AuthorizationRequest`]),
+//! and the rules of [`Services::next_step`]: when the user must log in
+//! (again), when consent must be asked, and what `prompt=none` answers
+//! instead. `display`, `ui_locales`, `claims_locales` and `acr_values` are
+//! accepted and not acted on (all OPTIONAL for the server); `request` and
+//! `request_uri` are refused (§6.1, §6.2: Discovery advertises
+//! `request_parameter_supported: false`); any other unknown parameter is
+//! ignored (RFC 6749 §3.1).
 
 use crate::claims::released_claims;
 use crate::client::{Client, GrantType, ResponseType};
 use crate::code::AuthorizationCode;
 use crate::error::{OAuthError, StoreError};
-use crate::id_token::{Authentication, MAX_NONCE_LEN};
+use crate::id_token::{Authentication, IdTokenClaims, MAX_NONCE_LEN};
 use crate::ids::{ClientId, UserId};
 use crate::params::Params;
 use crate::pkce::CodeChallenge;
-use crate::ports::WithinQuota;
+use crate::ports::{Consent, WithinQuota};
 use crate::scope::Scope;
 use crate::time::Timestamp;
 
 use super::id_token::{is_openid, IdTokenFor};
 use super::{Grantee, Services};
 
-/// Parameters that may appear at most once (RFC 6749 §3.1; Core §3.1.2.1).
-const SINGLE_VALUED: [&str; 8] = [
+/// Parameters that may appear at most once (RFC 6749 §3.1; the OpenID
+/// Connect ones of Core §3.1.2.1 and §6 too).
+const SINGLE_VALUED: [&str; 18] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -38,7 +49,92 @@ const SINGLE_VALUED: [&str; 8] = [
     "code_challenge",
     "code_challenge_method",
     "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "display",
+    "ui_locales",
+    "claims_locales",
+    "acr_values",
+    "request",
+    "request_uri",
 ];
+
+/// Longest `login_hint` used, in bytes; a longer hint is ignored (it is
+/// only a hint, Core §3.1.2.1).
+pub const MAX_LOGIN_HINT_LEN: usize = 256;
+
+/// The `prompt` parameter (Core §3.1.2.1): a set of `none`, `login`,
+/// `consent` and `select_account`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// `none`: never show a page; answer an error instead.
+    pub none: bool,
+    /// `login`: ask for the password even when signed in.
+    pub login: bool,
+    /// `consent`: ask for consent even when remembered.
+    pub consent: bool,
+    /// `select_account`: this server has one account per browser session,
+    /// so the login page is shown with the signed-in user's name filled in,
+    /// where the user may keep it or sign in as someone else (as `login`).
+    pub select_account: bool,
+}
+
+impl Prompt {
+    /// Parses `prompt`.
+    ///
+    /// # Errors
+    /// `invalid_request` for a value outside the four of Core §3.1.2.1, or
+    /// `none` with any other value (Core §3.1.2.1: "If this parameter
+    /// contains none with any other value, an error is returned").
+    pub fn parse(value: Option<&str>) -> Result<Self, OAuthError> {
+        let mut prompt = Self::default();
+        for token in value.unwrap_or("").split(' ').filter(|t| !t.is_empty()) {
+            match token {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => prompt.select_account = true,
+                _ => {
+                    return Err(OAuthError::invalid_request(
+                        "prompt has an unsupported value",
+                    ))
+                }
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
+            return Err(OAuthError::invalid_request(
+                "prompt=none cannot be combined with another value",
+            ));
+        }
+        Ok(prompt)
+    }
+}
+
+/// Parses `max_age`: a non-negative number of seconds (Core §3.1.2.1).
+///
+/// # Errors
+/// `invalid_request` for anything but decimal digits, or a number too
+/// large.
+pub fn parse_max_age(value: Option<&str>) -> Result<Option<i64>, OAuthError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(OAuthError::invalid_request(
+            "max_age must be a non-negative integer",
+        ));
+    }
+    value
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| OAuthError::invalid_request("max_age is too large"))
+}
+
+/// The scope that asks for a refresh token usable without the user
+/// (Core §11).
+pub const OFFLINE_ACCESS: &str = "offline_access";
 
 /// Longest `state` accepted, in bytes.
 pub const MAX_STATE_LEN: usize = 1024;
@@ -63,6 +159,55 @@ pub struct AuthorizationRequest {
     /// The `nonce` of an OpenID request, exactly as sent (Core §3.1.2.1);
     /// `None` when absent or when the scope has no `openid`.
     pub nonce: Option<String>,
+    /// `prompt` (Core §3.1.2.1).
+    pub prompt: Prompt,
+    /// `max_age` in seconds (Core §3.1.2.1).
+    pub max_age: Option<i64>,
+    /// `login_hint`, to pre-fill the user name on the login page.
+    pub login_hint: Option<String>,
+    /// The claims of `id_token_hint`, verified: an ID token of ours, for
+    /// this client (expired or not).
+    pub id_token_hint: Option<IdTokenClaims>,
+}
+
+impl AuthorizationRequest {
+    /// The `max_age` that applies: the request's.
+    #[must_use]
+    pub fn effective_max_age(&self) -> Option<i64> {
+        // combined with the client's default_max_age at merge:
+        // `self.max_age.or(self.client.metadata.default_max_age.map(Lifetime::seconds))`
+        // (Core §3.1.2.1: max_age overrides default_max_age).
+        self.max_age
+    }
+}
+
+/// What the browser session tells the rules about the visitor.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserSession<'a> {
+    /// The signed-in user, if any.
+    pub user: Option<&'a UserId>,
+    /// When that user entered their password (`None`: unknown, too old
+    /// for any `max_age`).
+    pub auth_time: Option<Timestamp>,
+    /// The user has just entered their password on the login page this
+    /// very request sent them to: the login it asked for is done.
+    pub fresh_login: bool,
+}
+
+/// What the authorization endpoint does next with a valid request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Show the login page. `again`: a user is signed in but must enter a
+    /// password anew (`prompt=login`, `select_account`, `max_age`, or an
+    /// `id_token_hint` for another user).
+    LogIn {
+        /// Whether a user is already signed in.
+        again: bool,
+    },
+    /// Show the consent page.
+    Consent,
+    /// Consent is remembered for every requested scope: issue now.
+    Issue,
 }
 
 /// The browser login the user approved from, as the session recorded it:
@@ -229,6 +374,17 @@ impl Services {
         if let Some(name) = params.first_repeated(&SINGLE_VALUED) {
             return Err(fail(OAuthError::repeated(name)));
         }
+        // Core §6.1, §6.2: request objects are not supported.
+        if params.get("request").ok().flatten().is_some() {
+            return Err(fail(OAuthError::request_not_supported(
+                "request objects are not supported",
+            )));
+        }
+        if params.get("request_uri").ok().flatten().is_some() {
+            return Err(fail(OAuthError::request_uri_not_supported(
+                "request_uri is not supported",
+            )));
+        }
         if params
             .get("state")
             .ok()
@@ -260,8 +416,28 @@ impl Services {
                 "the implicit flow is for public clients",
             )));
         }
-        let scope = Scope::resolve(params.get("scope").ok().flatten(), &client.metadata.scope)
+        let mut scope = Scope::resolve(params.get("scope").ok().flatten(), &client.metadata.scope)
             .map_err(fail)?;
+        let prompt = Prompt::parse(params.get("prompt").ok().flatten()).map_err(fail)?;
+        let max_age = parse_max_age(params.get("max_age").ok().flatten()).map_err(fail)?;
+        // Core §11: offline_access is granted only through the consent page
+        // and with a code ("MUST ensure that the prompt parameter contains
+        // consent"; ignored for implicit responses, which get no refresh
+        // token); otherwise it is dropped from the request, as
+        // node-oidc-provider does, rather than refused.
+        if !(prompt.consent && response_type == ResponseType::Code) {
+            scope.remove(OFFLINE_ACCESS);
+        }
+        let login_hint = params
+            .get("login_hint")
+            .ok()
+            .flatten()
+            .filter(|h| h.len() <= MAX_LOGIN_HINT_LEN)
+            .map(str::to_owned);
+        let id_token_hint = match params.get("id_token_hint").ok().flatten() {
+            Some(raw) => Some(self.verified_hint(raw, &client).map_err(fail)?),
+            None => None,
+        };
         let challenge = match response_type {
             ResponseType::Code => Some(
                 CodeChallenge::parse(
@@ -301,7 +477,156 @@ impl Services {
             state,
             challenge,
             nonce,
+            prompt,
+            max_age,
+            login_hint,
+            id_token_hint,
         })
+    }
+
+    /// The claims of an `id_token_hint` (Core §3.1.2.1): an ID token this
+    /// server signed, expired or not, issued by us (`iss`) to this client
+    /// (`aud`: the hint is "about the End-User's current or past
+    /// authenticated session with the Client"; node-oidc-provider checks the
+    /// audience too), so that one client cannot replay another's tokens.
+    fn verified_hint(&self, raw: &str, client: &Client) -> Result<IdTokenClaims, OAuthError> {
+        let invalid = || OAuthError::invalid_request("id_token_hint is not a valid ID token");
+        let claims = self.ports.id_tokens.verify_own(raw).ok_or_else(invalid)?;
+        if claims.issuer != self.policy.issuer || claims.audience != client.id {
+            return Err(invalid());
+        }
+        Ok(claims)
+    }
+
+    /// What happens next with a valid request, for this browser session
+    /// (Core §3.1.2.3, §3.1.2.4): log in, consent, or issue; with
+    /// `prompt=none`, an error instead of any page (Core §3.1.2.6).
+    ///
+    /// # Errors
+    /// `login_required`, `consent_required` for `prompt=none`;
+    /// `login_required` when the user who just logged in is not the one of
+    /// `id_token_hint`; a store failure as a page. An untrusted client's
+    /// error for a visitor not signed in is [`AuthorizeError::Confirm`].
+    pub fn next_step(
+        &self,
+        request: &AuthorizationRequest,
+        session: BrowserSession<'_>,
+    ) -> Result<NextStep, AuthorizeError> {
+        let refuse = |error: OAuthError| {
+            let response = self.error_response(
+                &request.redirect_to,
+                request.response_type.in_fragment(),
+                &error,
+                request.state.as_deref(),
+            );
+            if session.user.is_some() || request.client.trusted {
+                AuthorizeError::Redirect(response)
+            } else {
+                AuthorizeError::Confirm(response)
+            }
+        };
+        let hinted = request.id_token_hint.as_ref().map(|c| c.subject);
+        let Some(user) = session.user else {
+            return if request.prompt.none {
+                Err(refuse(OAuthError::login_required(
+                    "the user is not signed in",
+                )))
+            } else {
+                Ok(NextStep::LogIn { again: false })
+            };
+        };
+        let hint_mismatch = hinted.is_some_and(|sub| sub != *user);
+        if session.fresh_login {
+            // Core §3.1.2.1 id_token_hint: "If the End-User identified by
+            // the ID Token is [not] logged in by the request, [the server]
+            // SHOULD return an error, such as login_required".
+            if hint_mismatch {
+                return Err(refuse(OAuthError::login_required(
+                    "the signed-in user is not the user of id_token_hint",
+                )));
+            }
+        } else if request.prompt.login
+            || request.prompt.select_account
+            || self.too_old(session.auth_time, request.effective_max_age())
+            || hint_mismatch
+        {
+            return if request.prompt.none {
+                Err(refuse(OAuthError::login_required(if hint_mismatch {
+                    "the signed-in user is not the user of id_token_hint"
+                } else {
+                    "the user must log in again"
+                })))
+            } else {
+                Ok(NextStep::LogIn { again: true })
+            };
+        }
+        if request.prompt.consent
+            || request.scope.contains(OFFLINE_ACCESS)
+            || !self.consent_covers(user, request)?
+        {
+            return if request.prompt.none {
+                Err(refuse(OAuthError::consent_required(
+                    "the user has not approved this request",
+                )))
+            } else {
+                Ok(NextStep::Consent)
+            };
+        }
+        Ok(NextStep::Issue)
+    }
+
+    /// Whether a login at `auth_time` is older than `max_age` allows (Core
+    /// §3.1.2.1; `max_age=0` is `prompt=login`; an unknown time is too old).
+    fn too_old(&self, auth_time: Option<Timestamp>, max_age: Option<i64>) -> bool {
+        match (max_age, auth_time) {
+            (None, _) => false,
+            (Some(0), _) | (Some(_), None) => true,
+            (Some(max_age), Some(at)) => at.seconds_until(self.ports.clock.now()) > max_age,
+        }
+    }
+
+    /// Whether `user` already approved every scope of `request` for its
+    /// client.
+    fn consent_covers(
+        &self,
+        user: &UserId,
+        request: &AuthorizationRequest,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .ports
+            .consents
+            .find_consent(user, &request.client.id)?
+            .is_some_and(|c| request.scope.is_subset_of(&c.scope)))
+    }
+
+    /// Remembers that `user` approved `request`'s scopes for its client, on
+    /// top of what they approved before (Core §3.1.2.4).
+    ///
+    /// # Errors
+    /// `access_denied` on a page when the user or the client is gone; a
+    /// store failure.
+    pub fn remember_consent(
+        &self,
+        request: &AuthorizationRequest,
+        user: &UserId,
+    ) -> Result<(), AuthorizeError> {
+        let now = self.ports.clock.now();
+        let consent = match self.ports.consents.find_consent(user, &request.client.id)? {
+            Some(mut consent) => {
+                for token in request.scope.tokens() {
+                    consent.scope.insert(token);
+                }
+                consent
+            }
+            None => Consent {
+                user_id: *user,
+                client_id: request.client.id.clone(),
+                scope: request.scope.clone(),
+                granted_at: now,
+            },
+        };
+        self.ports.consents.save_consent(&consent)?;
+        Ok(())
     }
 
     /// The user approved from `login`: issue a code (or, for the implicit
@@ -773,5 +1098,489 @@ mod tests {
         }
         assert!(matches!(signed_in, Err(AuthorizeError::Redirect(_))));
         assert!(matches!(trusted, Err(AuthorizeError::Redirect(_))));
+    }
+
+    // ----- OpenID Connect Core §3.1.2.1–§3.1.2.6 -------------------------
+
+    use crate::id_token::JwsAlgorithm;
+    use crate::ports::{ConsentRepository, IdTokenSigner};
+
+    fn signed_in<'a>(user: &'a UserId, auth_time: Option<Timestamp>) -> BrowserSession<'a> {
+        BrowserSession {
+            user: Some(user),
+            auth_time,
+            fresh_login: false,
+        }
+    }
+
+    const ANONYMOUS: BrowserSession<'static> = BrowserSession {
+        user: None,
+        auth_time: None,
+        fresh_login: false,
+    };
+
+    /// A validated request of `client` with `extra` parameters.
+    fn request_with(w: &World, client: &Client, extra: &[(&str, &str)]) -> AuthorizationRequest {
+        w.services
+            .validate_authorization(&code_request(client, extra))
+            .unwrap()
+    }
+
+    fn refusal(outcome: Result<NextStep, AuthorizeError>) -> (bool, String) {
+        match outcome {
+            Err(AuthorizeError::Redirect(r)) => (true, r.param("error").unwrap().to_owned()),
+            Err(AuthorizeError::Confirm(r)) => (false, r.param("error").unwrap().to_owned()),
+            other => panic!("expected an error for the client, got {other:?}"),
+        }
+    }
+
+    fn redirected_code(w: &World, params: &Params) -> String {
+        match w.services.validate_authorization(params) {
+            Err(AuthorizeError::Redirect(response)) => {
+                assert_eq!(response.param("state"), Some("st-é &=/?x"));
+                assert_eq!(response.param("iss"), Some("https://auth.example.com"));
+                response.param("error").unwrap().to_owned()
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    /// An ID token of ours for `subject` at `client`, as the signer makes it.
+    fn id_token(w: &World, subject: UserId, client: &Client, issuer: &str) -> String {
+        let claims = IdTokenClaims {
+            issuer: issuer.to_owned(),
+            subject,
+            audience: client.id.clone(),
+            expires_at: crate::testing::t(60),
+            issued_at: crate::testing::t(0),
+            auth_time: Some(crate::testing::t(0)),
+            nonce: None,
+            access_token_hash: None,
+            code_hash: None,
+            authentication_methods: vec!["pwd".to_owned()],
+            session_id: None,
+            user_claims: Vec::new(),
+        };
+        w.signer.sign(JwsAlgorithm::Rs256, &claims).unwrap()
+    }
+
+    #[test]
+    fn prompt_is_a_set_of_the_four_values_and_none_stands_alone() {
+        assert_eq!(Prompt::parse(None).unwrap(), Prompt::default());
+        let all = Prompt::parse(Some("login  consent select_account login")).unwrap();
+        assert!(all.login && all.consent && all.select_account && !all.none);
+        assert!(Prompt::parse(Some("none")).unwrap().none);
+        for bad in [
+            "none login",
+            "consent none",
+            "none select_account",
+            "bogus",
+            "NONE",
+            "login x",
+        ] {
+            assert_eq!(
+                Prompt::parse(Some(bad)).unwrap_err().code,
+                ErrorCode::InvalidRequest,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_prompt_or_max_age_is_invalid_request_to_the_client() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        for extra in [
+            ("prompt", "none login"),
+            ("prompt", "sometimes"),
+            ("max_age", "-1"),
+            ("max_age", "1.5"),
+            ("max_age", "ten"),
+            ("max_age", "+5"),
+            ("max_age", "99999999999999999999999"),
+        ] {
+            assert_eq!(
+                redirected_code(&w, &code_request(&client, &[extra])),
+                "invalid_request",
+                "{extra:?}"
+            );
+        }
+        assert_eq!(parse_max_age(Some("0")).unwrap(), Some(0));
+        assert_eq!(parse_max_age(Some("3600")).unwrap(), Some(3600));
+        assert_eq!(parse_max_age(None).unwrap(), None);
+    }
+
+    #[test]
+    fn request_objects_are_refused_with_their_own_errors() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+
+        assert_eq!(
+            redirected_code(
+                &w,
+                &code_request(&client, &[("request", "eyJhbGciOiJub25lIn0.e30.")])
+            ),
+            "request_not_supported"
+        );
+        assert_eq!(
+            redirected_code(
+                &w,
+                &code_request(&client, &[("request_uri", "https://client.example.com/r")])
+            ),
+            "request_uri_not_supported"
+        );
+    }
+
+    #[test]
+    fn optional_parameters_are_accepted_and_unknown_ones_ignored() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let request = request_with(
+            &w,
+            &client,
+            &[
+                ("display", "popup"),
+                ("ui_locales", "fr-CA fr en"),
+                ("claims_locales", "de"),
+                ("acr_values", "urn:mace:incommon:iap:silver"),
+                ("login_hint", "alice"),
+                ("frobnicate", "yes"),
+            ],
+        );
+
+        assert_eq!(request.login_hint.as_deref(), Some("alice"));
+        assert_eq!(request.prompt, Prompt::default());
+        let long_hint = "a".repeat(MAX_LOGIN_HINT_LEN + 1);
+        let request = request_with(&w, &client, &[("login_hint", &long_hint)]);
+        assert_eq!(request.login_hint, None);
+    }
+
+    #[test]
+    fn the_new_parameters_are_single_valued() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        for name in [
+            "prompt",
+            "max_age",
+            "login_hint",
+            "display",
+            "ui_locales",
+            "claims_locales",
+            "acr_values",
+            "id_token_hint",
+        ] {
+            let value = if name == "prompt" { "login" } else { "1" };
+            assert_eq!(
+                redirected_code(&w, &code_request(&client, &[(name, value), (name, value)])),
+                "invalid_request",
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn offline_access_survives_only_with_prompt_consent_and_a_code() {
+        let w = world();
+        let (mut client, _) = w.client(AuthMethod::None);
+        client.metadata.scope = Scope::parse("profile offline_access").unwrap();
+        client.metadata.grant_types = vec![GrantType::AuthorizationCode, GrantType::Implicit];
+        client.metadata.response_types = vec![ResponseType::Code, ResponseType::Token];
+        w.reregister(&client);
+        let scope = "profile offline_access";
+
+        let without_consent = request_with(&w, &client, &[("scope", scope)]);
+        let with_login = request_with(&w, &client, &[("scope", scope), ("prompt", "login")]);
+        let with_consent = request_with(&w, &client, &[("scope", scope), ("prompt", "consent")]);
+        let implicit = w
+            .services
+            .validate_authorization(&Params::from_pairs([
+                ("response_type", "token"),
+                ("client_id", client.id.as_str()),
+                ("scope", scope),
+                ("prompt", "consent"),
+            ]))
+            .unwrap();
+
+        assert_eq!(without_consent.scope.to_string(), "profile");
+        assert_eq!(with_login.scope.to_string(), "profile");
+        assert_eq!(with_consent.scope.to_string(), scope);
+        assert_eq!(implicit.scope.to_string(), "profile");
+        // The consent page is never skipped for it, even when remembered.
+        w.services
+            .remember_consent(&with_consent, &w.alice.id)
+            .unwrap();
+        let remembered = w
+            .services
+            .next_step(&with_consent, signed_in(&w.alice.id, Some(t0())));
+        assert_eq!(remembered.unwrap(), NextStep::Consent);
+    }
+
+    fn t0() -> Timestamp {
+        crate::testing::t(0)
+    }
+
+    #[test]
+    fn without_a_session_the_user_logs_in_and_prompt_none_is_login_required() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let plain = request_with(&w, &client, &[]);
+        let none = request_with(&w, &client, &[("prompt", "none")]);
+
+        assert_eq!(
+            w.services.next_step(&plain, ANONYMOUS).unwrap(),
+            NextStep::LogIn { again: false }
+        );
+        // Untrusted client, nobody signed in: the open-redirector interstitial.
+        assert_eq!(
+            refusal(w.services.next_step(&none, ANONYMOUS)),
+            (false, "login_required".to_owned())
+        );
+        w.store.set_client_trusted(&client.id, true).unwrap();
+        let none = request_with(&w, &client, &[("prompt", "none")]);
+        assert_eq!(
+            refusal(w.services.next_step(&none, ANONYMOUS)),
+            (true, "login_required".to_owned())
+        );
+    }
+
+    #[test]
+    fn consent_is_asked_once_then_remembered_for_the_same_or_fewer_scopes() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let session = signed_in(&w.alice.id, Some(t0()));
+        let profile = request_with(&w, &client, &[("scope", "profile")]);
+        let none = request_with(&w, &client, &[("scope", "profile"), ("prompt", "none")]);
+
+        assert_eq!(
+            w.services.next_step(&profile, session).unwrap(),
+            NextStep::Consent
+        );
+        assert_eq!(
+            refusal(w.services.next_step(&none, session)),
+            (true, "consent_required".to_owned())
+        );
+
+        w.services.remember_consent(&profile, &w.alice.id).unwrap();
+
+        assert_eq!(
+            w.services.next_step(&profile, session).unwrap(),
+            NextStep::Issue
+        );
+        assert_eq!(
+            w.services.next_step(&none, session).unwrap(),
+            NextStep::Issue
+        );
+        let both = request_with(&w, &client, &[("scope", "profile email")]);
+        assert_eq!(
+            w.services.next_step(&both, session).unwrap(),
+            NextStep::Consent
+        );
+        let forced = request_with(&w, &client, &[("scope", "profile"), ("prompt", "consent")]);
+        assert_eq!(
+            w.services.next_step(&forced, session).unwrap(),
+            NextStep::Consent
+        );
+        // Another user's consent is not alice's.
+        let bob = crate::testing::sample_user("bob", "another horse");
+        crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
+        assert_eq!(
+            w.services
+                .next_step(&profile, signed_in(&bob.id, Some(t0())))
+                .unwrap(),
+            NextStep::Consent
+        );
+    }
+
+    #[test]
+    fn remembered_consent_grows_and_keeps_its_first_date() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let profile = request_with(&w, &client, &[("scope", "profile")]);
+        let email = request_with(&w, &client, &[("scope", "email")]);
+
+        w.services.remember_consent(&profile, &w.alice.id).unwrap();
+        w.clock.set(crate::testing::t(50));
+        w.services.remember_consent(&email, &w.alice.id).unwrap();
+
+        let stored = w
+            .store
+            .find_consent(&w.alice.id, &client.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.scope.to_string(), "profile email");
+        assert_eq!(stored.granted_at, t0());
+        // Revoking the app forgets it.
+        w.services
+            .revoke_app(&w.alice.id, client.id.as_str())
+            .unwrap();
+        assert_eq!(w.store.find_consent(&w.alice.id, &client.id).unwrap(), None);
+    }
+
+    #[test]
+    fn consents_go_with_their_user_or_client() {
+        use crate::ports::{ClientRepository, UserRepository};
+        for delete_client in [false, true] {
+            let w = world();
+            let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+            let request = request_with(&w, &client, &[]);
+            w.services.remember_consent(&request, &w.alice.id).unwrap();
+            if delete_client {
+                w.store.delete_client(&client.id).unwrap();
+            } else {
+                w.store.delete_user(&w.alice.id).unwrap();
+            }
+            assert!(w.store.consents_of(&w.alice.id).unwrap().is_empty());
+            // And a consent for what no longer exists is refused.
+            assert!(matches!(
+                w.services.remember_consent(&request, &w.alice.id),
+                Err(AuthorizeError::ToUser(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn prompt_login_and_select_account_ask_for_the_password_until_it_is_entered() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        for prompt in ["login", "select_account", "login consent"] {
+            let request = request_with(&w, &client, &[("prompt", prompt)]);
+            let session = signed_in(&w.alice.id, Some(t0()));
+
+            assert_eq!(
+                w.services.next_step(&request, session).unwrap(),
+                NextStep::LogIn { again: true },
+                "{prompt}"
+            );
+            let fresh = BrowserSession {
+                fresh_login: true,
+                ..session
+            };
+            assert_eq!(
+                w.services.next_step(&request, fresh).unwrap(),
+                NextStep::Consent,
+                "{prompt}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_age_asks_for_the_password_when_the_login_is_older() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        w.clock.set(crate::testing::t(100));
+        let at = |secs| signed_in(&w.alice.id, Some(crate::testing::t(secs)));
+        let step = |max_age: &str, session| {
+            let request = request_with(&w, &client, &[("max_age", max_age)]);
+            w.services.next_step(&request, session)
+        };
+        let again = NextStep::LogIn { again: true };
+
+        assert_eq!(step("60", at(0)).unwrap(), again);
+        assert_eq!(step("100", at(0)).unwrap(), NextStep::Consent);
+        assert_eq!(step("3600", at(0)).unwrap(), NextStep::Consent);
+        // An unknown login time is too old for any max_age.
+        assert_eq!(step("3600", signed_in(&w.alice.id, None)).unwrap(), again);
+        // max_age=0 is prompt=login, even for a login this second…
+        assert_eq!(step("0", at(100)).unwrap(), again);
+        // …and is satisfied by the login it asked for.
+        let fresh = BrowserSession {
+            fresh_login: true,
+            ..at(100)
+        };
+        assert_eq!(step("0", fresh).unwrap(), NextStep::Consent);
+        // With prompt=none a too-old login is login_required.
+        let none = request_with(&w, &client, &[("max_age", "60"), ("prompt", "none")]);
+        assert_eq!(
+            refusal(w.services.next_step(&none, at(0))),
+            (true, "login_required".to_owned())
+        );
+    }
+
+    #[test]
+    fn id_token_hint_must_be_ours_for_this_client_even_expired() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let (other, _) = w.client_with_id(AuthMethod::ClientSecretBasic, "client-other");
+        let ours = id_token(&w, w.alice.id, &client, "https://auth.example.com");
+        let foreign_issuer = id_token(&w, w.alice.id, &client, "https://evil.example");
+        let other_audience = id_token(&w, w.alice.id, &other, "https://auth.example.com");
+        // Long after the token expired (Core §3.1.2.1: the hint may be).
+        w.clock.set(crate::testing::t(100_000));
+
+        let request = request_with(&w, &client, &[("id_token_hint", &ours)]);
+        assert_eq!(request.id_token_hint.unwrap().subject, w.alice.id);
+        for bad in [
+            "not-a-jwt",
+            "fake.99.RS256",
+            &foreign_issuer,
+            &other_audience,
+        ] {
+            assert_eq!(
+                redirected_code(&w, &code_request(&client, &[("id_token_hint", bad)])),
+                "invalid_request",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn id_token_hint_of_another_user_is_login_required_with_prompt_none() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let bob = crate::testing::sample_user("bob", "another horse");
+        crate::ports::UserRepository::insert_user(&*w.store, &bob).unwrap();
+        let alices = id_token(&w, w.alice.id, &client, "https://auth.example.com");
+        let bobs = id_token(&w, bob.id, &client, "https://auth.example.com");
+        let session = signed_in(&w.alice.id, Some(t0()));
+        let consented = request_with(&w, &client, &[]);
+        w.services
+            .remember_consent(&consented, &w.alice.id)
+            .unwrap();
+        let with = |hint: &str, prompt: Option<&str>| {
+            let mut extra = vec![("id_token_hint", hint)];
+            extra.extend(prompt.map(|p| ("prompt", p)));
+            request_with(&w, &client, &extra)
+        };
+
+        assert_eq!(
+            w.services
+                .next_step(&with(&alices, Some("none")), session)
+                .unwrap(),
+            NextStep::Issue
+        );
+        assert_eq!(
+            refusal(w.services.next_step(&with(&bobs, Some("none")), session)),
+            (true, "login_required".to_owned())
+        );
+        // Without prompt=none the user may sign in as bob; signing in again
+        // as alice does not satisfy the hint.
+        assert_eq!(
+            w.services.next_step(&with(&bobs, None), session).unwrap(),
+            NextStep::LogIn { again: true }
+        );
+        let fresh = BrowserSession {
+            fresh_login: true,
+            ..session
+        };
+        assert_eq!(
+            refusal(w.services.next_step(&with(&bobs, None), fresh)),
+            (true, "login_required".to_owned())
+        );
+    }
+
+    #[test]
+    fn connected_apps_show_remembered_consents_without_tokens() {
+        let w = world();
+        let (client, _) = w.client(AuthMethod::ClientSecretBasic);
+        let request = request_with(&w, &client, &[("scope", "email")]);
+        w.services.remember_consent(&request, &w.alice.id).unwrap();
+
+        let apps = w.services.connected_apps(&w.alice.id).unwrap();
+
+        assert_eq!(apps.len(), 1);
+        assert!(apps[0].grant.is_none());
+        let consent = apps[0].consent.as_ref().unwrap();
+        assert_eq!(consent.scope.to_string(), "email");
+        assert_eq!(consent.granted_at, t0());
     }
 }

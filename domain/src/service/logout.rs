@@ -139,7 +139,7 @@ impl Services {
             return Err(invalid("state is too long"));
         }
         let hint = get("id_token_hint")
-            .map(|h| self.verified_hint(h))
+            .map(|h| self.verified_logout_hint(h))
             .transpose()?;
         let hint_client = hint
             .as_ref()
@@ -200,7 +200,7 @@ impl Services {
     }
 
     /// The claims of an `id_token_hint` this server issued (any `exp`).
-    fn verified_hint(&self, token: &str) -> Result<IdTokenClaims, OAuthError> {
+    fn verified_logout_hint(&self, token: &str) -> Result<IdTokenClaims, OAuthError> {
         if token.len() > MAX_ID_TOKEN_HINT_LEN {
             return Err(invalid("id_token_hint is too long"));
         }

@@ -50,6 +50,8 @@ pub struct Ports {
     pub attempts: Arc<dyn AttemptRepository>,
     /// Browser sessions (ended when a password changes).
     pub sessions: Arc<dyn SessionRepository>,
+    /// Remembered consents (OpenID Connect Core §3.1.2.4).
+    pub consents: Arc<dyn crate::ports::ConsentRepository>,
     /// Signs ID tokens and checks the ones the server signed.
     pub id_tokens: Arc<dyn IdTokenSigner>,
 }
@@ -240,6 +242,7 @@ pub(crate) mod fixtures {
             hasher: Arc::new(PlainHasher),
             attempts: store.clone(),
             sessions: store.clone(),
+            consents: store.clone(),
             id_tokens: signer.clone(),
         };
         let policy = Policy {

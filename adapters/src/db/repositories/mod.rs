@@ -3,6 +3,7 @@
 mod attempts;
 mod client;
 mod code;
+mod consent;
 mod housekeeping;
 pub use housekeeping::{Purged, PURGE_BATCH};
 mod session;

@@ -75,14 +75,34 @@ pub async fn home(page: PageRequest) -> HttpResponse {
     .await
 }
 
-/// `GET /login`: the login form (or straight to `next` when logged in).
+/// What the authorization endpoint passes to the login page (OpenID
+/// Connect Core §3.1.2.1): `login_hint`, the user name to fill in, and
+/// `again=1`, to ask a signed-in user for the password anyway
+/// (`prompt=login`, `max_age`).
+fn login_request_of(request: &HttpRequest) -> (String, bool) {
+    let Ok(params) = Params::parse_form(request.query_string().as_bytes()) else {
+        return (String::new(), false);
+    };
+    let hint = params
+        .get("login_hint")
+        .ok()
+        .flatten()
+        .filter(|h| h.len() <= domain::service::authorize::MAX_LOGIN_HINT_LEN)
+        .unwrap_or("")
+        .to_owned();
+    (hint, params.get("again").ok().flatten() == Some("1"))
+}
+
+/// `GET /login`: the login form (or straight to `next` when logged in,
+/// unless asked to log in again).
 pub async fn login_form(page: PageRequest) -> HttpResponse {
     let next = next_of(&page.request);
+    let (hint, again) = login_request_of(&page.request);
     page.respond(async |visitor: Visitor| {
-        if visitor.user.is_some() {
+        if visitor.user.is_some() && !again {
             return Ok(see_other(next.as_deref().unwrap_or("/")));
         }
-        login_page(&page.state, &visitor, next.as_deref(), "", None)
+        login_page(&page.state, &visitor, next.as_deref(), &hint, None)
     })
     .await
 }
@@ -138,6 +158,12 @@ pub async fn login(page: PageRequest, body: FormBody) -> HttpResponse {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
                 log_in(&page.state, &page.session, &user)?;
+                // The page this password was entered for counts as freshly
+                // logged in (prompt=login, max_age: no second login page).
+                if let Some(next) = &next {
+                    page.session
+                        .set_login_for(domain::secret::SecretDigest::of(next).as_hex())?;
+                }
                 Ok(signed_in(&page.state, &user, next.as_deref()))
             }
             None => {

@@ -17,13 +17,23 @@ pub async fn list(page: PageRequest) -> HttpResponse {
         let apps = blocking(move || services.connected_apps(&user.id)).await??;
         let apps = apps
             .into_iter()
-            .map(|app| AppView {
-                client_id: app.client.id.to_string(),
-                client_name: app.client.metadata.client_name,
-                client_uri: app.client.metadata.client_uri,
-                scopes: app.grant.scope.tokens().map(str::to_owned).collect(),
-                granted_at: app.grant.granted_at.display(),
-                last_used_at: app.grant.last_used_at.display(),
+            .filter_map(|app| {
+                // Scopes and date: the remembered consent's when there is
+                // one (what the user approved), else the live tokens'.
+                let (scope, granted_at) = match (&app.consent, &app.grant) {
+                    (Some(consent), _) => (consent.scope.clone(), consent.granted_at),
+                    (None, Some(grant)) => (grant.scope.clone(), grant.granted_at),
+                    (None, None) => return None,
+                };
+                Some(AppView {
+                    client_id: app.client.id.to_string(),
+                    client_name: app.client.metadata.client_name,
+                    client_uri: app.client.metadata.client_uri,
+                    scopes: scope.tokens().map(str::to_owned).collect(),
+                    granted_at: granted_at.display(),
+                    last_used_at: app.grant.map(|g| g.last_used_at.display()),
+                    remembered: app.consent.is_some(),
+                })
             })
             .collect();
         render_page(
@@ -38,8 +48,8 @@ pub async fn list(page: PageRequest) -> HttpResponse {
     .await
 }
 
-/// `POST /account/apps/{client_id}/revoke`: every token of this user and
-/// client, at once.
+/// `POST /account/apps/{client_id}/revoke`: the remembered consent and
+/// every token and unused code of this user and client, at once.
 pub async fn revoke(page: PageRequest, path: web::Path<String>, body: FormBody) -> HttpResponse {
     let client_id = path.into_inner();
     page.respond(async |visitor: Visitor| {
