@@ -96,3 +96,14 @@ diesel::table! {
         reservation -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        generation -> BigInt,
+        created_at -> Timestamp,
+        signs_from -> Timestamp,
+        sealed_private_key -> Text,
+    }
+}

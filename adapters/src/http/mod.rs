@@ -10,6 +10,7 @@ pub mod extract;
 pub mod headers;
 pub mod health;
 pub mod introspect;
+pub mod jwks;
 pub mod logging;
 pub mod metadata;
 pub mod metrics;
@@ -250,6 +251,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/.well-known/oauth-authorization-server")
             .route(web::get().to(metadata::get)),
+    )
+    .service(
+        web::resource("/.well-known/jwks.json")
+            .route(web::get().to(jwks::get))
+            .default_service(web::to(error::method_not_allowed)),
     )
     .service(web::resource("/api/me").route(web::get().to(api_me::get)))
     .service(web::resource("/healthz").route(web::get().to(health::healthz)))

@@ -6,6 +6,7 @@ mod code;
 mod housekeeping;
 pub use housekeeping::{Purged, PURGE_BATCH};
 mod session;
+mod signing_key;
 mod token;
 mod user;
 
