@@ -1068,7 +1068,10 @@ fn keys_rotate_publishes_a_next_key_per_algorithm_and_keys_list_shows_the_states
         assert_eq!(states, ["current", "next"], "{alg}");
     }
     let current = keys.iter().find(|k| k["state"] == "current").unwrap();
-    assert!(current["retired"].is_string(), "the current key's retirement is known");
+    assert!(
+        current["retired"].is_string(),
+        "the current key's retirement is known"
+    );
     assert!(current["published_until"].is_string());
-    assert!(!stdout(&ok(&on(&url, &["keys", "list"]))).contains("sealed"));
+    assert!(!stdout(ok(&on(&url, &["keys", "list"]))).contains("sealed"));
 }

@@ -15,7 +15,7 @@ use adapters::db::DieselStore;
 use adapters::jose::{self, JoseSigner, KeyEncryptionKey, KeySource};
 use domain::id_token::{IdTokenClaims, JwsAlgorithm};
 use domain::ids::{ClientId, UserId};
-use domain::ports::{Clock, IdTokenSigner, SigningKeyRepository};
+use domain::ports::{Clock, IdTokenSigner};
 use domain::signing_key::Rotation;
 use domain::time::Lifetime;
 
