@@ -32,6 +32,8 @@ use domain::service::Quotas;
 use domain::time::Lifetime;
 use domain::token::Lifetimes;
 
+use adapters::jose::KeyEncryptionKey;
+
 /// Defaults of the settings that have no domain type to carry them; the
 /// others come from `Lifetimes::default()`, `ThrottlePolicy::default()`,
 /// `Quotas::default()` and `DEFAULT_MAX_REDIRECT_URIS`.
@@ -54,6 +56,9 @@ pub mod defaults {
     pub const LOG: &str = "info";
     /// `BODY_TIMEOUT`, seconds.
     pub const BODY_TIMEOUT: u32 = 10;
+    /// `SIGNING_KEY_ROTATION`, seconds: 90 days.
+    pub const SIGNING_KEY_ROTATION: u32 =
+        domain::signing_key::KeySchedule::DEFAULT_ROTATION_SECONDS;
 }
 
 /// Shortest accepted session key, in bytes.
@@ -110,6 +115,12 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// `BODY_TIMEOUT`: time a request may take to send its whole body.
     pub body_timeout: Duration,
+    /// `KEY_ENCRYPTION_KEY`: the key the signing keys are encrypted under
+    /// in the database (see `startup::key_encryption_key` when absent).
+    pub key_encryption_key: Option<KeyEncryptionKey>,
+    /// `SIGNING_KEY_ROTATION`: how long an ID token signing key signs
+    /// before the next one takes over.
+    pub signing_key_rotation: Lifetime,
     /// `CONFIG`: the TOML file the settings were read from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -575,6 +586,26 @@ pub struct Flags {
     /// then 408 and the connection is closed [default: 10].
     #[arg(long, env = "BODY_TIMEOUT", global = true)]
     pub body_timeout: Option<u32>,
+
+    /// Key the ID token signing keys are encrypted under in the database: 32
+    /// bytes as 64 hex digits or base64url; the same on every instance
+    /// [default: none (SQLite: a file beside the database; PostgreSQL:
+    /// derived from SESSION_KEY)].
+    #[arg(long, env = "KEY_ENCRYPTION_KEY", global = true, hide_env_values = true,
+          value_parser = setting::<KeyEncryptionKey>())]
+    #[serde(deserialize_with = "from_text")]
+    pub key_encryption_key: Option<KeyEncryptionKey>,
+
+    /// Seconds an ID token signing key signs before the next one takes
+    /// over (at least 86400) [default: 7776000 (90 days)].
+    #[arg(long, env = "SIGNING_KEY_ROTATION", global = true)]
+    pub signing_key_rotation: Option<u32>,
+}
+
+impl FromSetting for KeyEncryptionKey {
+    fn from_setting(text: &str) -> Result<Self, String> {
+        Self::parse(text)
+    }
 }
 
 impl Flags {
@@ -765,6 +796,14 @@ impl Flags {
                 defaults::BODY_TIMEOUT,
                 300,
             )?,
+            key_encryption_key: self.key_encryption_key,
+            signing_key_rotation: Lifetime::at_least_one_second(number(
+                "SIGNING_KEY_ROTATION",
+                self.signing_key_rotation,
+                defaults::SIGNING_KEY_ROTATION,
+                86_400,
+                u32::MAX,
+            )?),
             config_file: self.config,
         })
     }

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use adapters::db::DieselStore;
 use adapters::http::{self, AppState, SessionSettings};
+use adapters::jose::{JoseSigner, KeyEncryptionKey, KeySource};
 use adapters::system::{BcryptHasher, OsRandom, SystemClock};
 use domain::ports::{Clock, SecureRandom};
 use domain::service::{Policy, Ports, Services};
@@ -59,6 +60,106 @@ pub fn build_services_with(
     issuer: String,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Services, DieselStore)> {
+    let (services, store, _) = build_services_and_keys(config, issuer, clock)?;
+    Ok((services, store))
+}
+
+/// The key-encryption key of the signing keys: `KEY_ENCRYPTION_KEY`;
+/// unset, on a SQLite file the key in the file `PATH.kek` beside it (made
+/// with mode 0600 on first start), on an in-memory SQLite database a random
+/// one (the keys die with it), on PostgreSQL one derived from
+/// `SESSION_KEY` (which every instance shares); neither: an error.
+///
+/// # Errors
+/// No key can be had, or the key file cannot be read or written.
+pub fn key_encryption_key(config: &Config) -> Result<KeyEncryptionKey, String> {
+    if let Some(key) = &config.key_encryption_key {
+        return Ok(key.clone());
+    }
+    let backend =
+        adapters::db::Backend::from_url(config.database_url.as_str()).map_err(|e| e.to_string())?;
+    match backend {
+        adapters::db::Backend::Sqlite { path } => {
+            if path.is_empty() || path.contains(":memory:") || path.contains("mode=memory") {
+                return KeyEncryptionKey::random().map_err(|e| e.to_string());
+            }
+            let file = std::path::PathBuf::from(format!("{path}.kek"));
+            key_file(&file)
+        }
+        adapters::db::Backend::Postgres { .. } => match &config.session_key {
+            Some(session_key) => {
+                tracing::warn!(
+                    "KEY_ENCRYPTION_KEY is not set: the signing keys are encrypted under a key \
+                     derived from SESSION_KEY (changing SESSION_KEY then makes them unreadable)"
+                );
+                KeyEncryptionKey::derive_from(&session_key.0).map_err(|e| e.to_string())
+            }
+            None => Err(
+                "KEY_ENCRYPTION_KEY is not set: on PostgreSQL configure it (32 bytes, \
+                 e.g. `openssl rand -hex 32`, the same on every instance) or SESSION_KEY"
+                    .to_owned(),
+            ),
+        },
+    }
+}
+
+/// Reads the key file, or makes it (0600) when absent; two processes
+/// making it at once end up with the same key (the second link fails and
+/// it reads the first's).
+fn key_file(file: &std::path::Path) -> Result<KeyEncryptionKey, String> {
+    let unreadable =
+        |e: std::io::Error| format!("cannot read the key file {}: {e}", file.display());
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            return KeyEncryptionKey::parse(&text).map_err(|e| format!("{}: {e}", file.display()))
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(unreadable(e)),
+        Err(_) => {}
+    }
+    let key = KeyEncryptionKey::random().map_err(|e| e.to_string())?;
+    let temporary = file.with_extension(format!("kek.{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut out = options.open(&temporary)?;
+        out.write_all(key.to_hex().as_bytes())?;
+        out.sync_all()
+    };
+    let made = write().and_then(|()| std::fs::hard_link(&temporary, file));
+    let _ = std::fs::remove_file(&temporary);
+    match made {
+        Ok(()) => {
+            tracing::warn!(
+                file = %file.display(),
+                "KEY_ENCRYPTION_KEY is not set: the signing keys are encrypted under a new key \
+                 kept in this file; back it up with the database, or set KEY_ENCRYPTION_KEY"
+            );
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(file).map_err(unreadable)?;
+            KeyEncryptionKey::parse(&text).map_err(|e| format!("{}: {e}", file.display()))
+        }
+        Err(e) => Err(format!("cannot write the key file {}: {e}", file.display())),
+    }
+}
+
+/// [`build_services_with`], also handing back the ID token signer (which
+/// loads its keys when first used; `Application` loads them at once).
+///
+/// # Errors
+/// An unreachable database, an unknown URL scheme or a bad setting.
+pub fn build_services_and_keys(
+    config: &Config,
+    issuer: String,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Services, DieselStore, Arc<JoseSigner>)> {
     let store = open_store(config)?;
     let policy = Policy {
         issuer,
@@ -68,8 +169,12 @@ pub fn build_services_with(
         quotas: config.quotas,
     };
     let shared = Arc::new(store.clone());
-    let id_tokens = adapters::jose::JoseSigner::generate_in_memory(clock.clone())
-        .context("cannot make the ID token signing keys")?;
+    let source = key_encryption_key(config).map(|kek| KeySource {
+        repository: shared.clone(),
+        kek,
+        schedule: adapters::jose::schedule(config.signing_key_rotation, config.lifetimes.id_token),
+    });
+    let id_tokens = Arc::new(JoseSigner::deferred(source, clock.clone()));
     let ports = Ports {
         users: shared.clone(),
         clients: shared.clone(),
@@ -81,9 +186,9 @@ pub fn build_services_with(
         clock,
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
-        id_tokens: Arc::new(id_tokens),
+        id_tokens: id_tokens.clone(),
     };
-    Ok((Services::new(ports, policy), store))
+    Ok((Services::new(ports, policy), store, id_tokens))
 }
 
 /// Blocking threads per worker: the pool's connections shared among the
@@ -129,6 +234,7 @@ pub struct Application {
     store: DieselStore,
     cleanup_interval: std::time::Duration,
     clock: Arc<dyn Clock>,
+    signer: Arc<JoseSigner>,
 }
 
 impl Application {
@@ -157,8 +263,14 @@ impl Application {
             Some(issuer) => issuer.clone(),
             None => Issuer::for_address(address).map_err(anyhow::Error::msg)?,
         };
-        let (services, store) =
-            build_services_with(config, issuer.as_str().to_owned(), clock.clone())?;
+        let (services, store, signer) =
+            build_services_and_keys(config, issuer.as_str().to_owned(), clock.clone())?;
+        // At once, so that a missing or wrong KEY_ENCRYPTION_KEY stops the
+        // start, and the first request finds the keys made.
+        signer
+            .refresh()
+            .context("cannot load the ID token signing keys")?;
+        let jwks_signer = web::Data::from(signer.clone());
         let https = issuer.is_https();
         let key_bytes = match &config.session_key {
             Some(key) => key.0.clone(),
@@ -200,6 +312,7 @@ impl Application {
                 // Outermost: every middleware and handler runs in the span.
                 .wrap(http::logging::request_span())
                 .app_data(app_state.clone())
+                .app_data(jwks_signer.clone())
                 .app_data(body_timeout.clone())
                 .app_data(web::PayloadConfig::new(domain::params::MAX_FORM_BYTES))
                 .configure(http::configure)
@@ -240,6 +353,7 @@ impl Application {
             store: state.store.clone(),
             cleanup_interval: config.cleanup_interval,
             clock,
+            signer,
         })
     }
 
@@ -271,17 +385,37 @@ impl Application {
             self.cleanup_interval,
             self.clock,
         ));
+        let keys = tokio::spawn(reload_keys(self.signer));
         let metrics = self.metrics_server.map(|server| {
             let handle = server.handle();
             (tokio::spawn(server), handle)
         });
         let outcome = self.server.await;
         cleanup.abort();
+        keys.abort();
         // The metrics listener lives as long as the main one.
         if let Some((task, handle)) = metrics {
             handle.stop(false).await;
             let _ = task.await;
         }
         outcome
+    }
+}
+
+/// Every [`adapters::jose::RELOAD_SECONDS`]: the rotation timer and the
+/// reload of the keys other instances made.
+async fn reload_keys(signer: Arc<JoseSigner>) {
+    let period = std::time::Duration::from_secs(adapters::jose::RELOAD_SECONDS.unsigned_abs());
+    let mut ticker = tokio::time::interval(period);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let signer = signer.clone();
+        let outcome = tokio::task::spawn_blocking(move || signer.refresh()).await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(event = "signing_keys_reload_failed", error = %error),
+            Err(_) => tracing::warn!(event = "signing_keys_reload_failed", error = "task failed"),
+        }
     }
 }

@@ -1155,3 +1155,35 @@ fn client_create_takes_the_openid_metadata() {
         "post_logout_redirect_uris",
     );
 }
+
+#[test]
+fn keys_rotate_publishes_a_next_key_per_algorithm_and_keys_list_shows_the_states() {
+    let (_database, url) = fresh_database();
+    let added = json_of(&on(&url, &["keys", "rotate", "--json"]));
+    assert_eq!(added["added"].as_array().unwrap().len(), 3, "{added}");
+    let added = json_of(&on(&url, &["keys", "rotate", "--json"]));
+    assert_eq!(added["added"].as_array().unwrap().len(), 3, "{added}");
+    // A next key is already waiting for each algorithm: nothing more.
+    let again = json_of(&on(&url, &["keys", "rotate", "--json"]));
+    assert_eq!(again["added"].as_array().unwrap().len(), 0, "{again}");
+
+    let listed = json_of(&on(&url, &["keys", "list", "--json"]));
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 6);
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let mut states: Vec<&str> = keys
+            .iter()
+            .filter(|k| k["alg"] == alg)
+            .map(|k| k["state"].as_str().unwrap())
+            .collect();
+        states.sort_unstable();
+        assert_eq!(states, ["current", "next"], "{alg}");
+    }
+    let current = keys.iter().find(|k| k["state"] == "current").unwrap();
+    assert!(
+        current["retired"].is_string(),
+        "the current key's retirement is known"
+    );
+    assert!(current["published_until"].is_string());
+    assert!(!stdout(ok(&on(&url, &["keys", "list"]))).contains("sealed"));
+}

@@ -26,6 +26,7 @@ pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
 pub mod service;
+pub mod signing_key;
 pub mod time;
 pub mod token;
 pub mod user;

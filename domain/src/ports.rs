@@ -11,6 +11,7 @@ use crate::error::StoreError;
 use crate::id_token::{IdTokenClaims, JwsAlgorithm};
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::secret::{PlainSecret, SecretDigest, SECRET_BYTES};
+use crate::signing_key::StoredSigningKey;
 use crate::time::Timestamp;
 use crate::token::{NewTokens, TokenRecord};
 use crate::user::{DisplayName, EmailAddress, PasswordHash, User};
@@ -541,4 +542,28 @@ pub trait ConsentRepository: Send + Sync {
     /// # Errors
     /// Store failures.
     fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
+}
+
+/// Stored ID token signing keys (their private halves sealed by the
+/// adapter), shared by every instance.
+pub trait SigningKeyRepository: Send + Sync {
+    /// Every stored key.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
+
+    /// Stores a new key.
+    ///
+    /// # Errors
+    /// MUST return `StoreError::Conflict`, storing nothing, when a key with
+    /// the same `kid`, or of the same `alg` and `generation`, exists: of
+    /// two instances rotating at once, exactly one adds the key.
+    fn insert_signing_key(&self, key: &StoredSigningKey) -> Result<(), StoreError>;
+
+    /// Deletes the keys named in `kids`; how many there were.
+    ///
+    /// # Errors
+    /// Store failures only.
+    fn delete_signing_keys(&self, kids: &[String]) -> Result<usize, StoreError>;
 }

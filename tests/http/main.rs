@@ -38,6 +38,7 @@ mod security_redirect;
 mod security_refresh;
 mod security_revocation;
 mod security_tokens;
+mod signing_keys;
 mod storage;
 mod token_endpoint;
 mod userinfo;

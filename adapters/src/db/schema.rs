@@ -117,3 +117,14 @@ diesel::table! {
         granted_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        generation -> BigInt,
+        created_at -> Timestamp,
+        signs_from -> Timestamp,
+        sealed_private_key -> Text,
+    }
+}

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod headers;
 pub mod health;
 pub mod introspect;
+pub mod jwks;
 pub mod logging;
 pub mod logout;
 pub mod metadata;
@@ -270,6 +271,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(userinfo::post))
             .route(web::method(actix_web::http::Method::OPTIONS).to(userinfo::preflight))
             .default_service(web::to(userinfo::method_not_allowed)),
+    )
+    .service(
+        web::resource("/.well-known/jwks.json")
+            .route(web::get().to(jwks::get))
+            .default_service(web::to(error::method_not_allowed)),
     )
     .service(web::resource("/api/me").route(web::get().to(api_me::get)))
     .service(web::resource("/healthz").route(web::get().to(health::healthz)))

@@ -101,11 +101,11 @@ fn the_key_that_signs_is_the_latest_whose_time_has_come() {
     let (old_kid, new_kid) = (old.kid().to_owned(), new.kid().to_owned());
     let set = KeySet::new(vec![
         KeyEntry {
-            key: old,
+            key: Arc::new(old),
             signs_from: t(0),
         },
         KeyEntry {
-            key: new,
+            key: Arc::new(new),
             signs_from: t(500),
         },
     ]);

@@ -6,6 +6,7 @@
 //! scripts read it). Every failure is one line on stderr and exit code 1.
 
 mod clients;
+mod keys;
 mod output;
 mod tokens;
 mod users;
@@ -52,6 +53,26 @@ pub enum Command {
     /// Manage tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the ID token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new key per algorithm: published at once, signing after the
+    /// lead (caches see it first); the old key stays published until its
+    /// tokens have expired.
+    Rotate {
+        /// Emergency (a key believed compromised): the new keys sign at
+        /// once, without waiting for caches.
+        #[arg(long)]
+        now: bool,
+    },
+    /// List the keys: kid, alg, state (next/current/retired), created,
+    /// signs from, retired, published until.
+    List,
 }
 
 /// A password from the command line or, safer, from stdin. Its `Debug`
@@ -320,6 +341,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output.print(json || always_json);
             Ok(())
         }
+        Command::Keys(command) => {
+            let output = blocking(move || {
+                use domain::ports::Clock as _;
+                let source = key_source(&config)?;
+                let now = adapters::system::SystemClock.now();
+                match command {
+                    KeysCommand::Rotate { now: immediate } => keys::rotate(&source, now, immediate),
+                    KeysCommand::List => keys::list(&source, now),
+                }
+            })
+            .await?;
+            output.print(json);
+            Ok(())
+        }
         Command::Token(TokenCommand::Revoke {
             client_id,
             username,
@@ -333,6 +368,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The signing keys' store and key-encryption key.
+fn key_source(config: &Config) -> anyhow::Result<adapters::jose::KeySource> {
+    let store = crate::startup::open_store(config)?;
+    let kek = crate::startup::key_encryption_key(config).map_err(anyhow::Error::msg)?;
+    Ok(adapters::jose::KeySource {
+        repository: std::sync::Arc::new(store),
+        kek,
+        schedule: adapters::jose::schedule(config.signing_key_rotation, config.lifetimes.id_token),
+    })
 }
 
 /// Opens the database and applies the pending migrations, nothing else.

@@ -43,6 +43,8 @@ pub const SETTINGS_ENV: &[&str] = &[
     "MIGRATE_ON_START",
     "METRICS_BIND",
     "BODY_TIMEOUT",
+    "KEY_ENCRYPTION_KEY",
+    "SIGNING_KEY_ROTATION",
 ];
 
 pub fn command() -> Command {

@@ -134,6 +134,10 @@ impl Answer {
     }
 }
 
+/// The key-encryption key of the test servers (64 hex digits).
+pub const TEST_KEY_ENCRYPTION_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
 /// Starts the server on `backend` with extra command-line settings.
 pub async fn spawn_app_with(backend: Backend, settings: &[&str]) -> TestApp {
     spawn_app_reaching_database_at(backend, settings, |url| url.to_owned()).await
@@ -160,6 +164,11 @@ pub async fn spawn_app_reaching_database_at(
         "--pool-size",
         "4",
     ];
+    // PostgreSQL has no key file beside the database: the signing keys
+    // need a configured key-encryption key (unless a test sets its own).
+    if !settings.contains(&"--key-encryption-key") {
+        args.extend_from_slice(&["--key-encryption-key", TEST_KEY_ENCRYPTION_KEY]);
+    }
     args.extend_from_slice(settings);
     let cli = Cli::try_parse_from(&args).expect("test settings parse");
     let clock = Arc::new(SettableClock::over(Arc::new(SystemClock)));

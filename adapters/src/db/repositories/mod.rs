@@ -7,6 +7,7 @@ mod consent;
 mod housekeeping;
 pub use housekeeping::{Purged, PURGE_BATCH};
 mod session;
+mod signing_key;
 mod token;
 mod user;
 
