@@ -37,6 +37,9 @@ both_backends!(
     prompt_none_without_a_session_answers_login_required,
     prompt_none_with_a_session_but_no_consent_answers_consent_required,
     prompt_none_with_a_session_and_remembered_consent_signs_in_without_a_page,
+    prompt_none_with_the_users_own_id_token_hint_signs_in_without_a_page,
+    prompt_none_with_another_users_id_token_hint_answers_login_required,
+    prompt_login_asks_for_the_password_again,
     max_age_exceeded_asks_for_the_password_again,
     max_age_not_exceeded_keeps_the_login,
     rp_initiated_logout_redirects_with_state_and_ends_the_session,
@@ -329,6 +332,72 @@ async fn prompt_none_with_a_session_and_remembered_consent_signs_in_without_a_pa
     let claims = rp.verified(&tokens, &pending.nonce);
     assert_eq!(claims.subject(), first.claims.subject());
     assert_eq!(claims.auth_time(), first.claims.auth_time());
+}
+
+async fn prompt_none_with_the_users_own_id_token_hint_signs_in_without_a_page(app: TestApp) {
+    let rp = alice_and_relying_party(&app, &[]).await;
+    let browser = WebUser::new(&app);
+    let first = rp.sign_in(&browser, "alice", OPENID_SCOPE, |r| r).await;
+    let hint = first.id_token().to_string();
+    let pending = rp.authorization(OPENID_SCOPE, |r| {
+        r.add_prompt(CoreAuthPrompt::None)
+            .add_extra_param("id_token_hint", hint)
+    });
+
+    let answer = without_interaction(&browser, &pending.url).await;
+
+    let tokens = rp.exchange(&pending, &answer).await;
+    let claims = rp.verified(&tokens, &pending.nonce);
+    assert_eq!(claims.subject(), first.claims.subject());
+}
+
+async fn prompt_none_with_another_users_id_token_hint_answers_login_required(app: TestApp) {
+    let rp = alice_and_relying_party(&app, &[]).await;
+    openid_user(&app, "bob");
+    let alices = rp
+        .sign_in(&WebUser::new(&app), "alice", OPENID_SCOPE, |r| r)
+        .await;
+    let bobs_browser = WebUser::new(&app);
+    rp.sign_in(&bobs_browser, "bob", OPENID_SCOPE, |r| r).await;
+    let hint = alices.id_token().to_string();
+    let pending = rp.authorization(OPENID_SCOPE, |r| {
+        r.add_prompt(CoreAuthPrompt::None)
+            .add_extra_param("id_token_hint", hint)
+    });
+
+    let answer = without_interaction(&bobs_browser, &pending.url).await;
+
+    // Core §3.1.2.1 id_token_hint: the signed-in user is not the one the
+    // hint names, so login_required and no code.
+    assert_eq!(answer["error"], "login_required");
+    assert_eq!(answer["state"], *pending.state.secret());
+    assert!(!answer.contains_key("code"));
+}
+
+async fn prompt_login_asks_for_the_password_again(app: TestApp) {
+    let rp = alice_and_relying_party(&app, &[]).await;
+    let browser = WebUser::new(&app);
+    let first = rp.sign_in(&browser, "alice", OPENID_SCOPE, |r| r).await;
+    app.advance(Duration::from_secs(30));
+    let pending = rp.authorization(OPENID_SCOPE, |r| r.add_prompt(CoreAuthPrompt::Login));
+
+    let page = browser
+        .get(pending.url.as_str().strip_prefix(&app.address).unwrap())
+        .await;
+    assert!(
+        !(page.status == 302 && page.location().starts_with(REDIRECT_URI)),
+        "a code without a fresh login: {}",
+        page.location()
+    );
+    let answer = through_the_pages(&browser, &pending.url, "alice").await;
+
+    let tokens = rp.exchange(&pending, &answer).await;
+    let claims = rp.verified(&tokens, &pending.nonce);
+    let (before, after) = (
+        first.claims.auth_time().unwrap(),
+        claims.auth_time().expect("auth_time"),
+    );
+    assert!(seconds_between(before, after) >= 30, "{before} → {after}");
 }
 
 async fn max_age_exceeded_asks_for_the_password_again(app: TestApp) {
