@@ -18,9 +18,9 @@ use openidconnect::{
 
 use crate::both_backends;
 use crate::support::openid::{
-    discover, issuer_of, jwks_at, kid_of, openid_client, openid_user, rotate_signing_keys,
-    second_instance, through_the_pages, without_interaction, RelyingParty, SignedIn, OPENID_SCOPE,
-    OPENID_SETTINGS, POST_LOGOUT_URI,
+    discover, issuer_of, jwks_at, kid_of, logged_in_at, openid_client, openid_user,
+    rotate_signing_keys, second_instance, through_the_pages, without_interaction, RelyingParty,
+    SignedIn, OPENID_SCOPE, OPENID_SETTINGS, POST_LOGOUT_URI,
 };
 use crate::support::web::WebUser;
 use crate::support::{TestApp, REDIRECT_URI};
@@ -44,6 +44,7 @@ both_backends!(
     max_age_not_exceeded_keeps_the_login,
     rp_initiated_logout_redirects_with_state_and_ends_the_session,
     logout_to_an_unregistered_uri_does_not_redirect_there,
+    rp_initiated_logout_ends_the_session_on_every_instance,
     an_es256_client_gets_an_es256_id_token_the_library_verifies,
     an_eddsa_client_gets_an_eddsa_id_token_the_library_verifies,
     two_instances_on_one_database_verify_each_others_id_tokens,
@@ -517,6 +518,25 @@ async fn logout_to_an_unregistered_uri_does_not_redirect_there(app: TestApp) {
         answer.location()
     );
     assert!(!answer.body.contains(elsewhere) || answer.status >= 400);
+}
+
+async fn rp_initiated_logout_ends_the_session_on_every_instance(app: TestApp) {
+    let rp = alice_and_relying_party(&app, &["--post-logout-redirect-uri", POST_LOGOUT_URI]).await;
+    let other = second_instance(&app).await;
+    let browser = WebUser::new(&app);
+    let signed_in = rp.sign_in(&browser, "alice", OPENID_SCOPE, |r| r).await;
+    assert!(
+        logged_in_at(&browser, &other).await,
+        "one session for both instances"
+    );
+
+    let url = logout_url(&rp, &signed_in, POST_LOGOUT_URI);
+    let answer = browser.get(url.strip_prefix(&app.address).unwrap()).await;
+
+    // Issue 13 item 8: the browser session ends on every instance.
+    assert!((300..400).contains(&answer.status), "{}", answer.body);
+    assert!(!logged_in_at(&browser, &other).await);
+    assert!(!logged_in_at(&browser, &app.address).await);
 }
 
 /// A client registered with `--id-token-alg name` gets ID tokens signed

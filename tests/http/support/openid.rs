@@ -40,8 +40,12 @@ use super::{location_params, TestApp, TestClient, PASSWORD, REDIRECT_URI};
 
 /// ADAPT AT MERGE: settings that every instance of these tests starts with,
 /// and that the CLI commands below pass too (they open the same database and
-/// keys). Empty while the keys need none.
-pub const OPENID_SETTINGS: &[&str] = &[];
+/// keys): a session key shared by the instances, as SESSION_KEY is in a
+/// deployment of several; add the keys' settings here if they need any.
+pub const OPENID_SETTINGS: &[&str] = &[
+    "--session-key",
+    "a session key of at least sixty-four bytes, shared by both instances of a test",
+];
 
 /// ADAPT AT MERGE: how far the server's clock must move after `keys rotate`
 /// for the new key to be published and to sign (issue 13 item 4: a new key
@@ -392,6 +396,21 @@ pub async fn without_interaction(browser: &WebUser<'_>, url: &url::Url) -> HashM
     location_params(answer.location())
 }
 
+/// Whether the home page of the instance at `address` shows `browser` as
+/// signed in (the browser's cookies go to every port of 127.0.0.1).
+pub async fn logged_in_at(browser: &WebUser<'_>, address: &str) -> bool {
+    browser
+        .http
+        .get(format!("{address}/"))
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains(super::web::LOGGED_IN_MARKER)
+}
+
 /// The JWKS at `address` (an instance), as a relying party fetches it.
 pub async fn jwks_at(app: &TestApp, address: &str) -> CoreJsonWebKeySet {
     let url = JsonWebKeySetUrl::new(format!("{address}/.well-known/jwks.json")).expect("a URL");
@@ -419,10 +438,10 @@ pub async fn run_cli(app: &TestApp, args: &[&str]) {
     line.extend_from_slice(OPENID_SETTINGS);
     line.extend_from_slice(args);
     let cli = app::cli::Cli::try_parse_from(&line)
-        .unwrap_or_else(|e| panic!("command line {line:?}: {e}"));
+        .unwrap_or_else(|e| panic!("command line {args:?}: {e}"));
     app::cli::run(cli)
         .await
-        .unwrap_or_else(|e| panic!("command {line:?}: {e:#}"));
+        .unwrap_or_else(|e| panic!("command {args:?}: {e:#}"));
 }
 
 /// A user `name` with [`PASSWORD`], an e-mail address and a display name.
