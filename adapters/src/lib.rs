@@ -3,4 +3,5 @@
 
 pub mod db;
 pub mod http;
+pub mod jose;
 pub mod system;

@@ -461,7 +461,9 @@ pub struct Flags {
     #[arg(long, env = "BCRYPT_COST", global = true)]
     pub bcrypt_cost: Option<u32>,
 
-    /// Scopes this server knows, space-separated [default: "profile email"].
+    /// Scopes this server knows besides `openid profile email
+    /// offline_access` (always known), space-separated [default: "profile
+    /// email"].
     #[arg(long, env = "SCOPES", global = true, value_parser = setting::<Scope>())]
     #[serde(deserialize_with = "from_text")]
     pub scopes: Option<Scope>,

@@ -68,6 +68,8 @@ pub fn build_services_with(
         quotas: config.quotas,
     };
     let shared = Arc::new(store.clone());
+    let id_tokens = adapters::jose::JoseSigner::generate_in_memory(clock.clone())
+        .context("cannot make the ID token signing keys")?;
     let ports = Ports {
         users: shared.clone(),
         clients: shared.clone(),
@@ -78,6 +80,7 @@ pub fn build_services_with(
         clock,
         random: Arc::new(OsRandom),
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
+        id_tokens: Arc::new(id_tokens),
     };
     Ok((Services::new(ports, policy), store))
 }

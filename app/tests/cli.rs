@@ -1043,3 +1043,30 @@ fn client_create_refuses_bidi_names_and_userinfo_uris() {
     );
     ok(&create("Fine", "https://app.example/"));
 }
+
+#[test]
+fn client_create_registers_the_openid_implicit_response_types() {
+    let db = AliceDb::new();
+    let mut args = client_create(
+        "alice",
+        "SPA",
+        "--redirect-uri https://spa.example/cb --grant-type implicit \
+         --scope openid --auth-method none --response-type id_token",
+    );
+    args.extend(["--response-type", "id_token token"]);
+
+    let client = json_of(&db.cli(&args));
+
+    assert_eq!(
+        client["response_types"],
+        serde_json::json!(["id_token", "id_token token"])
+    );
+    let mut without_implicit = client_create(
+        "alice",
+        "Web",
+        "--redirect-uri https://web.example/cb --grant-type authorization_code \
+         --response-type code --scope openid",
+    );
+    without_implicit.extend(["--response-type", "id_token"]);
+    fails_with(&db.cli(&without_implicit), "response_types");
+}

@@ -58,32 +58,75 @@ impl GrantType {
     }
 }
 
-/// A response type at the authorization endpoint (RFC 7591 `response_types`).
+/// A response type at the authorization endpoint (RFC 7591 `response_types`;
+/// OpenID Connect Core §3.2.2.1 adds `id_token` and `id_token token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResponseType {
     /// `code`: the authorization code flow.
     Code,
-    /// `token`: the implicit flow.
+    /// `token`: the implicit flow (RFC 6749 §4.2).
     Token,
+    /// `id_token`: the OpenID implicit flow with an ID token only.
+    IdToken,
+    /// `id_token token`: the OpenID implicit flow, ID token and access token.
+    IdTokenToken,
 }
 
 impl ResponseType {
     /// Every response type the server implements.
-    pub const ALL: [Self; 2] = [Self::Code, Self::Token];
+    pub const ALL: [Self; 4] = [Self::Code, Self::Token, Self::IdToken, Self::IdTokenToken];
 
-    /// The wire name.
+    /// The wire name (a space-separated list for `id_token token`, written
+    /// in the order OpenID Connect Core §3.2.2.1 uses).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Code => "code",
             Self::Token => "token",
+            Self::IdToken => "id_token",
+            Self::IdTokenToken => "id_token token",
         }
     }
 
-    /// Parses a wire name.
+    /// Parses a wire name. A response type of several values is a set: the
+    /// order of the values does not matter (OAuth 2.0 Multiple Response Type
+    /// Encoding Practices §5), so `token id_token` is `id_token token`; a
+    /// repeated value or extra spaces are not accepted.
     #[must_use]
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == value)
+        if let Some(exact) = Self::ALL.into_iter().find(|r| r.as_str() == value) {
+            return Some(exact);
+        }
+        (value == "token id_token").then_some(Self::IdTokenToken)
+    }
+
+    /// The grant this response type belongs to: `code` the authorization
+    /// code grant, every other the implicit grant (RFC 6749 §4.2, Core §3.2).
+    #[must_use]
+    pub fn grant_type(self) -> GrantType {
+        match self {
+            Self::Code => GrantType::AuthorizationCode,
+            Self::Token | Self::IdToken | Self::IdTokenToken => GrantType::Implicit,
+        }
+    }
+
+    /// Whether the response goes in the fragment (RFC 6749 §4.2.2, Core
+    /// §3.2.2.5): every implicit response type.
+    #[must_use]
+    pub fn in_fragment(self) -> bool {
+        self.grant_type() == GrantType::Implicit
+    }
+
+    /// Whether the authorization response itself carries an ID token.
+    #[must_use]
+    pub fn issues_id_token(self) -> bool {
+        matches!(self, Self::IdToken | Self::IdTokenToken)
+    }
+
+    /// Whether the authorization response itself carries an access token.
+    #[must_use]
+    pub fn issues_access_token(self) -> bool {
+        matches!(self, Self::Token | Self::IdTokenToken)
     }
 }
 
@@ -235,25 +278,28 @@ pub struct ServerCapabilities {
 }
 
 impl ServerCapabilities {
-    /// Everything implemented, with the given scopes.
+    /// Everything implemented, with the given scopes after the OpenID
+    /// Connect ones, which are always known ([`Scope::with_openid_scopes`]).
     #[must_use]
     pub fn all(scopes: Scope) -> Self {
         Self {
             grant_types: GrantType::ALL.to_vec(),
             response_types: ResponseType::ALL.to_vec(),
-            scopes,
+            scopes: scopes.with_openid_scopes(),
             max_redirect_uris: DEFAULT_MAX_REDIRECT_URIS,
         }
     }
 
     /// These capabilities with `disabled` grants switched off. The implicit
-    /// grant is the only user of response type `token` (RFC 6749 §4.2.1),
-    /// so switching it off removes that response type too.
+    /// grant is the only user of response types `token` (RFC 6749 §4.2.1),
+    /// `id_token` and `id_token token` (Core §3.2), so switching it off
+    /// removes those response types too.
     #[must_use]
     pub fn without(mut self, disabled: &[GrantType]) -> Self {
         self.grant_types.retain(|g| !disabled.contains(g));
         if disabled.contains(&GrantType::Implicit) {
-            self.response_types.retain(|r| *r != ResponseType::Token);
+            self.response_types
+                .retain(|r| r.grant_type() != GrantType::Implicit);
         }
         self
     }
@@ -340,7 +386,9 @@ impl ClientMetadata {
         // RFC 7591 §2.1: grant types and response types must agree.
         let has = |g| grant_types.contains(&g);
         let code = response_types.contains(&ResponseType::Code);
-        let token = response_types.contains(&ResponseType::Token);
+        let token = response_types
+            .iter()
+            .any(|r| r.grant_type() == GrantType::Implicit);
         if has(GrantType::AuthorizationCode) != code {
             fail(
                 "response_types",
@@ -351,7 +399,9 @@ impl ClientMetadata {
         if has(GrantType::Implicit) != token {
             fail(
                 "response_types",
-                "response type token goes with grant type implicit, and only with it".to_owned(),
+                "response types token, id_token and id_token token go with grant type \
+                 implicit, and only with it"
+                    .to_owned(),
             );
         }
         if (code || token) && non_blank(&input.redirect_uris).next().is_none() {
@@ -759,6 +809,73 @@ mod tests {
         };
 
         assert_eq!(refused_fields(&input), vec!["token_endpoint_auth_method"]);
+    }
+
+    #[test]
+    fn openid_implicit_response_types_register_with_the_implicit_grant_only() {
+        let spa = |response_types: &[&str], grant_types: &[&str]| RegistrationInput {
+            grant_types: grant_types.iter().map(|g| (*g).to_owned()).collect(),
+            response_types: response_types.iter().map(|r| (*r).to_owned()).collect(),
+            token_endpoint_auth_method: "none".to_owned(),
+            ..web_app()
+        };
+
+        let metadata = ClientMetadata::validate(
+            &spa(&["id_token", "token id_token"], &["implicit"]),
+            &server(),
+        )
+        .unwrap();
+        assert_eq!(
+            metadata.response_types,
+            [ResponseType::IdToken, ResponseType::IdTokenToken]
+        );
+        assert!(refused_fields(&spa(&["id_token"], &["authorization_code"]))
+            .contains(&"response_types"));
+        assert!(
+            refused_fields(&spa(&["code", "id_token"], &["authorization_code"]))
+                .contains(&"response_types")
+        );
+        assert!(refused_fields(&spa(&["id_token code"], &["implicit"])).contains(&"response_types"));
+    }
+
+    #[test]
+    fn multi_valued_response_types_are_sets_and_disabling_implicit_removes_them() {
+        assert_eq!(
+            ResponseType::parse("id_token token"),
+            Some(ResponseType::IdTokenToken)
+        );
+        assert_eq!(
+            ResponseType::parse("token id_token"),
+            Some(ResponseType::IdTokenToken)
+        );
+        for bad in [
+            "id_token  token",
+            "id_token token token",
+            "ID_TOKEN",
+            " id_token",
+        ] {
+            assert_eq!(ResponseType::parse(bad), None, "{bad:?}");
+        }
+        for r in ResponseType::ALL {
+            assert_eq!(ResponseType::parse(r.as_str()), Some(r));
+        }
+        let off = server().without(&[GrantType::Implicit]);
+        assert_eq!(off.response_types, [ResponseType::Code]);
+        assert_eq!(server().response_types, ResponseType::ALL);
+    }
+
+    #[test]
+    fn the_openid_scopes_are_always_known() {
+        let bare = ServerCapabilities::all(Scope::default());
+        assert_eq!(
+            bare.scopes.to_string(),
+            "openid profile email offline_access"
+        );
+        let extra = ServerCapabilities::all(Scope::parse("email calendar").unwrap());
+        assert_eq!(
+            extra.scopes.to_string(),
+            "openid profile email offline_access calendar"
+        );
     }
 
     #[test]

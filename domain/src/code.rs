@@ -6,6 +6,7 @@
 //! code can revoke everything issued from it.
 
 use crate::error::OAuthError;
+use crate::id_token::Authentication;
 use crate::ids::{ClientId, FamilyId, UserId};
 use crate::pkce::CodeChallenge;
 use crate::scope::Scope;
@@ -36,6 +37,12 @@ pub struct AuthorizationCode {
     pub expires_at: Timestamp,
     /// When it was redeemed, if it was.
     pub used_at: Option<Timestamp>,
+    /// The `nonce` of an OpenID request, exactly as sent, for its ID token
+    /// (Core §3.1.2.1, §3.1.3.6); bound to this code alone.
+    pub nonce: Option<String>,
+    /// How the user signed in before approving (for `auth_time`, `sid`,
+    /// `amr`); `None` outside OpenID requests.
+    pub authentication: Option<Authentication>,
 }
 
 /// The parts of a token request that a code is checked against.

@@ -106,6 +106,29 @@ pub struct IdTokenClaims {
     pub user_claims: Vec<(String, ClaimValue)>,
 }
 
+/// How the user signed in, as an ID token states it (Core §2 `auth_time`,
+/// `amr`, and the session's `sid`): recorded at approval with the code of an
+/// OpenID request and kept on its tokens, so that an ID token minted at a
+/// refresh repeats the original authentication (Core §12.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authentication {
+    /// When the user entered their credentials.
+    pub auth_time: Option<Timestamp>,
+    /// The browser session's id (`sid`).
+    pub session_id: Option<String>,
+    /// The methods used (`amr`, RFC 8176 values), empty for none known.
+    pub methods: Vec<String>,
+}
+
+impl Authentication {
+    /// The `amr` of a password login, the only way in today (RFC 8176 §2).
+    pub const PASSWORD: &'static str = "pwd";
+}
+
+/// Longest `nonce` accepted, in bytes (Core §3.1.2.1 sets none; a bound
+/// keeps codes and ID tokens small).
+pub const MAX_NONCE_LEN: usize = 512;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,14 @@ use crate::error::OAuthError;
 /// Longest scope string accepted, in bytes.
 pub const MAX_SCOPE_LEN: usize = 1024;
 
+/// The scope value of every OpenID Connect request (Core §3.1.2.1).
+pub const OPENID: &str = "openid";
+/// The scope value asking for a refresh token in an OpenID request (Core §11).
+pub const OFFLINE_ACCESS: &str = "offline_access";
+/// The scopes OpenID Connect defines (Core §5.4, §11), which every server
+/// knows whatever `SCOPES` adds.
+pub const OPENID_SCOPES: [&str; 4] = [OPENID, "profile", "email", OFFLINE_ACCESS];
+
 /// A set of scope tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope(Vec<String>);
@@ -42,6 +50,17 @@ impl Scope {
         if !self.contains(token) {
             self.0.push(token.to_owned());
         }
+    }
+
+    /// [`OPENID_SCOPES`] followed by the tokens of `self` not among them:
+    /// the scopes a server knows.
+    #[must_use]
+    pub fn with_openid_scopes(&self) -> Self {
+        let mut scopes = Self(OPENID_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+        for token in self.tokens() {
+            scopes.insert(token);
+        }
+        scopes
     }
 
     /// Whether the set is empty.

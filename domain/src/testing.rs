@@ -132,6 +132,7 @@ pub fn sample_token(kind: TokenKind, issued_at: Timestamp, expires_at: Timestamp
         expires_at,
         revoked_at: None,
         rotated_at: None,
+        authentication: None,
     }
 }
 
@@ -251,6 +252,8 @@ pub fn code(client: &Client, user: &User) -> AuthorizationCode {
         issued_at: t(100),
         expires_at: t(160),
         used_at: None,
+        nonce: None,
+        authentication: None,
     }
 }
 

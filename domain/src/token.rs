@@ -6,6 +6,7 @@
 //! rotated refresh token again, outside a short grace window for concurrent
 //! duplicates, revokes the whole family.
 
+use crate::id_token::Authentication;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::scope::Scope;
 use crate::secret::{PlainSecret, SecretDigest};
@@ -66,6 +67,10 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
     /// When a refresh token was exchanged for a new one, if it was.
     pub rotated_at: Option<Timestamp>,
+    /// The authentication of the OpenID grant the token descends from,
+    /// repeated in the ID token a refresh returns (Core §12.2); `None`
+    /// outside OpenID grants (password, client credentials, plain OAuth).
+    pub authentication: Option<Authentication>,
 }
 
 impl TokenRecord {
@@ -127,6 +132,8 @@ pub struct IssuedTokens {
     pub scope: Scope,
     /// The refresh token, if one was issued.
     pub refresh_token: Option<PlainSecret>,
+    /// The ID token (a compact JWS), for OpenID requests (Core §3.1.3.3).
+    pub id_token: Option<String>,
 }
 
 #[cfg(test)]

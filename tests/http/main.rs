@@ -21,6 +21,7 @@ mod introspection;
 mod metadata;
 mod oauth2_client;
 mod openid_rp;
+mod openid_tokens;
 mod operations;
 mod revocation;
 mod security_bearer;

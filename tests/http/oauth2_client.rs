@@ -131,7 +131,7 @@ async fn code_exchange_with_pkce(app: TestApp) {
     let request = app.services.validate_authorization(&params).unwrap();
     let response = app
         .services
-        .approve_authorization(&request, &alice.id)
+        .approve_authorization(&request, &alice.id, &Default::default())
         .unwrap();
     let location = crate::support::location_params(&response.location());
     assert_eq!(location["state"], *state.secret());

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::client::{AuthMethod, Client, ClientMetadata, GrantType, ResponseType};
 use domain::code::AuthorizationCode;
+use domain::id_token::Authentication;
 use domain::ids::{ClientId, FamilyId, TokenId, UserId};
 use domain::pkce::CodeChallenge;
 use domain::redirect_uri::RedirectUri;
@@ -127,7 +128,8 @@ pub struct ClientRow {
     pub redirect_uris: String,
     /// `oauth2_clients.grant_types`: space-separated wire names.
     pub grant_types: String,
-    /// `oauth2_clients.response_types`: space-separated wire names.
+    /// `oauth2_clients.response_types`: space-separated wire names, the
+    /// values of a multi-valued one joined by `+` (`id_token+token`).
     pub response_types: String,
     /// `oauth2_clients.scope`
     pub scope: String,
@@ -153,7 +155,12 @@ impl From<&Client> for ClientRow {
             client_uri: m.client_uri.clone(),
             redirect_uris: join(m.redirect_uris.iter().map(RedirectUri::as_str), "\n"),
             grant_types: join(m.grant_types.iter().map(|g| g.as_str()), " "),
-            response_types: join(m.response_types.iter().map(|r| r.as_str()), " "),
+            response_types: m
+                .response_types
+                .iter()
+                .map(|r| r.as_str().replace(' ', "+"))
+                .collect::<Vec<_>>()
+                .join(" "),
             scope: m.scope.to_string(),
             token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
             issued_at: client.issued_at.as_naive_utc(),
@@ -173,7 +180,10 @@ impl TryFrom<ClientRow> for Client {
             .map(|g| GrantType::parse(g).ok_or(bad("oauth2_clients.grant_types")))
             .collect::<Result<_, _>>()?;
         let response_types = split(&row.response_types, ' ')
-            .map(|r| ResponseType::parse(r).ok_or(bad("oauth2_clients.response_types")))
+            .map(|r| {
+                ResponseType::parse(&r.replace('+', " "))
+                    .ok_or(bad("oauth2_clients.response_types"))
+            })
             .collect::<Result<_, _>>()?;
         let secret_digest = row
             .secret_digest
@@ -223,6 +233,14 @@ pub struct CodeRow {
     pub expires_at: NaiveDateTime,
     /// `oauth2_authorization_codes.used_at`
     pub used_at: Option<NaiveDateTime>,
+    /// `oauth2_authorization_codes.nonce`
+    pub nonce: Option<String>,
+    /// `oauth2_authorization_codes.auth_time`
+    pub auth_time: Option<NaiveDateTime>,
+    /// `oauth2_authorization_codes.sid`
+    pub sid: Option<String>,
+    /// `oauth2_authorization_codes.amr`: NULL outside OpenID grants.
+    pub amr: Option<String>,
 }
 
 /// The new row of a code (same columns as read).
@@ -241,6 +259,17 @@ impl From<&AuthorizationCode> for CodeRow {
             issued_at: code.issued_at.as_naive_utc(),
             expires_at: code.expires_at.as_naive_utc(),
             used_at: code.used_at.map(Timestamp::as_naive_utc),
+            nonce: code.nonce.clone(),
+            auth_time: code
+                .authentication
+                .as_ref()
+                .and_then(|a| a.auth_time)
+                .map(Timestamp::as_naive_utc),
+            sid: code
+                .authentication
+                .as_ref()
+                .and_then(|a| a.session_id.clone()),
+            amr: code.authentication.as_ref().map(|a| a.methods.join(" ")),
         }
     }
 }
@@ -264,6 +293,8 @@ impl TryFrom<CodeRow> for AuthorizationCode {
             issued_at: Timestamp::from_naive_utc(row.issued_at),
             expires_at: Timestamp::from_naive_utc(row.expires_at),
             used_at: row.used_at.map(Timestamp::from_naive_utc),
+            nonce: row.nonce,
+            authentication: authentication(row.amr, row.auth_time, row.sid),
         })
     }
 }
@@ -294,6 +325,12 @@ pub struct TokenRow {
     pub revoked_at: Option<NaiveDateTime>,
     /// `oauth2_tokens.rotated_at`
     pub rotated_at: Option<NaiveDateTime>,
+    /// `oauth2_tokens.auth_time`
+    pub auth_time: Option<NaiveDateTime>,
+    /// `oauth2_tokens.sid`
+    pub sid: Option<String>,
+    /// `oauth2_tokens.amr`: NULL outside OpenID grants.
+    pub amr: Option<String>,
 }
 
 /// The new row of a token (same columns as read).
@@ -313,6 +350,16 @@ impl From<&TokenRecord> for TokenRow {
             expires_at: token.expires_at.as_naive_utc(),
             revoked_at: token.revoked_at.map(Timestamp::as_naive_utc),
             rotated_at: token.rotated_at.map(Timestamp::as_naive_utc),
+            auth_time: token
+                .authentication
+                .as_ref()
+                .and_then(|a| a.auth_time)
+                .map(Timestamp::as_naive_utc),
+            sid: token
+                .authentication
+                .as_ref()
+                .and_then(|a| a.session_id.clone()),
+            amr: token.authentication.as_ref().map(|a| a.methods.join(" ")),
         }
     }
 }
@@ -336,8 +383,27 @@ impl TryFrom<TokenRow> for TokenRecord {
             expires_at: Timestamp::from_naive_utc(row.expires_at),
             revoked_at: row.revoked_at.map(Timestamp::from_naive_utc),
             rotated_at: row.rotated_at.map(Timestamp::from_naive_utc),
+            authentication: authentication(row.amr, row.auth_time, row.sid),
         })
     }
+}
+
+/// The authentication of an OpenID grant's row: present exactly when `amr`
+/// is not NULL (the migration `openid_grants` says why).
+fn authentication(
+    amr: Option<String>,
+    auth_time: Option<NaiveDateTime>,
+    sid: Option<String>,
+) -> Option<Authentication> {
+    amr.map(|amr| Authentication {
+        auth_time: auth_time.map(Timestamp::from_naive_utc),
+        session_id: sid,
+        methods: amr
+            .split(' ')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 fn bad(column: &'static str) -> BadRow {
@@ -377,6 +443,52 @@ mod tests {
         let error = Client::try_from(row).err().map(|e| e.column);
 
         assert_eq!(error, Some("oauth2_clients.grant_types"));
+    }
+
+    #[test]
+    fn every_response_type_round_trips_through_the_client_row() {
+        let (mut client, _) = sample_client(AuthMethod::None);
+        client.metadata.response_types = ResponseType::ALL.to_vec();
+
+        let row = ClientRow::from(&client);
+
+        assert_eq!(row.response_types, "code token id_token id_token+token");
+        assert_eq!(Client::try_from(row).ok(), Some(client));
+    }
+
+    #[test]
+    fn openid_codes_and_tokens_keep_their_nonce_and_authentication() {
+        let (client, _) = sample_client(AuthMethod::None);
+        let user = domain::testing::sample_user("alice", "pw");
+        let authentication = Authentication {
+            auth_time: Some(t(5)),
+            session_id: Some("sid-1".to_owned()),
+            methods: vec!["pwd".to_owned()],
+        };
+        let code = AuthorizationCode {
+            nonce: Some("n 1".to_owned()),
+            authentication: Some(authentication.clone()),
+            ..domain::testing::code(&client, &user)
+        };
+        let bare = AuthorizationCode {
+            authentication: Some(Authentication::default()),
+            ..domain::testing::code(&client, &user)
+        };
+        let token = TokenRecord {
+            authentication: Some(authentication),
+            ..sample_token(TokenKind::Refresh, t(0), t(60))
+        };
+
+        for code in [code, bare, domain::testing::code(&client, &user)] {
+            assert_eq!(
+                AuthorizationCode::try_from(CodeRow::from(&code)).ok(),
+                Some(code)
+            );
+        }
+        assert_eq!(
+            TokenRecord::try_from(TokenRow::from(&token)).ok(),
+            Some(token)
+        );
     }
 
     #[test]

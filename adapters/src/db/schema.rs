@@ -14,6 +14,10 @@ diesel::table! {
         issued_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        nonce -> Nullable<Text>,
+        auth_time -> Nullable<Timestamp>,
+        sid -> Nullable<Text>,
+        amr -> Nullable<Text>,
     }
 }
 
@@ -47,6 +51,9 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         rotated_at -> Nullable<Timestamp>,
+        auth_time -> Nullable<Timestamp>,
+        sid -> Nullable<Text>,
+        amr -> Nullable<Text>,
     }
 }
 

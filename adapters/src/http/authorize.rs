@@ -12,7 +12,9 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use domain::error::OAuthError;
 use domain::params::Params;
-use domain::service::authorize::{AuthorizationRequest, AuthorizationResponse, AuthorizeError};
+use domain::service::authorize::{
+    AuthorizationRequest, AuthorizationResponse, AuthorizeError, Login,
+};
 
 use super::error::page_status_of;
 use super::pages::error::{oauth_error_page, PageError};
@@ -22,8 +24,10 @@ use super::{blocking, AppState};
 
 fn scope_description(scope: &str) -> &'static str {
     match scope {
+        "openid" => "sign you in: who you are (your user id) and when you signed in",
         "profile" => "your user id and user name",
         "email" => "your email address",
+        "offline_access" => "keep access while you are away, until you revoke it",
         _ => "",
     }
 }
@@ -212,8 +216,12 @@ async fn decide(
     match form.get("confirm").ok().flatten() {
         Some("yes") => {
             let services = state.services.clone();
+            let login = Login {
+                auth_time: visitor.auth_time,
+                sid: visitor.sid.clone(),
+            };
             let response =
-                blocking(move || services.approve_authorization(&authorization, &user.id))
+                blocking(move || services.approve_authorization(&authorization, &user.id, &login))
                     .await?
                     .map_err(Stop::Refused)?;
             tracing::info!(event = "consent_granted", client_id = %client_id, user_id = %user.id);

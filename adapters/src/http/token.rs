@@ -24,6 +24,9 @@ pub struct TokenResponseBody<'a> {
     /// `refresh_token`, when issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<&'a str>,
+    /// `id_token`, for an OpenID grant (OpenID Connect Core §3.1.3.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<&'a str>,
 }
 
 impl<'a> From<&'a TokenGrant> for TokenResponseBody<'a> {
@@ -34,6 +37,7 @@ impl<'a> From<&'a TokenGrant> for TokenResponseBody<'a> {
             expires_in: grant.tokens.expires_in,
             scope: grant.tokens.scope.to_string(),
             refresh_token: grant.tokens.refresh_token.as_ref().map(|t| t.expose()),
+            id_token: grant.tokens.id_token.as_deref(),
         }
     }
 }

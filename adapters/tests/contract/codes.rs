@@ -11,6 +11,7 @@ use crate::support::{self, contract_tests, Store, TestStore};
 contract_tests! {
     all: [
         code_round_trips_exactly,
+        openid_code_and_its_tokens_keep_the_nonce_and_the_authentication,
         existing_code_digest_is_a_conflict,
         redeeming_a_code_marks_it_used_and_stores_the_tokens_once,
         redemption_that_fails_to_store_its_tokens_changes_nothing,
@@ -38,6 +39,46 @@ fn code_round_trips_exactly(store: &dyn Store) {
         Some(without_redirect)
     );
     assert_eq!(store.find_code(&support::digest()).unwrap(), None);
+}
+
+fn openid_code_and_its_tokens_keep_the_nonce_and_the_authentication(store: &dyn Store) {
+    let world = support::world(store);
+    let authentication = domain::id_token::Authentication {
+        auth_time: Some(support::precise(424_242)),
+        session_id: Some("sid-Ünï".to_owned()),
+        methods: vec!["pwd".to_owned()],
+    };
+    let code = AuthorizationCode {
+        nonce: Some("  n \u{e9} &=  ".to_owned()),
+        authentication: Some(authentication.clone()),
+        ..support::code(&world.client, &world.owner)
+    };
+    let unknown_time = AuthorizationCode {
+        authentication: Some(domain::id_token::Authentication::default()),
+        ..support::code(&world.client, &world.owner)
+    };
+    let mut tokens = support::tokens(code.family, &world.client, Some(&world.owner));
+    tokens.access.authentication = Some(authentication.clone());
+    if let Some(refresh) = tokens.refresh.as_mut() {
+        refresh.authentication = Some(authentication);
+    }
+    store.insert_code(&code).unwrap();
+    store.insert_code(&unknown_time).unwrap();
+
+    store.redeem_code(&code.digest, t(120), &tokens).unwrap();
+
+    assert_eq!(
+        store.find_code(&code.digest).unwrap(),
+        Some(AuthorizationCode {
+            used_at: Some(t(120)),
+            ..code
+        })
+    );
+    assert_eq!(
+        store.find_code(&unknown_time.digest).unwrap(),
+        Some(unknown_time)
+    );
+    assert_stored(store, &tokens);
 }
 
 fn existing_code_digest_is_a_conflict(store: &dyn Store) {

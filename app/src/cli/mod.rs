@@ -185,7 +185,8 @@ pub enum ClientCommand {
         /// A grant type (repeat for several).
         #[arg(long = "grant-type", required = true)]
         grant_types: Vec<String>,
-        /// A response type (repeat for several).
+        /// A response type (repeat for several): `code`, or with the implicit
+        /// grant `token`, `id_token`, `id_token token` (quoted).
         #[arg(long = "response-type")]
         response_types: Vec<String>,
         /// Allowed scope, space-separated.

@@ -736,6 +736,8 @@ mod tests {
             issued_at: crate::testing::t(0),
             expires_at: crate::testing::t(60),
             used_at: None,
+            nonce: None,
+            authentication: None,
         };
         w.store.insert_code(&code(w.alice.id, 1)).unwrap();
         w.store.insert_code(&code(bob.id, 2)).unwrap();

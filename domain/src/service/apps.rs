@@ -141,7 +141,11 @@ mod tests {
             .unwrap();
         let response = w
             .services
-            .approve_authorization(&request, &w.alice.id)
+            .approve_authorization(
+                &request,
+                &w.alice.id,
+                &crate::service::authorize::Login::default(),
+            )
             .unwrap();
         let code = crate::secret::SecretDigest::of(response.param("code").unwrap());
 

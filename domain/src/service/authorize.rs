@@ -4,22 +4,32 @@
 //! Until the client and the redirect URI are known to be valid, errors are
 //! shown to the user and never redirected (§4.1.2.1, §3.1.2.4). After that,
 //! errors go back to the client with `error`, `error_description`, `state`
-//! and `iss`: in the query for `code`, in the fragment for `token`.
+//! and `iss`: in the query for `code`, in the fragment for the implicit
+//! response types (`token`, `id_token`, `id_token token`).
 //! PKCE with S256 is required for every `code` request.
+//!
+//! OpenID Connect (Core §3.1.2, §3.2.2): a request whose scope has `openid`
+//! binds its `nonce` and the login (`auth_time`, `sid`, `amr`) to the code,
+//! for the ID token of the token endpoint; `id_token` and `id_token token`
+//! return the ID token here, and need a `nonce` (Core §3.2.2.1).
 
+use crate::claims::released_claims;
 use crate::client::{Client, GrantType, ResponseType};
 use crate::code::AuthorizationCode;
 use crate::error::{OAuthError, StoreError};
+use crate::id_token::{Authentication, MAX_NONCE_LEN};
 use crate::ids::{ClientId, UserId};
 use crate::params::Params;
 use crate::pkce::CodeChallenge;
 use crate::ports::WithinQuota;
 use crate::scope::Scope;
+use crate::time::Timestamp;
 
+use super::id_token::{is_openid, IdTokenFor};
 use super::{Grantee, Services};
 
-/// Parameters that may appear at most once (RFC 6749 §3.1).
-const SINGLE_VALUED: [&str; 7] = [
+/// Parameters that may appear at most once (RFC 6749 §3.1; Core §3.1.2.1).
+const SINGLE_VALUED: [&str; 8] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -27,6 +37,7 @@ const SINGLE_VALUED: [&str; 7] = [
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
 ];
 
 /// Longest `state` accepted, in bytes.
@@ -37,7 +48,7 @@ pub const MAX_STATE_LEN: usize = 1024;
 pub struct AuthorizationRequest {
     /// The client.
     pub client: Client,
-    /// `code` or `token`.
+    /// `code`, `token`, `id_token` or `id_token token`.
     pub response_type: ResponseType,
     /// Where the response goes.
     pub redirect_to: String,
@@ -49,6 +60,19 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     /// The PKCE challenge (for `code`).
     pub challenge: Option<CodeChallenge>,
+    /// The `nonce` of an OpenID request, exactly as sent (Core §3.1.2.1);
+    /// `None` when absent or when the scope has no `openid`.
+    pub nonce: Option<String>,
+}
+
+/// The browser login the user approved from, as the session recorded it:
+/// what the ID token states about the authentication (Core §2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Login {
+    /// When the user entered their password (`auth_time`).
+    pub auth_time: Option<Timestamp>,
+    /// The browser session's id (`sid`).
+    pub sid: Option<String>,
 }
 
 /// A redirect back to the client.
@@ -184,7 +208,9 @@ impl Services {
 
         // From here on the redirect URI is trusted: errors go to the client.
         let raw_response_type = params.get("response_type").ok().flatten();
-        let in_fragment = raw_response_type == Some("token");
+        let in_fragment = raw_response_type
+            .and_then(ResponseType::parse)
+            .is_some_and(ResponseType::in_fragment);
         let state = params
             .get("state")
             .ok()
@@ -221,10 +247,7 @@ impl Services {
                     ))
                 })?,
         };
-        let grant = match response_type {
-            ResponseType::Code => GrantType::AuthorizationCode,
-            ResponseType::Token => GrantType::Implicit,
-        };
+        let grant = response_type.grant_type();
         if !client.metadata.allows_response_type(response_type)
             || !client.metadata.allows_grant(grant)
         {
@@ -232,7 +255,7 @@ impl Services {
                 "the client is not registered for this response type",
             )));
         }
-        if response_type == ResponseType::Token && client.is_confidential() {
+        if grant == GrantType::Implicit && client.is_confidential() {
             return Err(fail(OAuthError::unauthorized_client(
                 "the implicit flow is for public clients",
             )));
@@ -247,8 +270,28 @@ impl Services {
                 )
                 .map_err(fail)?,
             ),
-            ResponseType::Token => None,
+            ResponseType::Token | ResponseType::IdToken | ResponseType::IdTokenToken => None,
         };
+        let nonce = params.get("nonce").ok().flatten();
+        if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
+            return Err(fail(OAuthError::invalid_request("nonce is too long")));
+        }
+        if response_type.issues_id_token() {
+            if !is_openid(&scope) {
+                return Err(fail(OAuthError::invalid_request(
+                    "the response types id_token and id_token token need the openid scope",
+                )));
+            }
+            // Core §3.2.2.1: REQUIRED, to bind the ID token to the client's
+            // session and stop replays.
+            if nonce.is_none() {
+                return Err(fail(OAuthError::invalid_request(
+                    "nonce is required for the response types id_token and id_token token",
+                )));
+            }
+        }
+        // Outside OpenID the parameter means nothing and is not kept.
+        let nonce = nonce.filter(|_| is_openid(&scope)).map(str::to_owned);
         Ok(AuthorizationRequest {
             client,
             response_type,
@@ -257,19 +300,28 @@ impl Services {
             scope,
             state,
             challenge,
+            nonce,
         })
     }
 
-    /// The user approved: issue a code (or, for `token`, an access token).
+    /// The user approved from `login`: issue a code (or, for the implicit
+    /// response types, an access token, an ID token or both).
     ///
     /// # Errors
-    /// A store failure, shown as a page.
+    /// A store or signing failure, shown as a page.
     pub fn approve_authorization(
         &self,
         request: &AuthorizationRequest,
         user: &UserId,
+        login: &Login,
     ) -> Result<AuthorizationResponse, AuthorizeError> {
         let now = self.ports.clock.now();
+        let authentication = is_openid(&request.scope).then(|| Authentication {
+            auth_time: login.auth_time,
+            session_id: login.sid.clone(),
+            methods: vec![Authentication::PASSWORD.to_owned()],
+        });
+        let signed_in = authentication.clone().unwrap_or_default();
         let mut params = Vec::new();
         match (&request.response_type, &request.challenge) {
             (ResponseType::Code, Some(challenge)) => {
@@ -286,6 +338,8 @@ impl Services {
                         issued_at: now,
                         expires_at: now.plus(self.policy.lifetimes.code),
                         used_at: None,
+                        nonce: request.nonce.clone(),
+                        authentication,
                     },
                     self.policy.quotas.pending_codes_per_grant,
                 )?;
@@ -311,18 +365,56 @@ impl Services {
                     "code_challenge is required",
                 )))
             }
-            (ResponseType::Token, _) => {
+            (ResponseType::Token | ResponseType::IdTokenToken, _) => {
                 let grantee = Grantee {
                     client: &request.client,
                     user: Some(*user),
                     scope: request.scope.clone(),
+                    authentication: authentication.clone(),
                 };
                 let (records, issued) = self.mint(self.new_family(), &grantee, now, None);
+                // Signed before anything is stored: a signing failure
+                // leaves no token behind.
+                let id_token = if request.response_type.issues_id_token() {
+                    Some(self.sign_id_token(
+                        IdTokenFor {
+                            client: &request.client,
+                            user: *user,
+                            authentication: &signed_in,
+                            nonce: request.nonce.as_deref(),
+                            access_token: Some(issued.access_token.expose()),
+                            user_claims: Vec::new(),
+                        },
+                        now,
+                    )?)
+                } else {
+                    None
+                };
                 self.ports.tokens.insert_tokens(&records)?;
                 params.push(("access_token", issued.access_token.expose().to_owned()));
                 params.push(("token_type", "Bearer".to_owned()));
                 params.push(("expires_in", issued.expires_in.to_string()));
                 params.push(("scope", issued.scope.to_string()));
+                if let Some(id_token) = id_token {
+                    params.push(("id_token", id_token));
+                }
+            }
+            (ResponseType::IdToken, _) => {
+                // Core §5.4: no access token, so the claims of the scope go
+                // in the ID token itself.
+                let found = self.ports.users.find_user(user)?.ok_or(StoreError::Gone)?;
+                let id_token = self.sign_id_token(
+                    IdTokenFor {
+                        client: &request.client,
+                        user: *user,
+                        authentication: &signed_in,
+                        nonce: request.nonce.as_deref(),
+                        access_token: None,
+                        user_claims: released_claims(&found, &request.scope),
+                    },
+                    now,
+                )?;
+                params.push(("id_token", id_token));
             }
         }
         if let Some(state) = &request.state {
@@ -331,7 +423,7 @@ impl Services {
         params.push(("iss", self.policy.issuer.clone()));
         Ok(AuthorizationResponse {
             redirect_to: request.redirect_to.clone(),
-            in_fragment: request.response_type == ResponseType::Token,
+            in_fragment: request.response_type.in_fragment(),
             params,
         })
     }
@@ -341,7 +433,7 @@ impl Services {
     pub fn deny_authorization(&self, request: &AuthorizationRequest) -> AuthorizationResponse {
         self.error_response(
             &request.redirect_to,
-            request.response_type == ResponseType::Token,
+            request.response_type.in_fragment(),
             &OAuthError::access_denied("the resource owner denied the request"),
             request.state.as_deref(),
         )
@@ -454,7 +546,7 @@ mod tests {
 
         let response = w
             .services
-            .approve_authorization(&request, &w.alice.id)
+            .approve_authorization(&request, &w.alice.id, &Login::default())
             .unwrap();
 
         assert!(response.param("code").is_some_and(|c| c.len() >= 43));
@@ -597,7 +689,7 @@ mod tests {
         let request = w.services.validate_authorization(&params).unwrap();
         let response = w
             .services
-            .approve_authorization(&request, &w.alice.id)
+            .approve_authorization(&request, &w.alice.id, &Login::default())
             .unwrap();
 
         assert!(response.in_fragment);
@@ -615,11 +707,13 @@ mod tests {
         let (_, request) = validated_code_request(&w);
         for _ in 0..3 {
             w.services
-                .approve_authorization(&request, &w.alice.id)
+                .approve_authorization(&request, &w.alice.id, &Login::default())
                 .unwrap();
         }
 
-        let fourth = w.services.approve_authorization(&request, &w.alice.id);
+        let fourth = w
+            .services
+            .approve_authorization(&request, &w.alice.id, &Login::default());
 
         let Err(AuthorizeError::Redirect(response)) = fourth else {
             panic!("expected an error redirect, got {fourth:?}");
@@ -631,7 +725,7 @@ mod tests {
         w.clock.set(crate::testing::t(61));
         assert!(w
             .services
-            .approve_authorization(&request, &w.alice.id)
+            .approve_authorization(&request, &w.alice.id, &Login::default())
             .is_ok());
     }
 
@@ -647,7 +741,10 @@ mod tests {
                 w.store.delete_user(&w.alice.id).unwrap();
             }
 
-            match w.services.approve_authorization(&request, &w.alice.id) {
+            match w
+                .services
+                .approve_authorization(&request, &w.alice.id, &Login::default())
+            {
                 Err(AuthorizeError::ToUser(error)) => {
                     assert_eq!(error.code, ErrorCode::AccessDenied, "{delete_client}");
                 }

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod clients;
+pub mod id_token;
 pub mod introspect;
 pub mod revoke;
 pub mod throttle;
@@ -16,10 +17,11 @@ pub mod token;
 use std::sync::Arc;
 
 use crate::client::{Client, GrantType, ServerCapabilities};
+use crate::id_token::Authentication;
 use crate::ids::{ClientId, FamilyId, TokenId, UserId};
 use crate::ports::{
-    AttemptRepository, ClientRepository, Clock, CodeRepository, PasswordHasher, SecureRandom,
-    SessionRepository, TokenRepository, UserRepository,
+    AttemptRepository, ClientRepository, Clock, CodeRepository, IdTokenSigner, PasswordHasher,
+    SecureRandom, SessionRepository, TokenRepository, UserRepository,
 };
 use crate::scope::Scope;
 use crate::time::Timestamp;
@@ -46,6 +48,8 @@ pub struct Ports {
     pub attempts: Arc<dyn AttemptRepository>,
     /// Browser sessions (ended when a password changes).
     pub sessions: Arc<dyn SessionRepository>,
+    /// Signs ID tokens and checks the ones the server signed.
+    pub id_tokens: Arc<dyn IdTokenSigner>,
 }
 
 /// Server-wide settings the rules depend on.
@@ -116,6 +120,8 @@ pub(crate) struct Grantee<'a> {
     pub client: &'a Client,
     pub user: Option<UserId>,
     pub scope: Scope,
+    /// How the user signed in, for an OpenID grant (kept on its tokens).
+    pub authentication: Option<Authentication>,
 }
 
 impl Services {
@@ -148,6 +154,7 @@ impl Services {
             expires_at,
             revoked_at: None,
             rotated_at: None,
+            authentication: grantee.authentication.clone(),
         };
         let access_token = self.ports.random.secret();
         let access = record(TokenKind::Access, access_token.digest(), now.plus(lifetime));
@@ -166,6 +173,7 @@ impl Services {
             expires_in: lifetime.seconds(),
             scope: grantee.scope.clone(),
             refresh_token,
+            id_token: None,
         };
         (NewTokens { access, refresh }, issued)
     }
@@ -199,7 +207,8 @@ pub(crate) mod fixtures {
     use crate::ports::{ClientRepository, UserRepository};
     use crate::scope::Scope;
     use crate::testing::{
-        sample_client, sample_user, t, CountingRandom, FixedClock, InMemoryStore, PlainHasher,
+        sample_client, sample_user, t, CountingRandom, FakeSigner, FixedClock, InMemoryStore,
+        PlainHasher,
     };
     use crate::token::Lifetimes;
     use crate::user::User;
@@ -208,6 +217,8 @@ pub(crate) mod fixtures {
         pub services: Services,
         pub store: Arc<InMemoryStore>,
         pub clock: Arc<FixedClock>,
+        /// What the use cases signed (for the ID token tests).
+        pub signer: Arc<FakeSigner>,
         pub alice: User,
     }
 
@@ -216,6 +227,7 @@ pub(crate) mod fixtures {
     pub fn world() -> World {
         let store = Arc::new(InMemoryStore::default());
         let clock = Arc::new(FixedClock::at(t(0)));
+        let signer = Arc::new(FakeSigner::default());
         let ports = Ports {
             users: store.clone(),
             clients: store.clone(),
@@ -226,6 +238,7 @@ pub(crate) mod fixtures {
             hasher: Arc::new(PlainHasher),
             attempts: store.clone(),
             sessions: store.clone(),
+            id_tokens: signer.clone(),
         };
         let policy = Policy {
             issuer: "https://auth.example.com".to_owned(),
@@ -240,6 +253,7 @@ pub(crate) mod fixtures {
             services: Services::new(ports, policy),
             store,
             clock,
+            signer,
             alice,
         }
     }

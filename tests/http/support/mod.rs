@@ -346,7 +346,7 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("authorization request: {e:?}"));
         let response = self
             .services
-            .approve_authorization(&request, &user.id)
+            .approve_authorization(&request, &user.id, &Default::default())
             .unwrap_or_else(|e| panic!("approval: {e:?}"));
         response.param("code").expect("a code").to_owned()
     }

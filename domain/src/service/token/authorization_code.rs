@@ -11,6 +11,7 @@ use crate::secret::PlainSecret;
 use crate::time::Timestamp;
 use crate::token::IssuedTokens;
 
+use super::super::id_token::{is_openid, IdTokenFor};
 use super::super::{Grantee, Services};
 
 /// Description of the error for a replayed authorization code.
@@ -52,9 +53,30 @@ impl Services {
             client,
             user: Some(code.user_id),
             scope: code.scope.clone(),
+            authentication: code.authentication.clone(),
         };
-        let (records, issued) =
-            self.mint(code.family, &grantee, now, self.refresh_expiry(client, now));
+        let refresh_expiry = self.refresh_expiry(client, &code.scope, now);
+        let (records, mut issued) = self.mint(code.family, &grantee, now, refresh_expiry);
+        // Core §3.1.3.3: an OpenID request's token response has an ID
+        // token. Signed before the code is spent, so that a signing failure
+        // leaves the code redeemable.
+        if let Some(authentication) = code
+            .authentication
+            .as_ref()
+            .filter(|_| is_openid(&code.scope))
+        {
+            issued.id_token = Some(self.sign_id_token(
+                IdTokenFor {
+                    client,
+                    user: code.user_id,
+                    authentication,
+                    nonce: code.nonce.as_deref(),
+                    access_token: Some(issued.access_token.expose()),
+                    user_claims: Vec::new(),
+                },
+                now,
+            )?);
+        }
         match self
             .ports
             .codes

@@ -33,6 +33,7 @@ impl Services {
             client,
             user: None,
             scope,
+            authentication: None,
         };
         let (records, issued) = self.mint(self.new_family(), &grantee, now, None);
         self.ports

@@ -25,9 +25,11 @@ use crate::client::{Client, GrantType};
 use crate::error::{OAuthError, StoreError};
 use crate::ids::UserId;
 use crate::params::Params;
+use crate::scope::Scope;
 use crate::time::Timestamp;
 use crate::token::IssuedTokens;
 
+use super::id_token::scope_allows_refresh;
 use super::Services;
 
 /// A token issued, with who it was issued to (for logs and metrics).
@@ -130,11 +132,14 @@ impl Services {
         }
     }
 
-    /// When a refresh token issued now expires, if the client and the server
-    /// both allow the refresh grant (RFC 6749 §1.5: issuing one is optional).
-    fn refresh_expiry(&self, client: &Client, now: Timestamp) -> Option<Timestamp> {
+    /// When a refresh token issued now for `scope` expires, if the client
+    /// and the server both allow the refresh grant (RFC 6749 §1.5: issuing
+    /// one is optional) and, for an OpenID request, `offline_access` was
+    /// granted (Core §11).
+    fn refresh_expiry(&self, client: &Client, scope: &Scope, now: Timestamp) -> Option<Timestamp> {
         (client.metadata.allows_grant(GrantType::RefreshToken)
-            && self.policy.grant_enabled(GrantType::RefreshToken))
+            && self.policy.grant_enabled(GrantType::RefreshToken)
+            && scope_allows_refresh(scope))
         .then(|| now.plus(self.policy.lifetimes.refresh_token))
     }
 }

@@ -36,13 +36,14 @@ impl Services {
         let grantee = Grantee {
             client,
             user: Some(user.id),
+            authentication: None,
             scope,
         };
         let (records, issued) = self.mint(
             self.new_family(),
             &grantee,
             now,
-            self.refresh_expiry(client, now),
+            self.refresh_expiry(client, &grantee.scope, now),
         );
         self.ports
             .tokens

@@ -10,6 +10,7 @@ use crate::secret::PlainSecret;
 use crate::time::Timestamp;
 use crate::token::{IssuedTokens, TokenKind};
 
+use super::super::id_token::{is_openid, scope_allows_refresh, IdTokenFor};
 use super::super::{Grantee, Services};
 use super::request::ScopeRequest;
 
@@ -58,13 +59,41 @@ impl Services {
             return Err(reused(rotated_at)?);
         }
         let scope = scope.resolve(&old.scope)?;
+        // The refresh lifetime is absolute: rotation never extends it. A
+        // narrowed OpenID scope without offline_access ends the refreshes
+        // (Core §11).
+        let refresh_expiry = scope_allows_refresh(&scope).then_some(old.expires_at);
         let grantee = Grantee {
             client,
             user: old.user_id,
             scope,
+            authentication: old.authentication.clone(),
         };
-        // The refresh lifetime is absolute: rotation never extends it.
-        let (records, issued) = self.mint(old.family, &grantee, now, Some(old.expires_at));
+        let (records, mut issued) = self.mint(old.family, &grantee, now, refresh_expiry);
+        // Core §12.2: a new ID token, with the original authentication
+        // (`auth_time`, `sid`, `amr`), new `iat` and `exp`; without `nonce`:
+        // Core 1.0 errata set 2 §12.2 says it "SHOULD NOT have a nonce
+        // Claim Value, even when the ID Token issued at the time of the
+        // original authentication contained nonce" (OpenID Connect issue
+        // 1025): a refresh is no authentication request.
+        // Only a grant that began as an OpenID authentication has one.
+        if let (true, Some(user), Some(authentication)) = (
+            is_openid(&grantee.scope),
+            old.user_id,
+            old.authentication.as_ref(),
+        ) {
+            issued.id_token = Some(self.sign_id_token(
+                IdTokenFor {
+                    client,
+                    user,
+                    authentication,
+                    nonce: None,
+                    access_token: Some(issued.access_token.expose()),
+                    user_claims: Vec::new(),
+                },
+                now,
+            )?);
+        }
         match self
             .ports
             .tokens

@@ -94,6 +94,8 @@ pub fn issue_code(w: &World, client: &Client, code: &str) {
             issued_at: t(0),
             expires_at: t(60),
             used_at: None,
+            nonce: None,
+            authentication: None,
         })
         .unwrap();
 }
