@@ -506,18 +506,20 @@ async fn logout_to_an_unregistered_uri_does_not_redirect_there(app: TestApp) {
     let rp = alice_and_relying_party(&app, &["--post-logout-redirect-uri", POST_LOGOUT_URI]).await;
     let browser = WebUser::new(&app);
     let signed_in = rp.sign_in(&browser, "alice", OPENID_SCOPE, |r| r).await;
-    let elsewhere = "https://evil.example/logged-out";
+    let near_miss = format!("{POST_LOGOUT_URI}/");
 
-    let url = logout_url(&rp, &signed_in, elsewhere);
-    let answer = browser.get(url.strip_prefix(&app.address).unwrap()).await;
+    for unregistered in ["https://evil.example/logged-out", near_miss.as_str()] {
+        let url = logout_url(&rp, &signed_in, unregistered);
+        let answer = browser.get(url.strip_prefix(&app.address).unwrap()).await;
 
-    // §3: no redirect to a URI that does not exactly match a registered one.
-    assert!(
-        !answer.location().starts_with("https://evil.example"),
-        "{}",
-        answer.location()
-    );
-    assert!(!answer.body.contains(elsewhere) || answer.status >= 400);
+        // §3: no redirect to a URI that does not exactly match a
+        // registered one.
+        assert!(
+            !answer.location().starts_with(unregistered),
+            "{unregistered}: {}",
+            answer.location()
+        );
+    }
 }
 
 async fn rp_initiated_logout_ends_the_session_on_every_instance(app: TestApp) {
