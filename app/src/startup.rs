@@ -175,7 +175,9 @@ impl Application {
         let origin = issuer.origin();
         let templates =
             adapters::http::views::templates().context("the page templates do not parse")?;
+        let metadata = http::metadata::document(&services.policy);
         let state = web::Data::new(AppState {
+            metadata,
             services: Arc::new(services),
             store: store.clone(),
             templates: Arc::new(templates),

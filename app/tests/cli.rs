@@ -679,6 +679,33 @@ fn user_claims_commands() {
     );
 }
 
+/// `updated_at` (the OpenID Connect claim, Core 1.0 §5.1) is the creation
+/// time until a change: `user set-name` moves it, `created_at` stays.
+#[test]
+fn user_set_name_moves_updated_at() {
+    let db = AliceDb::new();
+    let before = json_of(&db.cli(&["user", "show", "--username", "alice", "--json"]));
+    assert_eq!(before["updated_at"], before["created_at"]);
+    // The claim counts seconds.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let after = json_of(&db.cli(&[
+        "--json",
+        "user",
+        "set-name",
+        "--username",
+        "alice",
+        "--name",
+        "Alice Liddell",
+    ]));
+
+    assert_eq!(after["created_at"], before["created_at"]);
+    assert!(
+        after["updated_at"].as_i64().unwrap() > before["updated_at"].as_i64().unwrap(),
+        "{before} → {after}"
+    );
+}
+
 /// The `sub` is the user id (OpenID Connect Core 1.0 §2: never reassigned):
 /// a user created under the name of a deleted one gets a new id.
 #[test]

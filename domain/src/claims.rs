@@ -7,7 +7,8 @@ use crate::scope::Scope;
 use crate::user::User;
 
 /// The claims `scope` releases about `user`, in a stable order: for
-/// `profile`, `name` (when set) and `preferred_username`; for `email`,
+/// `profile`, `name` (when set), `preferred_username` and `updated_at`
+/// (seconds since the epoch, Core §5.1); for `email`,
 /// `email` and `email_verified` (when an address is set). A claim with no
 /// value is omitted rather than sent as null (Core §5.3.2).
 #[must_use]
@@ -20,6 +21,10 @@ pub fn released_claims(user: &User, scope: &Scope) -> Vec<(String, ClaimValue)> 
         claims.push((
             "preferred_username".to_owned(),
             ClaimValue::Text(user.username.to_string()),
+        ));
+        claims.push((
+            "updated_at".to_owned(),
+            ClaimValue::Number(user.updated_at.unix_seconds()),
         ));
     }
     if scope.contains("email") {
@@ -57,7 +62,10 @@ mod tests {
                 .collect()
         };
         assert_eq!(names("openid"), Vec::<String>::new());
-        assert_eq!(names("openid profile"), ["name", "preferred_username"]);
+        assert_eq!(
+            names("openid profile"),
+            ["name", "preferred_username", "updated_at"]
+        );
         assert_eq!(names("openid email"), ["email", "email_verified"]);
         assert!(released_claims(&user, &scope("email"))
             .contains(&("email_verified".to_owned(), ClaimValue::Bool(true))));
@@ -68,10 +76,27 @@ mod tests {
         let user = sample_user("bob", "pw");
         assert_eq!(
             released_claims(&user, &scope("profile email")),
-            [(
-                "preferred_username".to_owned(),
-                ClaimValue::Text("bob".to_owned())
-            )]
+            [
+                (
+                    "preferred_username".to_owned(),
+                    ClaimValue::Text("bob".to_owned())
+                ),
+                (
+                    "updated_at".to_owned(),
+                    ClaimValue::Number(user.updated_at.unix_seconds())
+                ),
+            ]
         );
+    }
+
+    #[test]
+    fn updated_at_is_the_last_change_in_seconds_since_the_epoch() {
+        let mut user = sample_user("bob", "pw");
+        user.updated_at = crate::time::Timestamp::from_unix_seconds(1_700_000_123).unwrap();
+        assert!(released_claims(&user, &scope("profile"))
+            .contains(&("updated_at".to_owned(), ClaimValue::Number(1_700_000_123))));
+        assert!(!released_claims(&user, &scope("openid email"))
+            .iter()
+            .any(|(name, _)| name == "updated_at"));
     }
 }

@@ -14,6 +14,7 @@ pub mod client;
 pub mod client_auth;
 pub mod code;
 pub mod device;
+pub mod discovery;
 pub mod display_text;
 pub mod error;
 pub mod id_token;

@@ -92,8 +92,8 @@ pub trait UserRepository: Send + Sync {
     /// Store failures only.
     fn find_user_by_email(&self, folded: &str) -> Result<Option<User>, StoreError>;
 
-    /// Replaces a user's e-mail address and its `email_verified`; false
-    /// when there is no such user.
+    /// Replaces a user's e-mail address and its `email_verified`, and sets
+    /// `updated_at` to `at`; false when there is no such user.
     ///
     /// # Errors
     /// MUST return `StoreError::Conflict` when another user's address folds
@@ -103,13 +103,20 @@ pub trait UserRepository: Send + Sync {
         id: &UserId,
         email: Option<&EmailAddress>,
         verified: bool,
+        at: Timestamp,
     ) -> Result<bool, StoreError>;
 
-    /// Replaces a user's display name; false when there is no such user.
+    /// Replaces a user's display name and sets `updated_at` to `at`; false
+    /// when there is no such user.
     ///
     /// # Errors
     /// Store failures only.
-    fn set_name(&self, id: &UserId, name: Option<&DisplayName>) -> Result<bool, StoreError>;
+    fn set_name(
+        &self,
+        id: &UserId,
+        name: Option<&DisplayName>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Every user, by name.
     ///
@@ -117,11 +124,17 @@ pub trait UserRepository: Send + Sync {
     /// Store failures only.
     fn list_users(&self) -> Result<Vec<User>, StoreError>;
 
-    /// Replaces a user's password hash; false when there is no such user.
+    /// Replaces a user's password hash and sets `updated_at` to `at`; false
+    /// when there is no such user.
     ///
     /// # Errors
     /// Store failures only.
-    fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError>;
+    fn set_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes a user; false when there is no such user. MUST also delete the
     /// user's clients and every code and token of the user or those clients.

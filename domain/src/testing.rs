@@ -151,6 +151,7 @@ pub fn sample_user(name: &str, password: &str) -> User {
         email: None,
         email_verified: false,
         name: None,
+        updated_at: t(0),
     }
 }
 
@@ -446,6 +447,7 @@ impl UserRepository for InMemoryStore {
         id: &UserId,
         email: Option<&EmailAddress>,
         verified: bool,
+        at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let folded = email.map(EmailAddress::folded);
@@ -464,17 +466,26 @@ impl UserRepository for InMemoryStore {
             .map(|u| {
                 u.email = email.cloned();
                 u.email_verified = verified;
+                u.updated_at = at;
             })
             .is_some())
     }
 
-    fn set_name(&self, id: &UserId, name: Option<&DisplayName>) -> Result<bool, StoreError> {
+    fn set_name(
+        &self,
+        id: &UserId,
+        name: Option<&DisplayName>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut state = self.state();
         Ok(state
             .users
             .iter_mut()
             .find(|u| &u.id == id)
-            .map(|u| u.name = name.cloned())
+            .map(|u| {
+                u.name = name.cloned();
+                u.updated_at = at;
+            })
             .is_some())
     }
 
@@ -484,13 +495,21 @@ impl UserRepository for InMemoryStore {
         Ok(users)
     }
 
-    fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError> {
+    fn set_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut state = self.state();
         Ok(state
             .users
             .iter_mut()
             .find(|u| &u.id == id)
-            .map(|u| u.password_hash = hash.clone())
+            .map(|u| {
+                u.password_hash = hash.clone();
+                u.updated_at = at;
+            })
             .is_some())
     }
 

@@ -266,6 +266,10 @@ pub struct User {
     pub email_verified: bool,
     /// Display name, if any.
     pub name: Option<DisplayName>,
+    /// When the e-mail address, the display name or the password last
+    /// changed, or the account was created (the `updated_at` claim, Core
+    /// 1.0 §5.1).
+    pub updated_at: Timestamp,
 }
 
 #[cfg(test)]

@@ -189,7 +189,8 @@ async fn an_old_plain_bcrypt_hash_still_verifies_but_never_truncated(app: TestAp
     // As an earlier version stored it: bcrypt of the password itself.
     let old = PasswordHash::new(bcrypt::hash(SEVENTY_TWO, 4).unwrap());
     let store = adapters::db::DieselStore::connect(&app.database_url, 1).unwrap();
-    assert!(domain::ports::UserRepository::set_password(&store, &alice.id, &old).unwrap());
+    let now = domain::ports::Clock::now(app.clock.as_ref());
+    assert!(domain::ports::UserRepository::set_password(&store, &alice.id, &old, now).unwrap());
 
     assert_eq!(
         WebUser::new(&app).log_in("alice", SEVENTY_TWO).await.status,

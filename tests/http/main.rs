@@ -37,6 +37,7 @@ mod security_revocation;
 mod security_tokens;
 mod storage;
 mod token_endpoint;
+mod userinfo;
 mod web_accounts;
 mod web_authorize;
 mod web_clients;

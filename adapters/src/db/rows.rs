@@ -38,6 +38,8 @@ pub struct UserRow {
     pub email_verified: bool,
     /// `users.name`: the display name.
     pub name: Option<String>,
+    /// `users.updated_at`
+    pub updated_at: NaiveDateTime,
 }
 
 /// A new row of `users`.
@@ -62,6 +64,8 @@ pub struct NewUserRow {
     pub email_verified: bool,
     /// `users.name`
     pub name: Option<String>,
+    /// `users.updated_at`
+    pub updated_at: NaiveDateTime,
 }
 
 impl From<&User> for NewUserRow {
@@ -76,6 +80,7 @@ impl From<&User> for NewUserRow {
             email_folded: user.email.as_ref().map(EmailAddress::folded),
             email_verified: user.email_verified,
             name: user.name.as_ref().map(|n| n.as_str().to_owned()),
+            updated_at: user.updated_at.as_naive_utc(),
         }
     }
 }
@@ -106,6 +111,7 @@ impl TryFrom<UserRow> for User {
                 .map_err(|_| BadRow {
                     column: "users.name",
                 })?,
+            updated_at: Timestamp::from_naive_utc(row.updated_at),
         })
     }
 }

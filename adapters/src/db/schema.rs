@@ -68,6 +68,7 @@ diesel::table! {
         email_folded -> Nullable<Text>,
         email_verified -> Bool,
         name -> Nullable<Text>,
+        updated_at -> Timestamp,
     }
 }
 

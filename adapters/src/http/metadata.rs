@@ -1,54 +1,45 @@
-//! `GET /.well-known/oauth-authorization-server` (RFC 8414): exactly what
-//! this server supports, derived from its policy.
+//! The server's metadata, `GET /.well-known/openid-configuration`
+//! (OpenID Connect Discovery 1.0 §4) and `GET
+//! /.well-known/oauth-authorization-server` (RFC 8414 §3): the same
+//! members ([`ProviderMetadata`]), serialised once at startup and served
+//! from memory, cacheable, readable from any origin (browser relying
+//! parties fetch it; it is public and carries no credentials).
 
-use actix_web::{web, HttpResponse};
-use serde_json::json;
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::HttpResponse;
+use serde_json::{Map, Value};
 
-use domain::client::{AuthMethod, GrantType};
+use domain::discovery::{MetadataValue, ProviderMetadata};
+use domain::service::Policy;
 
 use super::AppState;
 
-/// The metadata document.
-pub async fn get(state: web::Data<AppState>) -> HttpResponse {
-    let policy = &state.services.policy;
-    let issuer = policy.issuer.trim_end_matches('/');
-    let capabilities = &policy.capabilities;
-    let grant_types = names(&capabilities.grant_types, |g| g.as_str());
-    let response_types = names(&capabilities.response_types, |r| r.as_str());
-    let all_methods = names(&AuthMethod::ALL, |m| m.as_str());
-    let confidential_methods = names(
-        AuthMethod::ALL.iter().filter(|m| m.is_confidential()),
-        |m| m.as_str(),
-    );
-    let authorization_endpoint = capabilities
-        .grant_types
-        .iter()
-        .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit))
-        .then(|| format!("{issuer}/oauth/authorize"));
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .json(json!({
-            "issuer": policy.issuer,
-            "authorization_endpoint": authorization_endpoint,
-            "token_endpoint": format!("{issuer}/oauth/token"),
-            "revocation_endpoint": format!("{issuer}/oauth/revoke"),
-            "introspection_endpoint": format!("{issuer}/oauth/introspect"),
-            "scopes_supported": policy.capabilities.scopes.tokens().collect::<Vec<_>>(),
-            "response_types_supported": response_types,
-            "response_modes_supported": ["query", "fragment"],
-            "grant_types_supported": grant_types,
-            "token_endpoint_auth_methods_supported": all_methods,
-            "revocation_endpoint_auth_methods_supported": all_methods,
-            "introspection_endpoint_auth_methods_supported": confidential_methods,
-            "code_challenge_methods_supported": ["S256"],
-            "authorization_response_iss_parameter_supported": true,
-        }))
+/// How long a client may cache the document: the values change only when
+/// the configuration does, at a restart.
+pub const CACHE_CONTROL: &str = "public, max-age=3600";
+
+/// The metadata document of `policy`, as JSON bytes.
+#[must_use]
+pub fn document(policy: &Policy) -> Bytes {
+    let metadata = ProviderMetadata::new(&policy.issuer, &policy.capabilities);
+    let mut object = Map::new();
+    for (name, value) in metadata.members {
+        let value = match value {
+            MetadataValue::Text(text) => Value::String(text),
+            MetadataValue::Names(names) => Value::from(names),
+            MetadataValue::Flag(flag) => Value::Bool(flag),
+        };
+        object.insert(name.to_owned(), value);
+    }
+    Bytes::from(Value::Object(object).to_string())
 }
 
-/// The protocol names of `items`, in order, for a `*_supported` member.
-fn names<'a, T: 'a + Copy>(
-    items: impl IntoIterator<Item = &'a T>,
-    name: impl Fn(T) -> &'static str,
-) -> Vec<&'static str> {
-    items.into_iter().map(|item| name(*item)).collect()
+/// Both documents.
+pub async fn get(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(state.metadata.clone())
 }

@@ -3,6 +3,7 @@
 
 pub mod api_me;
 pub mod authorize;
+pub mod bearer_challenge;
 pub mod body;
 pub mod csrf;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod revoke;
 pub mod session_store;
 pub mod token;
 pub mod typed_session;
+pub mod userinfo;
 pub mod views;
 
 use std::sync::Arc;
@@ -62,6 +64,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// The metadata document, serialised at startup
+    /// ([`metadata::document`]).
+    pub metadata: web::Bytes,
 }
 
 /// HKDF `info` of the one-time secret cookie's key: what it is for.
@@ -250,6 +255,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/.well-known/oauth-authorization-server")
             .route(web::get().to(metadata::get)),
+    )
+    .service(web::resource("/.well-known/openid-configuration").route(web::get().to(metadata::get)))
+    .service(
+        web::resource("/oauth/userinfo")
+            .route(web::get().to(userinfo::get))
+            .route(web::post().to(userinfo::post))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(userinfo::preflight))
+            .default_service(web::to(userinfo::method_not_allowed)),
     )
     .service(web::resource("/api/me").route(web::get().to(api_me::get)))
     .service(web::resource("/healthz").route(web::get().to(health::healthz)))

@@ -1,6 +1,7 @@
 //! Issue 11, accounts: names unique after case folding (RFC 8265 §3.3),
 //! the unused codes and the sessions of a user ended together, the
-//! absolute session lifetime, and the migration of existing data.
+//! absolute session lifetime, and the migration of existing data (also
+//! issue 13's `users.updated_at`).
 
 use adapters::db::{AnyConnection, DieselStore};
 use diesel::migration::MigrationSource;
@@ -238,4 +239,12 @@ fn case_duplicates_and_sessions_from_before_the_migration_keep_working(url: &str
     assert!(store.load_session(&old_session, now).unwrap().is_some());
     assert_eq!(store.end_sessions_of(&alice_upper.id).unwrap(), 1);
     assert_eq!(store.load_session(&old_session, now).unwrap(), None);
+
+    // 2026-12-07-000005_user_updated_at: an account from before has not
+    // changed since it was created, as far as anyone can tell (`updated_at`,
+    // OpenID Connect Core §5.1).
+    let upper = store.find_user(&alice_upper.id).unwrap().unwrap();
+    assert_eq!((upper.created_at, upper.updated_at), (t(10), t(10)));
+    let caps = store.find_user(&alice_caps.id).unwrap().unwrap();
+    assert_eq!(caps.updated_at, t(20));
 }

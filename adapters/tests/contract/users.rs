@@ -82,23 +82,43 @@ fn claims_round_trip_and_emails_are_found_by_their_folded_key(store: &dyn Store)
     );
 
     let new = EmailAddress::parse("bob@example.org").unwrap();
-    assert!(store.set_email(&bob.id, Some(&new), false).unwrap());
+    assert!(store
+        .set_email(&bob.id, Some(&new), false, support::precise(11))
+        .unwrap());
+    assert_eq!(
+        store.find_user(&bob.id).unwrap().unwrap().updated_at,
+        support::precise(11)
+    );
     let name = DisplayName::parse("Bob").unwrap();
-    assert!(store.set_name(&bob.id, Some(&name)).unwrap());
+    assert!(store
+        .set_name(&bob.id, Some(&name), support::precise(12))
+        .unwrap());
     let stored = store.find_user(&bob.id).unwrap().unwrap();
     assert_eq!(
         (stored.email, stored.email_verified, stored.name),
         (Some(new), false, Some(name))
     );
-    assert!(store.set_email(&ann.id, None, false).unwrap());
-    assert!(store.set_name(&ann.id, None).unwrap());
+    // `updated_at` is the last change's, to the microsecond; `created_at` stays.
+    assert_eq!(
+        (stored.created_at, stored.updated_at),
+        (bob.created_at, support::precise(12))
+    );
+    assert!(store
+        .set_email(&ann.id, None, false, support::precise(13))
+        .unwrap());
+    assert!(store.set_name(&ann.id, None, support::precise(14)).unwrap());
     let stored = store.find_user(&ann.id).unwrap().unwrap();
     assert_eq!((stored.email, stored.name), (None, None));
+    assert_eq!(stored.updated_at, support::precise(14));
     assert_eq!(store.find_user_by_email("ann@example.com").unwrap(), None);
 
     let nobody = support::user("nobody");
-    assert!(!store.set_email(&nobody.id, None, false).unwrap());
-    assert!(!store.set_name(&nobody.id, None).unwrap());
+    assert!(!store
+        .set_email(&nobody.id, None, false, support::precise(15))
+        .unwrap());
+    assert!(!store
+        .set_name(&nobody.id, None, support::precise(15))
+        .unwrap());
     assert_eq!(store.find_user(&carol.id).unwrap(), Some(carol));
 }
 
@@ -109,7 +129,7 @@ fn an_email_taken_in_another_case_is_a_conflict(store: &dyn Store) {
 
     let same_email = store.insert_user(&user_with_email("anne", "ANN@Example.COM"));
     let taken = EmailAddress::parse("Ann@EXAMPLE.com").unwrap();
-    let set_taken = store.set_email(&bob.id, Some(&taken), false);
+    let set_taken = store.set_email(&bob.id, Some(&taken), false, support::precise(1));
 
     assert!(
         matches!(same_email, Err(StoreError::Conflict)),
@@ -126,13 +146,16 @@ fn set_password_replaces_the_hash_of_known_users_only(store: &dyn Store) {
     let alice = support::stored_user(store, "alice");
     let new_hash = PasswordHash::new("$2b$04$new".to_owned());
 
-    assert!(store.set_password(&alice.id, &new_hash).unwrap());
+    assert!(store
+        .set_password(&alice.id, &new_hash, support::precise(21))
+        .unwrap());
     assert!(!store
-        .set_password(&support::user("ghost").id, &new_hash)
+        .set_password(&support::user("ghost").id, &new_hash, support::precise(21))
         .unwrap());
 
     let stored = store.find_user(&alice.id).unwrap().unwrap();
     assert_eq!(stored.password_hash, new_hash);
+    assert_eq!(stored.updated_at, support::precise(21));
 }
 
 fn deleting_a_user_deletes_their_clients_and_every_code_and_token_of_them(store: &dyn Store) {

@@ -34,6 +34,8 @@ struct UserView<'a> {
     email: Option<&'a str>,
     email_verified: bool,
     name: Option<&'a str>,
+    /// The OpenID Connect `updated_at` (Core 1.0 §5.1).
+    updated_at: i64,
 }
 
 /// A client as the admin commands print it: the RFC 7591 metadata names,
@@ -94,6 +96,7 @@ pub(super) fn user_json(user: &User) -> Value {
         email: user.email.as_ref().map(EmailAddress::as_str),
         email_verified: user.email_verified,
         name: user.name.as_ref().map(DisplayName::as_str),
+        updated_at: user.updated_at.unix_seconds(),
     })
 }
 

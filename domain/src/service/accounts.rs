@@ -186,11 +186,13 @@ impl Services {
                 return Err(SignUpError::EmailTaken);
             }
         }
+        let now = self.ports.clock.now();
         let user = User {
             id: UserId::from_random_bytes(self.ports.random.id_bytes()),
             username,
             password_hash: self.ports.hasher.hash(password)?,
-            created_at: self.ports.clock.now(),
+            created_at: now,
+            updated_at: now,
             email_verified: email.is_some() && account.email_verified,
             email,
             name: display_name,
@@ -279,7 +281,12 @@ impl Services {
         let unchanged = email.as_ref().map(EmailAddress::folded)
             == user.email.as_ref().map(EmailAddress::folded);
         let verified = email.is_some() && (verified || (unchanged && user.email_verified));
-        if !self.ports.users.set_email(id, email.as_ref(), verified)? {
+        let now = self.ports.clock.now();
+        if !self
+            .ports
+            .users
+            .set_email(id, email.as_ref(), verified, now)?
+        {
             return Err(SetClaimError::NotFound);
         }
         Ok(())
@@ -294,7 +301,11 @@ impl Services {
             .map(DisplayName::parse)
             .transpose()
             .map_err(SetClaimError::Invalid)?;
-        if !self.ports.users.set_name(id, name.as_ref())? {
+        if !self
+            .ports
+            .users
+            .set_name(id, name.as_ref(), self.ports.clock.now())?
+        {
             return Err(SetClaimError::NotFound);
         }
         Ok(())
@@ -342,7 +353,11 @@ impl Services {
         check_new_password(user.username.as_str(), password).map_err(SetPasswordError::Weak)?;
         let hash = self.ports.hasher.hash(password)?;
         // Deleted since the lookup: nothing to end.
-        if !self.ports.users.set_password(id, &hash)? {
+        if !self
+            .ports
+            .users
+            .set_password(id, &hash, self.ports.clock.now())?
+        {
             return Err(SetPasswordError::NotFound);
         }
         self.end_access_of(id)?;
@@ -466,6 +481,37 @@ mod tests {
             })
             .unwrap();
         assert_eq!((carol.email, carol.name), (None, None));
+    }
+
+    #[test]
+    fn updated_at_is_the_creation_then_each_change_of_email_name_or_password() {
+        use crate::testing::t;
+        let w = world();
+        let updated = |w: &World, id| w.services.find_user(id).unwrap().unwrap().updated_at;
+        w.clock.set(t(100));
+        let bob = w
+            .services
+            .create_account(&account("bob", "long enough"))
+            .unwrap();
+        assert_eq!((bob.created_at, bob.updated_at), (t(100), t(100)));
+
+        w.clock.set(t(200));
+        w.services
+            .set_email(&bob.id, Some("bob@example.com"), false)
+            .unwrap();
+        assert_eq!(updated(&w, &bob.id), t(200));
+        w.clock.set(t(300));
+        w.services.set_display_name(&bob.id, Some("Bob")).unwrap();
+        assert_eq!(updated(&w, &bob.id), t(300));
+        w.clock.set(t(400));
+        w.services
+            .set_password(&bob.id, "another long one")
+            .unwrap();
+        assert_eq!(updated(&w, &bob.id), t(400));
+        assert_eq!(
+            w.services.find_user(&bob.id).unwrap().unwrap().created_at,
+            t(100)
+        );
     }
 
     #[test]

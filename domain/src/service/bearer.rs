@@ -1,7 +1,9 @@
 //! Bearer token validation for protected resources (RFC 6750).
 //!
-//! The token is read from the `Authorization` header only (§2.1; RFC 9700
-//! §4.3.2 forbids tokens in URLs); the scheme is case-insensitive.
+//! The token is read from the `Authorization` header (§2.1; the scheme is
+//! case-insensitive) and, where a resource accepts it, from the
+//! `access_token` member of a form-encoded POST body (§2.2: UserInfo, Core
+//! §5.3.1); never from the URL (RFC 9700 §4.3.2).
 
 use crate::error::StoreError;
 use crate::secret::SecretDigest;
@@ -15,8 +17,13 @@ use super::Services;
 pub enum BearerError {
     /// No bearer credentials at all: 401 with a bare challenge.
     Missing,
-    /// A malformed `Authorization: Bearer` header: 400 `invalid_request`.
+    /// A malformed `Authorization: Bearer` header or body token: 400
+    /// `invalid_request`.
     Malformed,
+    /// The token was sent by more than one method, or more than once in
+    /// the body (RFC 6750 §2: "MUST NOT use more than one method"): 400
+    /// `invalid_request`.
+    Repeated,
     /// Unknown, expired, revoked or non-access token: 401 `invalid_token`.
     InvalidToken,
     /// The token lacks the scope: 403 `insufficient_scope`.
@@ -57,7 +64,12 @@ pub fn parse_bearer_header(header: Option<&str>) -> Result<&str, BearerError> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(BearerError::Missing);
     }
-    let token = rest.trim_matches(' ');
+    checked_token(rest.trim_matches(' '))
+}
+
+/// `token` when it is one `b64token` of at most [`MAX_TOKEN_LEN`] bytes
+/// (RFC 6750 §2.1), else `Malformed`.
+fn checked_token(token: &str) -> Result<&str, BearerError> {
     let body = token.trim_end_matches('=');
     let valid = !body.is_empty()
         && token.len() <= MAX_TOKEN_LEN
@@ -68,6 +80,30 @@ pub fn parse_bearer_header(header: Option<&str>) -> Result<&str, BearerError> {
         Ok(token)
     } else {
         Err(BearerError::Malformed)
+    }
+}
+
+/// The one token of a request that may carry it in the `Authorization`
+/// header or as `access_token` in a form-encoded body (`body_tokens`: every
+/// such value sent, RFC 6750 §2.2).
+///
+/// # Errors
+/// `Repeated` when both carry one or the body has several (§2: one method,
+/// once; `invalid_request`, §3.1); `Missing` when neither does; `Malformed`
+/// for a token off the syntax.
+pub fn presented_token<'a>(
+    header: Option<&'a str>,
+    body_tokens: &[&'a str],
+) -> Result<&'a str, BearerError> {
+    let from_header = match parse_bearer_header(header) {
+        Err(BearerError::Missing) => None,
+        other => Some(other),
+    };
+    match (from_header, body_tokens) {
+        (Some(_), [_, ..]) | (None, [_, _, ..]) => Err(BearerError::Repeated),
+        (Some(parsed), []) => parsed,
+        (None, [token]) => checked_token(token),
+        (None, []) => Err(BearerError::Missing),
     }
 }
 
@@ -83,13 +119,7 @@ impl Services {
         required_scope: &'static str,
     ) -> Result<BearerGrant, BearerError> {
         let token = parse_bearer_header(authorization)?;
-        let now = self.ports.clock.now();
-        let (record, user) = self
-            .ports
-            .tokens
-            .find_token_with_user(&SecretDigest::of(token))?
-            .filter(|(t, _)| t.kind == TokenKind::Access && t.is_active(now))
-            .ok_or(BearerError::InvalidToken)?;
+        let (record, user) = self.active_access_token(token)?;
         if !record.scope.contains(required_scope) {
             return Err(BearerError::InsufficientScope(required_scope));
         }
@@ -101,6 +131,24 @@ impl Services {
             token: record,
             user,
         })
+    }
+
+    /// The access token `token` names, if it is one and active, with its
+    /// user (none for a client-credentials token).
+    ///
+    /// # Errors
+    /// `InvalidToken` for an unknown, expired, revoked or refresh token; a
+    /// store failure.
+    pub(crate) fn active_access_token(
+        &self,
+        token: &str,
+    ) -> Result<(TokenRecord, Option<User>), BearerError> {
+        let now = self.ports.clock.now();
+        self.ports
+            .tokens
+            .find_token_with_user(&SecretDigest::of(token))?
+            .filter(|(t, _)| t.kind == TokenKind::Access && t.is_active(now))
+            .ok_or(BearerError::InvalidToken)
     }
 }
 
@@ -177,6 +225,43 @@ mod tests {
             Err(BearerError::NoUser(_))
         ));
         assert!(matches!(check("unknown"), Err(BearerError::InvalidToken)));
+    }
+
+    #[test]
+    fn one_token_by_one_method_rfc_6750_section_2() {
+        let header = Some("Bearer abc");
+        assert_eq!(presented_token(header, &[]).unwrap(), "abc");
+        assert_eq!(presented_token(None, &["abc"]).unwrap(), "abc");
+        // Another scheme is no bearer token: the body's is the one.
+        assert_eq!(
+            presented_token(Some("Basic Zm9v"), &["abc"]).unwrap(),
+            "abc"
+        );
+        for (header, body) in [
+            (header, &["abc"][..]),
+            (header, &["def"][..]),
+            (None, &["abc", "abc"][..]),
+            (Some("Bearer"), &["abc"][..]),
+        ] {
+            assert!(
+                matches!(presented_token(header, body), Err(BearerError::Repeated)),
+                "{header:?} {body:?}"
+            );
+        }
+        assert!(matches!(
+            presented_token(None, &[]),
+            Err(BearerError::Missing)
+        ));
+        for bad in ["", "a b", "é", "abc?"] {
+            assert!(
+                matches!(presented_token(None, &[bad]), Err(BearerError::Malformed)),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            presented_token(Some("Bearer a b"), &[]),
+            Err(BearerError::Malformed)
+        ));
     }
 
     proptest! {

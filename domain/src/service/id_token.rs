@@ -536,12 +536,14 @@ mod tests {
             &w.alice.id,
             EmailAddress::parse("alice@example.com").ok().as_ref(),
             true,
+            t(0),
         )
         .unwrap();
         crate::ports::UserRepository::set_name(
             w.store.as_ref(),
             &w.alice.id,
             DisplayName::parse("Alice").ok().as_ref(),
+            t(0),
         )
         .unwrap();
         let client = implicit_client(&w);
@@ -566,6 +568,7 @@ mod tests {
                     "preferred_username".to_owned(),
                     ClaimValue::Text("alice".to_owned())
                 ),
+                ("updated_at".to_owned(), ClaimValue::Number(t(0).unix_seconds())),
                 (
                     "email".to_owned(),
                     ClaimValue::Text("alice@example.com".to_owned())

@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod revoke;
 pub mod throttle;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::error::StoreError;
 use domain::ids::UserId;
 use domain::ports::UserRepository;
+use domain::time::Timestamp;
 use domain::user::{DisplayName, EmailAddress, PasswordHash, User};
 
 use super::{convert, convert_one};
@@ -89,6 +90,7 @@ impl UserRepository for DieselStore {
         id: &UserId,
         email: Option<&EmailAddress>,
         verified: bool,
+        at: Timestamp,
     ) -> Result<bool, StoreError> {
         let id = id.to_string();
         let folded = email.map(EmailAddress::folded);
@@ -101,17 +103,26 @@ impl UserRepository for DieselStore {
                     users::email.eq(email),
                     users::email_folded.eq(folded),
                     users::email_verified.eq(verified),
+                    users::updated_at.eq(at.as_naive_utc()),
                 ))
                 .execute(conn)
         })?;
         Ok(updated > 0)
     }
 
-    fn set_name(&self, id: &UserId, name: Option<&DisplayName>) -> Result<bool, StoreError> {
+    fn set_name(
+        &self,
+        id: &UserId,
+        name: Option<&DisplayName>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let (id, name) = (id.to_string(), name.map(|n| n.as_str().to_owned()));
         let updated = self.write_tx(move |conn| {
             diesel::update(users::table.find(id))
-                .set(users::name.eq(name))
+                .set((
+                    users::name.eq(name),
+                    users::updated_at.eq(at.as_naive_utc()),
+                ))
                 .execute(conn)
         })?;
         Ok(updated > 0)
@@ -125,11 +136,19 @@ impl UserRepository for DieselStore {
         Ok(users)
     }
 
-    fn set_password(&self, id: &UserId, hash: &PasswordHash) -> Result<bool, StoreError> {
+    fn set_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let (id, hash) = (id.to_string(), hash.as_str().to_owned());
         let updated = self.write_tx(move |conn| {
             diesel::update(users::table.find(id))
-                .set(users::password_hash.eq(hash))
+                .set((
+                    users::password_hash.eq(hash),
+                    users::updated_at.eq(at.as_naive_utc()),
+                ))
                 .execute(conn)
         })?;
         Ok(updated > 0)
