@@ -1097,3 +1097,61 @@ fn client_create_registers_the_openid_implicit_response_types() {
     without_implicit.extend(["--response-type", "id_token"]);
     fails_with(&db.cli(&without_implicit), "response_types");
 }
+
+/// `client create` takes the OpenID metadata (issue 13.9); `client show`
+/// and `client list` print it; bad values are one-line errors naming the
+/// field.
+#[test]
+fn client_create_takes_the_openid_metadata() {
+    let db = AliceDb::new();
+    let flags = "--grant-type authorization_code --response-type code \
+                 --redirect-uri https://rp.example/cb --scope profile \
+                 --post-logout-redirect-uri https://rp.example/bye \
+                 --post-logout-redirect-uri https://rp.example/bye2 \
+                 --id-token-alg EdDSA --default-max-age 900 --require-auth-time";
+    let created = json_of(&db.cli(&client_create("alice", "RP", flags)));
+    let id = created["client_id"].as_str().unwrap();
+    let shown = json_of(&db.cli(&["client", "show", id, "--json"]));
+    let text = stdout(ok(&db.cli(&["client", "show", id])));
+    let listed = stdout(ok(&db.cli(&["client", "list"])));
+    let plain = json_of(&db.cli(&client_create(
+        "alice",
+        "Plain",
+        "--grant-type client_credentials",
+    )));
+
+    assert_eq!(
+        shown["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example/bye", "https://rp.example/bye2"])
+    );
+    assert_eq!(shown["id_token_signed_response_alg"], "EdDSA");
+    assert_eq!(shown["default_max_age"], 900);
+    assert_eq!(shown["require_auth_time"], true);
+    assert_eq!(created["id_token_signed_response_alg"], "EdDSA");
+    assert!(text.contains("id_token_alg    EdDSA"), "{text}");
+    assert!(text.contains("default_max_age 900"), "{text}");
+    assert!(text.contains("https://rp.example/bye2"), "{text}");
+    assert!(
+        listed.contains(&format!("{id}\tRP\talice\tauthorization_code\tEdDSA")),
+        "{listed}"
+    );
+    assert_eq!(plain["id_token_signed_response_alg"], "RS256");
+    assert_eq!(plain["default_max_age"], serde_json::Value::Null);
+    assert_eq!(plain["require_auth_time"], false);
+
+    let bad = |extra: &str| {
+        db.cli(&client_create(
+            "alice",
+            "Bad",
+            &format!("--grant-type client_credentials {extra}"),
+        ))
+    };
+    fails_with(&bad("--id-token-alg HS256"), "id_token_signed_response_alg");
+    fails_with(&bad("--id-token-alg none"), "id_token_signed_response_alg");
+    fails_with(&bad("--default-max-age 0"), "default_max_age");
+    fails_with(&bad("--default-max-age soon"), "default_max_age");
+    fails_with(
+        &bad("--post-logout-redirect-uri http://evil.example/bye"),
+        "post_logout_redirect_uris",
+    );
+}

@@ -8,11 +8,12 @@
 use std::fmt;
 
 use crate::display_text::first_deceptive;
+use crate::id_token::JwsAlgorithm;
 use crate::ids::{ClientId, UserId};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::Scope;
 use crate::secret::SecretDigest;
-use crate::time::Timestamp;
+use crate::time::{Lifetime, Timestamp};
 
 /// A grant type a client may use at the token endpoint (RFC 7591 `grant_types`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,9 +192,31 @@ pub struct ClientMetadata {
     pub scope: Scope,
     /// How the client authenticates at the token endpoint.
     pub token_endpoint_auth_method: AuthMethod,
+    /// Where the browser may go after an RP-initiated logout, exact-match
+    /// (RP-Initiated Logout 1.0 §3.1); validated like `redirect_uris`.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// How the client's ID tokens are signed (Registration 1.0 §2; RS256 by
+    /// default; `none` and HMAC are never accepted).
+    pub id_token_signed_response_alg: JwsAlgorithm,
+    /// The `max_age` of the client's requests that send none (Registration
+    /// 1.0 §2 `default_max_age`).
+    pub default_max_age: Option<Lifetime>,
+    /// Whether the client's ID tokens always carry `auth_time`
+    /// (Registration 1.0 §2 `require_auth_time`).
+    pub require_auth_time: bool,
 }
 
 impl ClientMetadata {
+    /// Whether `uri` is exactly one of the registered
+    /// `post_logout_redirect_uris` (RP-Initiated Logout 1.0 §3: a simple
+    /// string comparison, no loopback port exception).
+    #[must_use]
+    pub fn allows_post_logout_redirect(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|registered| registered.as_str() == uri)
+    }
+
     /// Whether `grant` is registered.
     #[must_use]
     pub fn allows_grant(&self, grant: GrantType) -> bool {
@@ -253,6 +276,14 @@ pub struct RegistrationInput {
     pub scope: String,
     /// `token_endpoint_auth_method`.
     pub token_endpoint_auth_method: String,
+    /// `post_logout_redirect_uris`.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `id_token_signed_response_alg` (blank: RS256).
+    pub id_token_signed_response_alg: String,
+    /// `default_max_age` in seconds (blank: none).
+    pub default_max_age: String,
+    /// `require_auth_time`.
+    pub require_auth_time: bool,
 }
 
 /// One problem with a registration, attached to the field it concerns.
@@ -348,6 +379,27 @@ impl ClientMetadata {
                 Err(error) => fail("redirect_uris", format!("{raw}: {error}")),
             }
         }
+
+        let mut post_logout_redirect_uris = Vec::new();
+        for raw in non_blank(&input.post_logout_redirect_uris) {
+            match RedirectUri::parse(raw) {
+                Ok(uri) if !post_logout_redirect_uris.contains(&uri) => {
+                    post_logout_redirect_uris.push(uri);
+                }
+                Ok(_) => {}
+                Err(error) => fail("post_logout_redirect_uris", format!("{raw}: {error}")),
+            }
+        }
+        let id_token_signed_response_alg =
+            validate_id_token_alg(&input.id_token_signed_response_alg).unwrap_or_else(|message| {
+                fail("id_token_signed_response_alg", message);
+                JwsAlgorithm::Rs256
+            });
+        let default_max_age =
+            validate_default_max_age(&input.default_max_age).unwrap_or_else(|message| {
+                fail("default_max_age", message);
+                None
+            });
 
         let grant_types = enabled_choices(
             &input.grant_types,
@@ -448,6 +500,10 @@ impl ClientMetadata {
                 response_types,
                 scope,
                 token_endpoint_auth_method,
+                post_logout_redirect_uris,
+                id_token_signed_response_alg,
+                default_max_age,
+                require_auth_time: input.require_auth_time,
             }),
             _ => Err(errors),
         }
@@ -558,6 +614,8 @@ pub const MAX_SCOPE_BYTES: usize = 1000;
 pub const MAX_NAME_VALUE_BYTES: usize = 64;
 /// Most grant or response type entries (there are five and two).
 pub const MAX_TYPE_ENTRIES: usize = 10;
+/// Longest `default_max_age`, in seconds (ten years: longer means nothing).
+pub const MAX_DEFAULT_MAX_AGE_SECONDS: i64 = 10 * 365 * 24 * 3600;
 
 /// Size limits of every metadata value (RFC 7591 §2 sets none; a record
 /// is stored, listed and rendered, so one account must not make it huge),
@@ -619,7 +677,81 @@ fn size_errors(input: &RegistrationInput, max_redirect_uris: usize) -> Vec<Field
             format!("must be at most {MAX_NAME_VALUE_BYTES} bytes"),
         );
     }
+    // The same limits as `redirect_uris`: the same kind of value, stored
+    // and shown the same way.
+    let post_logout: Vec<&str> = non_blank(&input.post_logout_redirect_uris).collect();
+    if post_logout.len() > max_redirect_uris {
+        fail(
+            "post_logout_redirect_uris",
+            format!("at most {max_redirect_uris} post-logout redirect URIs per client"),
+        );
+    } else if post_logout.iter().any(|u| u.len() > MAX_REDIRECT_URI_BYTES) {
+        fail(
+            "post_logout_redirect_uris",
+            format!("each post-logout redirect URI must be at most {MAX_REDIRECT_URI_BYTES} bytes"),
+        );
+    }
+    for (field, value) in [
+        (
+            "id_token_signed_response_alg",
+            &input.id_token_signed_response_alg,
+        ),
+        ("default_max_age", &input.default_max_age),
+    ] {
+        if value.trim().len() > MAX_NAME_VALUE_BYTES {
+            fail(
+                field,
+                format!("must be at most {MAX_NAME_VALUE_BYTES} bytes"),
+            );
+        }
+    }
     errors
+}
+
+/// Validates an `id_token_signed_response_alg` (blank: RS256, the default
+/// of Registration 1.0 §2). `none` and the HMAC algorithms are refused: an
+/// unsigned token proves nothing, and an HMAC one could be made by the
+/// client itself, so neither could serve as an `id_token_hint`.
+///
+/// # Errors
+/// The message to show on the field.
+pub fn validate_id_token_alg(raw: &str) -> Result<JwsAlgorithm, String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(JwsAlgorithm::Rs256);
+    }
+    JwsAlgorithm::parse(value).ok_or_else(|| {
+        let supported: Vec<&str> = JwsAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
+        if value.eq_ignore_ascii_case("none") || value.to_ascii_uppercase().starts_with("HS") {
+            format!(
+                "unsigned and HMAC ID tokens are not offered: use {}",
+                supported.join(", ")
+            )
+        } else {
+            format!("must be one of {}", supported.join(", "))
+        }
+    })
+}
+
+/// Validates a `default_max_age` (blank: none): whole seconds, from 1 to
+/// [`MAX_DEFAULT_MAX_AGE_SECONDS`].
+///
+/// # Errors
+/// The message to show on the field.
+pub fn validate_default_max_age(raw: &str) -> Result<Option<Lifetime>, String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|s| (1..=MAX_DEFAULT_MAX_AGE_SECONDS).contains(s))
+        .and_then(Lifetime::from_seconds)
+        .map(Some)
+        .ok_or_else(|| {
+            format!("must be a whole number of seconds from 1 to {MAX_DEFAULT_MAX_AGE_SECONDS}")
+        })
 }
 
 /// Validates a `client_name`: trimmed, 1 to [`MAX_CLIENT_NAME_CHARS`] characters,
@@ -744,6 +876,7 @@ mod tests {
             response_types: vec!["code".to_owned()],
             scope: "profile".to_owned(),
             token_endpoint_auth_method: "client_secret_basic".to_owned(),
+            ..RegistrationInput::default()
         }
     }
 
@@ -989,6 +1122,10 @@ mod tests {
             grant_types: vec!["x".repeat(MAX_NAME_VALUE_BYTES + 1)],
             response_types: vec!["code".to_owned(); MAX_TYPE_ENTRIES + 1],
             token_endpoint_auth_method: "m".repeat(MAX_NAME_VALUE_BYTES + 1),
+            post_logout_redirect_uris: vec![long.clone()],
+            id_token_signed_response_alg: "a".repeat(MAX_NAME_VALUE_BYTES + 1),
+            default_max_age: "9".repeat(MAX_NAME_VALUE_BYTES + 1),
+            require_auth_time: false,
         };
 
         let errors = ClientMetadata::validate(&input, &server()).unwrap_err();
@@ -1000,7 +1137,10 @@ mod tests {
             vec![
                 "client_name",
                 "client_uri",
+                "default_max_age",
                 "grant_types",
+                "id_token_signed_response_alg",
+                "post_logout_redirect_uris",
                 "redirect_uris",
                 "response_types",
                 "scope",
@@ -1053,6 +1193,142 @@ mod tests {
         assert_eq!(
             fields(ClientMetadata::validate(&three, &limited)),
             vec!["redirect_uris"]
+        );
+    }
+
+    #[test]
+    fn openid_metadata_defaults_to_rs256_without_max_age() {
+        let metadata = ClientMetadata::validate(&web_app(), &server()).unwrap();
+
+        assert_eq!(metadata.id_token_signed_response_alg, JwsAlgorithm::Rs256);
+        assert_eq!(metadata.default_max_age, None);
+        assert!(!metadata.require_auth_time);
+        assert!(metadata.post_logout_redirect_uris.is_empty());
+    }
+
+    #[test]
+    fn openid_metadata_is_kept_when_valid() {
+        let input = RegistrationInput {
+            post_logout_redirect_uris: vec![
+                "https://client.example.com/bye".to_owned(),
+                " ".to_owned(),
+                "https://client.example.com/bye".to_owned(),
+                "http://127.0.0.1:8080/signed-out".to_owned(),
+            ],
+            id_token_signed_response_alg: "EdDSA".to_owned(),
+            default_max_age: " 3600 ".to_owned(),
+            require_auth_time: true,
+            ..web_app()
+        };
+
+        let metadata = ClientMetadata::validate(&input, &server()).unwrap();
+
+        assert_eq!(
+            metadata
+                .post_logout_redirect_uris
+                .iter()
+                .map(RedirectUri::as_str)
+                .collect::<Vec<_>>(),
+            vec![
+                "https://client.example.com/bye",
+                "http://127.0.0.1:8080/signed-out"
+            ]
+        );
+        assert_eq!(metadata.id_token_signed_response_alg, JwsAlgorithm::EdDsa);
+        assert_eq!(metadata.default_max_age.map(Lifetime::seconds), Some(3600));
+        assert!(metadata.require_auth_time);
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_follow_the_redirect_uri_rules() {
+        for bad in [
+            "javascript:alert(1)//",
+            "http://client.example.com/bye",
+            "https://client.example.com/bye#x",
+            "https://user@client.example.com/bye",
+            "/relative",
+        ] {
+            let input = RegistrationInput {
+                post_logout_redirect_uris: vec![bad.to_owned()],
+                ..web_app()
+            };
+            assert_eq!(
+                refused_fields(&input),
+                vec!["post_logout_redirect_uris"],
+                "{bad}"
+            );
+        }
+        let mut limited = server();
+        limited.max_redirect_uris = 2;
+        let three = RegistrationInput {
+            post_logout_redirect_uris: (0..3)
+                .map(|i| format!("https://client.example.com/bye{i}"))
+                .collect(),
+            ..web_app()
+        };
+        assert_eq!(
+            fields(ClientMetadata::validate(&three, &limited)),
+            vec!["post_logout_redirect_uris"]
+        );
+    }
+
+    #[test]
+    fn post_logout_redirects_match_exactly() {
+        let input = RegistrationInput {
+            post_logout_redirect_uris: vec!["http://127.0.0.1:8080/bye?x=1".to_owned()],
+            ..web_app()
+        };
+        let metadata = ClientMetadata::validate(&input, &server()).unwrap();
+
+        assert!(metadata.allows_post_logout_redirect("http://127.0.0.1:8080/bye?x=1"));
+        for other in [
+            "http://127.0.0.1:9090/bye?x=1",
+            "http://127.0.0.1:8080/bye",
+            "http://127.0.0.1:8080/bye?x=1&y=2",
+            "http://127.0.0.1:8080/BYE?x=1",
+        ] {
+            assert!(!metadata.allows_post_logout_redirect(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn unsigned_hmac_or_unknown_id_token_algorithms_are_refused() {
+        for bad in ["none", "HS256", "HS512", "rs256", "PS256", "ES512"] {
+            let input = RegistrationInput {
+                id_token_signed_response_alg: bad.to_owned(),
+                ..web_app()
+            };
+            assert_eq!(
+                refused_fields(&input),
+                vec!["id_token_signed_response_alg"],
+                "{bad}"
+            );
+        }
+        for good in ["RS256", "ES256", "EdDSA", ""] {
+            assert!(validate_id_token_alg(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn default_max_age_must_be_positive_whole_seconds() {
+        for bad in ["0", "-5", "1.5", "abc", "315360001", "99999999999999999999"] {
+            let input = RegistrationInput {
+                default_max_age: bad.to_owned(),
+                ..web_app()
+            };
+            assert_eq!(refused_fields(&input), vec!["default_max_age"], "{bad}");
+        }
+        assert_eq!(
+            validate_default_max_age("1")
+                .unwrap()
+                .map(Lifetime::seconds),
+            Some(1)
+        );
+        assert_eq!(
+            validate_default_max_age("315360000")
+                .unwrap()
+                .map(Lifetime::seconds),
+            Some(MAX_DEFAULT_MAX_AGE_SECONDS)
         );
     }
 

@@ -99,6 +99,13 @@ pub fn sample_client(method: AuthMethod) -> (Client, String) {
         response_types: vec![ResponseType::Code],
         scope: Scope::parse("profile email").unwrap_or_default(),
         token_endpoint_auth_method: method,
+        post_logout_redirect_uris: vec![RedirectUri::parse(
+            "https://client.example.com/signed-out",
+        )
+        .unwrap_or_else(|_| unreachable!())],
+        id_token_signed_response_alg: crate::id_token::JwsAlgorithm::Rs256,
+        default_max_age: None,
+        require_auth_time: false,
     };
     let client = Client {
         id: ClientId::parse(&format!("client-{}", method.as_str()))
@@ -230,6 +237,10 @@ pub fn client(id: &str, owner: &User, method: AuthMethod) -> Client {
             response_types: vec![ResponseType::Code],
             scope: Scope::parse("profile email openid").unwrap_or_default(),
             token_endpoint_auth_method: method,
+            post_logout_redirect_uris: vec![uri("https://app.example.com/signed-out")],
+            id_token_signed_response_alg: crate::id_token::JwsAlgorithm::Rs256,
+            default_max_age: None,
+            require_auth_time: false,
         },
         issued_at: t(10),
         trusted: false,

@@ -22,6 +22,8 @@ mod metadata;
 mod oauth2_client;
 mod openid_rp;
 mod openid_tokens;
+
+mod oidc_logout;
 mod operations;
 mod revocation;
 mod security_bearer;

@@ -236,6 +236,7 @@ async fn ca_07_public_clients_cannot_use_client_credentials_or_password(app: Tes
             response_types: vec![],
             scope: "profile".to_owned(),
             token_endpoint_auth_method: "none".to_owned(),
+            ..RegistrationInput::default()
         };
         assert!(
             app.services.register_client(&alice.id, &input).is_err(),

@@ -101,6 +101,7 @@ fn client_with_uris(app: &TestApp, owner: &str, uris: &[&str], method: &str) -> 
         response_types: vec!["code".to_owned()],
         scope: "profile".to_owned(),
         token_endpoint_auth_method: method.to_owned(),
+        ..RegistrationInput::default()
     };
     app.register(&user, &input)
 }
@@ -350,6 +351,7 @@ async fn ru_06_script_and_data_schemes_are_refused_at_registration(app: TestApp)
         response_types: vec!["code".to_owned()],
         scope: "profile".to_owned(),
         token_endpoint_auth_method: "none".to_owned(),
+        ..RegistrationInput::default()
     };
     assert!(app.services.register_client(&user.id, &input).is_err());
     input.redirect_uris = vec!["DATA:text/html,x".to_owned()];

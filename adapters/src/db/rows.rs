@@ -8,12 +8,14 @@ use diesel::prelude::*;
 use domain::client::{AuthMethod, Client, ClientMetadata, GrantType, ResponseType};
 use domain::code::AuthorizationCode;
 use domain::id_token::Authentication;
+
+use domain::id_token::JwsAlgorithm;
 use domain::ids::{ClientId, FamilyId, TokenId, UserId};
 use domain::pkce::CodeChallenge;
 use domain::redirect_uri::RedirectUri;
 use domain::scope::Scope;
 use domain::secret::SecretDigest;
-use domain::time::Timestamp;
+use domain::time::{Lifetime, Timestamp};
 use domain::token::{TokenKind, TokenRecord};
 use domain::user::{DisplayName, EmailAddress, PasswordHash, User, Username};
 
@@ -145,6 +147,14 @@ pub struct ClientRow {
     pub issued_at: NaiveDateTime,
     /// `oauth2_clients.trusted`: registered or marked by the operator.
     pub trusted: bool,
+    /// `oauth2_clients.post_logout_redirect_uris`: newline-separated.
+    pub post_logout_redirect_uris: String,
+    /// `oauth2_clients.id_token_signed_response_alg`: a JWS `alg` name.
+    pub id_token_signed_response_alg: String,
+    /// `oauth2_clients.default_max_age`: seconds.
+    pub default_max_age: Option<i64>,
+    /// `oauth2_clients.require_auth_time`
+    pub require_auth_time: bool,
 }
 
 /// The new row of a client (same columns as read).
@@ -171,6 +181,13 @@ impl From<&Client> for ClientRow {
             token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
             issued_at: client.issued_at.as_naive_utc(),
             trusted: client.trusted,
+            post_logout_redirect_uris: join(
+                m.post_logout_redirect_uris.iter().map(RedirectUri::as_str),
+                "\n",
+            ),
+            id_token_signed_response_alg: m.id_token_signed_response_alg.as_str().to_owned(),
+            default_max_age: m.default_max_age.map(Lifetime::seconds),
+            require_auth_time: m.require_auth_time,
         }
     }
 }
@@ -191,6 +208,15 @@ impl TryFrom<ClientRow> for Client {
                     .ok_or(bad("oauth2_clients.response_types"))
             })
             .collect::<Result<_, _>>()?;
+        let post_logout_redirect_uris = split(&row.post_logout_redirect_uris, '\n')
+            .map(|uri| {
+                RedirectUri::parse(uri).map_err(|_| bad("oauth2_clients.post_logout_redirect_uris"))
+            })
+            .collect::<Result<_, _>>()?;
+        let default_max_age = row
+            .default_max_age
+            .map(|s| Lifetime::from_seconds(s).ok_or(bad("oauth2_clients.default_max_age")))
+            .transpose()?;
         let secret_digest = row
             .secret_digest
             .map(|hex| SecretDigest::from_stored(hex).ok_or(bad("oauth2_clients.secret_digest")))
@@ -208,6 +234,13 @@ impl TryFrom<ClientRow> for Client {
                 scope: Scope::parse(&row.scope).map_err(|_| bad("oauth2_clients.scope"))?,
                 token_endpoint_auth_method: AuthMethod::parse(&row.token_endpoint_auth_method)
                     .ok_or(bad("oauth2_clients.token_endpoint_auth_method"))?,
+                post_logout_redirect_uris,
+                id_token_signed_response_alg: JwsAlgorithm::parse(
+                    &row.id_token_signed_response_alg,
+                )
+                .ok_or(bad("oauth2_clients.id_token_signed_response_alg"))?,
+                default_max_age,
+                require_auth_time: row.require_auth_time,
             },
             issued_at: Timestamp::from_naive_utc(row.issued_at),
             trusted: row.trusted,

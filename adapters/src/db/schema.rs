@@ -35,6 +35,10 @@ diesel::table! {
         token_endpoint_auth_method -> Text,
         issued_at -> Timestamp,
         trusted -> Bool,
+        post_logout_redirect_uris -> Text,
+        id_token_signed_response_alg -> Text,
+        default_max_age -> Nullable<BigInt>,
+        require_auth_time -> Bool,
     }
 }
 

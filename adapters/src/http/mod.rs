@@ -12,6 +12,7 @@ pub mod headers;
 pub mod health;
 pub mod introspect;
 pub mod logging;
+pub mod logout;
 pub mod metadata;
 pub mod metrics;
 pub mod pages;
@@ -215,6 +216,12 @@ pub fn configure_pages(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/account/apps/{client_id}/revoke")
                 .route(web::post().to(pages::apps::revoke)),
+        )
+        .service(
+            web::resource("/oauth/logout")
+                .route(web::get().to(logout::get))
+                .route(web::post().to(logout::post))
+                .default_service(web::to(error::method_not_allowed)),
         )
         .service(
             web::resource("/oauth/authorize")

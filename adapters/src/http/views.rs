@@ -47,6 +47,8 @@ pub fn templates() -> Result<Tera, tera::Error> {
         "pages/apps.html",
         "pages/error.html",
         "pages/redirect_notice.html",
+        "pages/logout_confirm.html",
+        "pages/signed_out.html",
     ])?;
     tera.autoescape_on(vec![".html"]);
     Ok(tera)
@@ -179,6 +181,14 @@ pub struct ClientForm {
     pub response_types: Vec<String>,
     /// `token_endpoint_auth_method`.
     pub token_endpoint_auth_method: String,
+    /// `post_logout_redirect_uri`, one per line.
+    pub post_logout_redirect_uri: String,
+    /// `id_token_signed_response_alg`.
+    pub id_token_signed_response_alg: String,
+    /// `default_max_age`, in seconds.
+    pub default_max_age: String,
+    /// `require_auth_time` checked.
+    pub require_auth_time: bool,
 }
 
 /// One application type of the registration form, with the settings it
@@ -219,6 +229,8 @@ pub struct CreateClientPage {
     pub application_types: Vec<ApplicationTypeView>,
     /// Auth method names.
     pub auth_methods: Vec<&'static str>,
+    /// ID token signing algorithms offered.
+    pub id_token_algs: Vec<&'static str>,
 }
 
 impl View for CreateClientPage {
@@ -250,6 +262,25 @@ pub struct ClientView {
     pub issued_at: String,
     /// Trusted by the operator (error redirects for visitors not signed in).
     pub trusted: bool,
+    /// Where the browser may go after logging out.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// How its ID tokens are signed.
+    pub id_token_signed_response_alg: &'static str,
+    /// `default_max_age`, in seconds.
+    pub default_max_age: Option<i64>,
+    /// Whether its ID tokens always carry `auth_time`.
+    pub require_auth_time: bool,
+}
+
+/// What a relying party needs to sign users in with this client.
+#[derive(Debug, Serialize)]
+pub struct OpenIdSetup {
+    /// The discovery document's URL.
+    pub discovery_url: String,
+    /// An env-file snippet (with the secret while the page shows it).
+    pub env_file: SecretText,
+    /// Whether the client may ask for `openid`.
+    pub has_openid_scope: bool,
 }
 
 /// Text that may hold a secret (a client secret, a CSRF token): written
@@ -300,6 +331,8 @@ pub struct ClientPage {
     pub secret: Option<SecretText>,
     /// Commands for each grant.
     pub examples: Examples,
+    /// Discovery URL and a relying party's configuration.
+    pub openid: OpenIdSetup,
 }
 
 impl View for ClientPage {
@@ -389,6 +422,45 @@ impl View for RedirectNoticePage {
     const TEMPLATE: &'static str = "pages/redirect_notice.html";
 }
 
+/// A parameter of a logout request, carried through the confirmation form.
+#[derive(Debug, Serialize)]
+pub struct CarriedField {
+    /// Its name.
+    pub name: &'static str,
+    /// Its value as sent (an `id_token_hint` is no secret to the browser
+    /// that carried it here).
+    pub value: String,
+}
+
+/// `pages/logout_confirm.html`: "Sign out?" for an RP-initiated logout
+/// that the session cannot be tied to.
+#[derive(Debug, Serialize)]
+pub struct LogoutConfirmPage {
+    /// Layout.
+    #[serde(flatten)]
+    pub layout: Layout,
+    /// The client that asks, if known.
+    pub client_name: Option<String>,
+    /// The request's parameters, posted back.
+    pub fields: Vec<CarriedField>,
+}
+
+impl View for LogoutConfirmPage {
+    const TEMPLATE: &'static str = "pages/logout_confirm.html";
+}
+
+/// `pages/signed_out.html`.
+#[derive(Debug, Serialize)]
+pub struct SignedOutPage {
+    /// Layout.
+    #[serde(flatten)]
+    pub layout: Layout,
+}
+
+impl View for SignedOutPage {
+    const TEMPLATE: &'static str = "pages/signed_out.html";
+}
+
 /// `pages/error.html`.
 #[derive(Debug, Serialize)]
 pub struct ErrorPage {
@@ -450,6 +522,10 @@ mod tests {
             confidential: false,
             issued_at: "now".to_owned(),
             trusted: false,
+            post_logout_redirect_uris: vec![evil.clone()],
+            id_token_signed_response_alg: "RS256",
+            default_max_age: Some(60),
+            require_auth_time: true,
         };
         let pages = vec![
             rendered(
@@ -508,6 +584,7 @@ mod tests {
                         auth_method: "none",
                     }],
                     auth_methods: vec!["none"],
+                    id_token_algs: vec!["RS256"],
                 },
             ),
             rendered(
@@ -528,6 +605,11 @@ mod tests {
                             .iter()
                             .map(|g| g.as_str())
                             .collect(),
+                    },
+                    openid: OpenIdSetup {
+                        discovery_url: evil.clone(),
+                        env_file: SecretText(evil.clone()),
+                        has_openid_scope: false,
                     },
                 },
             ),
@@ -570,6 +652,17 @@ mod tests {
             ),
             rendered(
                 &tera,
+                &LogoutConfirmPage {
+                    layout: layout(),
+                    client_name: Some(evil.clone()),
+                    fields: vec![CarriedField {
+                        name: "state",
+                        value: evil.clone(),
+                    }],
+                },
+            ),
+            rendered(
+                &tera,
                 &RedirectNoticePage {
                     layout: layout(),
                     code: evil.clone(),
@@ -600,6 +693,10 @@ mod tests {
             confidential: true,
             issued_at: String::new(),
             trusted: false,
+            post_logout_redirect_uris: vec![],
+            id_token_signed_response_alg: "RS256",
+            default_max_age: None,
+            require_auth_time: false,
         };
         let page = ClientPage {
             layout: Layout {
@@ -618,6 +715,11 @@ mod tests {
                 scope_encoded: String::new(),
                 username: "alice".to_owned(),
                 grants: vec!["client_credentials"],
+            },
+            openid: OpenIdSetup {
+                discovery_url: "https://issuer.example/.well-known/openid-configuration".to_owned(),
+                env_file: SecretText("OIDC_CLIENT_SECRET=s3cr3t-value".to_owned()),
+                has_openid_scope: true,
             },
         };
         let debug = format!("{page:?}");

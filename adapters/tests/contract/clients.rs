@@ -18,9 +18,22 @@ fn confidential_and_public_clients_round_trip_exactly(store: &dyn Store) {
     let alice = support::stored_user(store, "alice");
     let bob = support::stored_user(store, "bob");
     let confidential = support::client("web-app", &alice, AuthMethod::ClientSecretPost);
+    let native = support::client("native-app", &alice, AuthMethod::None);
+    // The OpenID metadata round-trips too (issue 13.9).
     let public = Client {
         issued_at: t(20),
-        ..support::client("native-app", &alice, AuthMethod::None)
+        metadata: ClientMetadata {
+            id_token_signed_response_alg: domain::id_token::JwsAlgorithm::EdDsa,
+            default_max_age: domain::time::Lifetime::from_seconds(600),
+            require_auth_time: true,
+            post_logout_redirect_uris: vec![
+                domain::redirect_uri::RedirectUri::parse("https://app.example.com/bye?x=1")
+                    .unwrap(),
+                domain::redirect_uri::RedirectUri::parse("com.example.app:/signed-out").unwrap(),
+            ],
+            ..native.metadata.clone()
+        },
+        ..native
     };
     let minimal = Client {
         issued_at: t(30),
@@ -29,6 +42,7 @@ fn confidential_and_public_clients_round_trip_exactly(store: &dyn Store) {
             grant_types: vec![],
             response_types: vec![],
             scope: domain::scope::Scope::default(),
+            post_logout_redirect_uris: vec![],
             ..support::client("x", &bob, AuthMethod::ClientSecretBasic).metadata
         },
         ..support::client("bobs-service", &bob, AuthMethod::ClientSecretBasic)

@@ -23,6 +23,10 @@ pub(super) fn run(services: &Services, command: ClientCommand) -> anyhow::Result
             response_types,
             scope,
             auth_method,
+            post_logout_redirect_uris,
+            id_token_alg,
+            default_max_age,
+            require_auth_time,
         } => {
             let owner = find_user(services, &owner)?;
             let input = RegistrationInput {
@@ -33,6 +37,10 @@ pub(super) fn run(services: &Services, command: ClientCommand) -> anyhow::Result
                 response_types,
                 scope,
                 token_endpoint_auth_method: auth_method,
+                post_logout_redirect_uris,
+                id_token_signed_response_alg: id_token_alg,
+                default_max_age,
+                require_auth_time,
             };
             // The operator decides how many clients an account has: the
             // per-owner quota is for self-service registration only.
@@ -68,11 +76,12 @@ pub(super) fn run(services: &Services, command: ClientCommand) -> anyhow::Result
                 .iter()
                 .map(|c| {
                     format!(
-                        "{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}",
                         c.id,
                         c.metadata.client_name,
                         owner_of(c).map_or("?", |u| u.username.as_str()),
-                        grant_list(c)
+                        grant_list(c),
+                        c.metadata.id_token_signed_response_alg,
                     )
                 })
                 .collect::<Vec<_>>()

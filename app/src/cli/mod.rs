@@ -166,6 +166,8 @@ pub enum UserCommand {
 }
 
 /// `client …`
+// Parsed once per process: the size of `Create` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client and print it as JSON, with its secret (shown once).
@@ -195,6 +197,20 @@ pub enum ClientCommand {
         /// `client_secret_basic`, `client_secret_post` or `none`.
         #[arg(long = "auth-method", default_value = "client_secret_basic")]
         auth_method: String,
+        /// Where the browser may go after an RP-initiated logout (repeat
+        /// for several; same rules as redirect URIs, matched exactly).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// How its ID tokens are signed: `RS256`, `ES256` or `EdDSA`.
+        #[arg(long = "id-token-alg", default_value = "RS256")]
+        id_token_alg: String,
+        /// `default_max_age` in seconds: ask for the password again when the
+        /// last login is older, unless the request sends `max_age`.
+        #[arg(long = "default-max-age", default_value = "")]
+        default_max_age: String,
+        /// Always put `auth_time` in its ID tokens.
+        #[arg(long = "require-auth-time")]
+        require_auth_time: bool,
     },
     /// List the clients (of one owner with `--owner`).
     List {

@@ -54,6 +54,10 @@ struct ClientView<'a> {
     owner: Option<&'a str>,
     owner_id: String,
     trusted: bool,
+    post_logout_redirect_uris: Vec<&'a str>,
+    id_token_signed_response_alg: &'a str,
+    default_max_age: Option<i64>,
+    require_auth_time: bool,
     /// Only right after a registration or rotation (shown once): `null`
     /// for a public client; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +80,14 @@ impl<'a> ClientView<'a> {
             owner: owner.map(|u| u.username.as_str()),
             owner_id: client.owner.to_string(),
             trusted: client.trusted,
+            post_logout_redirect_uris: m
+                .post_logout_redirect_uris
+                .iter()
+                .map(|u| u.as_str())
+                .collect(),
+            id_token_signed_response_alg: m.id_token_signed_response_alg.as_str(),
+            default_max_age: m.default_max_age.map(domain::time::Lifetime::seconds),
+            require_auth_time: m.require_auth_time,
             client_secret: None,
         }
     }
@@ -178,6 +190,33 @@ pub(super) fn client_text(client: &Client, owner: Option<&User>) -> String {
         (
             "trusted",
             if client.trusted { "yes" } else { "no" }.to_owned(),
+        ),
+        (
+            "post_logout",
+            list(
+                m.post_logout_redirect_uris
+                    .iter()
+                    .map(|u| u.as_str())
+                    .collect(),
+            ),
+        ),
+        (
+            "id_token_alg",
+            m.id_token_signed_response_alg.as_str().to_owned(),
+        ),
+        (
+            "default_max_age",
+            m.default_max_age
+                .map_or_else(|| "-".to_owned(), |a| a.seconds().to_string()),
+        ),
+        (
+            "auth_time",
+            if m.require_auth_time {
+                "required"
+            } else {
+                "when asked"
+            }
+            .to_owned(),
         ),
     ]
     .iter()

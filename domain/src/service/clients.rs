@@ -224,6 +224,7 @@ mod tests {
             response_types: vec!["code".to_owned()],
             scope: "profile".to_owned(),
             token_endpoint_auth_method: "client_secret_basic".to_owned(),
+            ..RegistrationInput::default()
         }
     }
 

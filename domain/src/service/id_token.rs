@@ -568,7 +568,10 @@ mod tests {
                     "preferred_username".to_owned(),
                     ClaimValue::Text("alice".to_owned())
                 ),
-                ("updated_at".to_owned(), ClaimValue::Number(t(0).unix_seconds())),
+                (
+                    "updated_at".to_owned(),
+                    ClaimValue::Number(t(0).unix_seconds())
+                ),
                 (
                     "email".to_owned(),
                     ClaimValue::Text("alice@example.com".to_owned())

@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod id_token;
 pub mod introspect;
+pub mod logout;
 pub mod revoke;
 pub mod throttle;
 pub mod token;

@@ -33,6 +33,8 @@ pub use db::Backend;
 pub const PASSWORD: &str = "correct horse battery";
 /// A redirect URI the fixture clients register.
 pub const REDIRECT_URI: &str = "https://client.example.com/cb";
+/// The post-logout redirect URI of every test client.
+pub const POST_LOGOUT_REDIRECT_URI: &str = "https://client.example.com/signed-out";
 /// A PKCE verifier and its S256 challenge.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -227,6 +229,8 @@ impl TestApp {
             response_types,
             scope: scope.to_owned(),
             token_endpoint_auth_method: method.to_owned(),
+            post_logout_redirect_uris: vec![POST_LOGOUT_REDIRECT_URI.to_owned()],
+            ..RegistrationInput::default()
         };
         self.register(owner, &input)
     }

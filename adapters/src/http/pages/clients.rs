@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use domain::client::{ApplicationType, AuthMethod, Client, RegistrationInput};
+use domain::id_token::JwsAlgorithm;
 use domain::params::Params;
 use domain::service::clients::{Actor, ClientWithSecret, RegistrationError};
 
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::http::views::{
     ApplicationTypeView, ClientForm, ClientPage, ClientView, CreateClientPage, Examples,
-    FieldMessage, SecretText,
+    FieldMessage, OpenIdSetup, SecretText,
 };
 use crate::http::{blocking, private_cookie, AppState};
 
@@ -54,6 +55,7 @@ fn form_page(
                 .map(|&app| application_type_view(app, capabilities))
                 .collect(),
             auth_methods: AuthMethod::ALL.iter().map(|m| m.as_str()).collect(),
+            id_token_algs: JwsAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
         },
     )
 }
@@ -101,6 +103,7 @@ fn default_form(capabilities: &domain::client::ServerCapabilities) -> ClientForm
         grant_types: preset.grant_types,
         response_types: preset.response_types,
         token_endpoint_auth_method: preset.token_endpoint_auth_method,
+        id_token_signed_response_alg: JwsAlgorithm::Rs256.as_str().to_owned(),
         ..ClientForm::default()
     }
 }
@@ -155,6 +158,10 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
             grant_types: list_field(&params, "grant_type"),
             response_types: list_field(&params, "response_type"),
             token_endpoint_auth_method: form_field(&params, "token_endpoint_auth_method"),
+            post_logout_redirect_uri: form_field(&params, "post_logout_redirect_uri"),
+            id_token_signed_response_alg: form_field(&params, "id_token_signed_response_alg"),
+            default_max_age: form_field(&params, "default_max_age"),
+            require_auth_time: params.contains("require_auth_time"),
         };
         let input = RegistrationInput {
             client_name: form.client_name.clone(),
@@ -164,6 +171,10 @@ pub async fn create(page: PageRequest, body: FormBody) -> HttpResponse {
             response_types: form.response_types.clone(),
             scope: form.scope.clone(),
             token_endpoint_auth_method: form.token_endpoint_auth_method.clone(),
+            post_logout_redirect_uris: lines(&form.post_logout_redirect_uri),
+            id_token_signed_response_alg: form.id_token_signed_response_alg.clone(),
+            default_max_age: form.default_max_age.clone(),
+            require_auth_time: form.require_auth_time,
         };
         let services = page.state.services.clone();
         let owner = user.id;
@@ -270,7 +281,20 @@ pub async fn show(page: PageRequest, path: web::Path<String>) -> HttpResponse {
             confidential: client.is_confidential(),
             issued_at: client.issued_at.display(),
             trusted: client.trusted,
+            post_logout_redirect_uris: m
+                .post_logout_redirect_uris
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            id_token_signed_response_alg: m.id_token_signed_response_alg.as_str(),
+            default_max_age: m.default_max_age.map(domain::time::Lifetime::seconds),
+            require_auth_time: m.require_auth_time,
         };
+        let openid = openid_setup(
+            &page.state.services.policy.issuer,
+            &client,
+            secret.as_deref(),
+        );
         let mut response = render_page(
             &page.state,
             StatusCode::OK,
@@ -279,6 +303,7 @@ pub async fn show(page: PageRequest, path: web::Path<String>) -> HttpResponse {
                 client: view,
                 secret: secret.map(SecretText),
                 examples,
+                openid,
             },
         )?;
         if page.request.cookie(SECRET_COOKIE).is_some() {
@@ -366,5 +391,48 @@ fn examples(issuer: &str, client: &Client, secret: Option<&str>, username: &str)
         scope,
         username: username.to_owned(),
         grants: m.grant_types.iter().map(|g| g.as_str()).collect(),
+    }
+}
+
+/// The discovery URL (Discovery 1.0 §4: the issuer with
+/// `/.well-known/openid-configuration` appended) and a relying party's
+/// configuration for `client`, as an env file most RP libraries and
+/// containers read (the secret only while the page shows it).
+fn openid_setup(issuer: &str, client: &Client, secret: Option<&str>) -> OpenIdSetup {
+    let m = &client.metadata;
+    let issuer = issuer.trim_end_matches('/');
+    let discovery_url = format!("{issuer}/.well-known/openid-configuration");
+    let mut lines = vec![
+        format!("OIDC_ISSUER={issuer}"),
+        format!("OIDC_DISCOVERY_URL={discovery_url}"),
+        format!("OIDC_CLIENT_ID={}", client.id),
+    ];
+    if client.is_confidential() {
+        lines.push(format!(
+            "OIDC_CLIENT_SECRET={}",
+            secret.unwrap_or("$CLIENT_SECRET")
+        ));
+        lines.push(format!(
+            "OIDC_TOKEN_ENDPOINT_AUTH_METHOD={}",
+            m.token_endpoint_auth_method
+        ));
+    } else {
+        lines.push("OIDC_USE_PKCE=true".to_owned());
+    }
+    if let Some(redirect) = m.redirect_uris.first() {
+        lines.push(format!("OIDC_REDIRECT_URI={redirect}"));
+    }
+    lines.push("OIDC_SCOPES=openid profile email".to_owned());
+    lines.push(format!(
+        "OIDC_ID_TOKEN_SIGNING_ALG={}",
+        m.id_token_signed_response_alg
+    ));
+    if let Some(after_logout) = m.post_logout_redirect_uris.first() {
+        lines.push(format!("OIDC_POST_LOGOUT_REDIRECT_URI={after_logout}"));
+    }
+    OpenIdSetup {
+        discovery_url,
+        env_file: SecretText(lines.join("\n")),
+        has_openid_scope: m.scope.tokens().any(|s| s == "openid"),
     }
 }
