@@ -20,6 +20,7 @@ mod hardening_protocol;
 mod introspection;
 mod metadata;
 mod oauth2_client;
+mod openid_rp;
 mod openid_tokens;
 
 mod oidc_logout;

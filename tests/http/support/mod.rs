@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod chaos;
 pub mod db;
+pub mod openid;
 pub mod token_requests;
 pub mod web;
 

@@ -145,6 +145,11 @@ impl<'a> WebUser<'a> {
         visitor
     }
 
+    /// The address of the server this visitor browses.
+    pub fn address(&self) -> &str {
+        &self.app.address
+    }
+
     /// The `Cookie` header this visitor sends to the server.
     pub fn cookies(&self) -> String {
         use reqwest::cookie::CookieStore;
