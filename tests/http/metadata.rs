@@ -147,10 +147,6 @@ async fn both_documents_are_cacheable_json_readable_from_any_origin(app: TestApp
     }
 }
 
-/// Endpoints served by another branch of issue 13 (JWKS: keys; end
-/// session: logout): the integrator empties this list at the merge.
-const SERVED_ON_OTHER_BRANCHES: &[&str] = &["jwks_uri", "end_session_endpoint"];
-
 async fn every_advertised_endpoint_answers(app: TestApp) {
     let body = discovery(&app).await;
     let endpoints = [
@@ -163,9 +159,6 @@ async fn every_advertised_endpoint_answers(app: TestApp) {
         ("introspection_endpoint", "POST"),
     ];
     for (member, method) in endpoints {
-        if SERVED_ON_OTHER_BRANCHES.contains(&member) {
-            continue;
-        }
         let url = body[member].as_str().unwrap_or_else(|| panic!("{member}"));
         assert!(url.starts_with(&app.address), "{member}: {url}");
         let response = app

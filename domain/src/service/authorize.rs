@@ -171,13 +171,16 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
-    /// The `max_age` that applies: the request's.
+    /// The `max_age` that applies: the request's, else the client's
+    /// registered `default_max_age` (Core §3.1.2.1: `max_age` overrides
+    /// it; Registration §2).
     #[must_use]
     pub fn effective_max_age(&self) -> Option<i64> {
-        // combined with the client's default_max_age at merge:
-        // `self.max_age.or(self.client.metadata.default_max_age.map(Lifetime::seconds))`
-        // (Core §3.1.2.1: max_age overrides default_max_age).
-        self.max_age
+        self.max_age.or(self
+            .client
+            .metadata
+            .default_max_age
+            .map(crate::time::Lifetime::seconds))
     }
 }
 

@@ -16,9 +16,9 @@ use super::Services;
 /// The algorithm `client`'s ID tokens are signed with.
 #[must_use]
 pub fn id_token_algorithm(client: &Client) -> JwsAlgorithm {
-    // wired to id_token_signed_response_alg at merge
-    let _ = client;
-    JwsAlgorithm::Rs256
+    // OpenID Connect Registration §2: the client's registered algorithm
+    // (RS256 unless it chose another).
+    client.metadata.id_token_signed_response_alg
 }
 
 /// Whether a request or a grant is an OpenID one: Core §3.1.2.1, the scope
@@ -387,7 +387,12 @@ mod tests {
         let w = world();
         let (client, secret) = openid_client(&w);
         let online = code_for(&w, &client, "openid profile", &[]);
-        let offline = code_for(&w, &client, "openid offline_access", &[]);
+        let offline = code_for(
+            &w,
+            &client,
+            "openid offline_access",
+            &[("prompt", "consent")],
+        );
         let plain = code_for(&w, &client, "profile", &[]);
 
         assert!(redeem(&w, &client, &secret, &online)
@@ -408,7 +413,12 @@ mod tests {
     fn a_refresh_returns_a_new_id_token_with_the_original_authentication() {
         let w = world();
         let (client, secret) = openid_client(&w);
-        let code = code_for(&w, &client, "openid offline_access", &[("nonce", "n")]);
+        let code = code_for(
+            &w,
+            &client,
+            "openid offline_access",
+            &[("nonce", "n"), ("prompt", "consent")],
+        );
         let first = redeem(&w, &client, &secret, &code);
         let original = claims_of(&w, first.tokens.id_token.as_deref().unwrap());
         w.clock.set(t(1000));
@@ -454,7 +464,12 @@ mod tests {
     fn a_refresh_narrowed_without_openid_has_no_id_token() {
         let w = world();
         let (client, secret) = openid_client(&w);
-        let code = code_for(&w, &client, "openid profile offline_access", &[]);
+        let code = code_for(
+            &w,
+            &client,
+            "openid profile offline_access",
+            &[("prompt", "consent")],
+        );
         let first = redeem(&w, &client, &secret, &code);
         let rt = first.tokens.refresh_token.unwrap().expose().to_owned();
 

@@ -45,6 +45,8 @@ use super::{location_params, TestApp, TestClient, PASSWORD, REDIRECT_URI};
 pub const OPENID_SETTINGS: &[&str] = &[
     "--session-key",
     "a session key of at least sixty-four bytes, shared by both instances of a test",
+    "--key-encryption-key",
+    super::TEST_KEY_ENCRYPTION_KEY,
 ];
 
 /// ADAPT AT MERGE: after `keys rotate`, the tests move the server's clock
