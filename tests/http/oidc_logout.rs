@@ -14,6 +14,7 @@ both_backends![
     an_unregistered_post_logout_redirect_is_an_error_page_not_a_redirect,
     a_garbage_or_unknown_hint_or_client_is_refused,
     a_visitor_not_signed_in_is_sent_on_or_told_they_are_signed_out,
+    an_untrusted_clients_post_logout_uri_is_offered_as_a_link,
     a_relying_partys_post_is_answered_as_the_same_get,
     the_page_logout_still_works
 ];
@@ -27,6 +28,17 @@ fn rp_client(app: &TestApp) -> TestClient {
         "profile",
         "client_secret_basic",
     )
+}
+
+/// [`rp_client`], marked trusted by the operator: its post-logout
+/// redirects are automatic (an untrusted client's are offered as a link).
+fn trusted_rp_client(app: &TestApp) -> TestClient {
+    let client = rp_client(app);
+    assert!(app
+        .services
+        .set_client_trusted(client.id.as_str(), true)
+        .unwrap());
+    client
 }
 
 fn logout_query(client: &TestClient, uri: &str, state: &str) -> String {
@@ -163,7 +175,7 @@ async fn bad_openid_metadata_gets_field_errors(app: TestApp) {
 }
 
 async fn without_a_hint_the_user_is_asked_and_no_keeps_the_session(app: TestApp) {
-    let client = rp_client(&app);
+    let client = trusted_rp_client(&app);
     let alice = WebUser::signed_up(&app, "alice").await;
 
     let asked = alice
@@ -186,7 +198,7 @@ async fn without_a_hint_the_user_is_asked_and_no_keeps_the_session(app: TestApp)
 }
 
 async fn a_confirmed_logout_ends_the_session_everywhere_and_echoes_state(app: TestApp) {
-    let client = rp_client(&app);
+    let client = trusted_rp_client(&app);
     let alice = WebUser::signed_up(&app, "alice").await;
     let copied_cookie = alice.cookies();
     let asked = alice
@@ -271,7 +283,7 @@ async fn a_garbage_or_unknown_hint_or_client_is_refused(app: TestApp) {
 }
 
 async fn a_visitor_not_signed_in_is_sent_on_or_told_they_are_signed_out(app: TestApp) {
-    let client = rp_client(&app);
+    let client = trusted_rp_client(&app);
     let visitor = WebUser::new(&app);
 
     let sent_on = visitor
@@ -288,6 +300,31 @@ async fn a_visitor_not_signed_in_is_sent_on_or_told_they_are_signed_out(app: Tes
     );
     assert_eq!(told.status, 200);
     assert!(told.element_text("signed-out").is_some(), "{}", told.body);
+}
+
+/// RFC 9700 §4.11.2: anyone may register a client, so an untrusted
+/// client's post-logout URI, for a request not tied to the session by its
+/// `id_token_hint`, is a link on the page, never an automatic redirect.
+async fn an_untrusted_clients_post_logout_uri_is_offered_as_a_link(app: TestApp) {
+    let client = rp_client(&app);
+    let visitor = WebUser::new(&app);
+    let alice = WebUser::signed_up(&app, "alice").await;
+
+    let anonymous = visitor
+        .get(&logout_query(&client, POST_LOGOUT_REDIRECT_URI, "x"))
+        .await;
+    let asked = alice
+        .get(&logout_query(&client, POST_LOGOUT_REDIRECT_URI, "y"))
+        .await;
+    let confirmed = answer(&alice, &asked, "yes").await;
+
+    for page in [&anonymous, &confirmed] {
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.location().is_empty(), "no redirect");
+        assert!(page.element_text("continue").is_some(), "{}", page.body);
+        assert!(page.element_text("signed-out").is_some(), "{}", page.body);
+    }
+    assert!(!alice.is_logged_in().await);
 }
 
 async fn a_relying_partys_post_is_answered_as_the_same_get(app: TestApp) {

@@ -149,7 +149,7 @@ async fn the_nonce_is_echoed_exactly_and_left_out_when_not_sent(app: TestApp) {
         &code_query(&client.id, "openid", &format!("&nonce={}", encode(odd))),
     )
     .await;
-    let without = consent(&alice, &code_query(&client.id, "openid", "")).await;
+    let without = consent(&alice, &code_query(&client.id, "openid", "&prompt=consent")).await;
     let with = app.redeem(&client, &with["code"]).await;
     let without = app.redeem(&client, &without["code"]).await;
 

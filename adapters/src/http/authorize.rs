@@ -164,11 +164,16 @@ const FRESH_LOGIN_SECONDS: i64 = 600;
 /// Whether the visitor entered their password for this very request, a
 /// short while ago (the login page records it, see
 /// [`super::typed_session::TypedSession::set_login_for`]).
-fn fresh_login(page: &PageRequest, visitor: &Visitor) -> bool {
+fn fresh_login(page: &PageRequest, visitor: &Visitor, max_age: Option<i64>) -> bool {
     let this = SecretDigest::of(&path_and_query(&page.request));
+    // No longer than the request's max_age (Core §3.1.2.1: the ID token's
+    // auth_time must then be within it), but 30 s at least, so that
+    // `max_age=0` does not send the user back to the login page whenever
+    // the redirect crosses a second.
+    let window = max_age.map_or(FRESH_LOGIN_SECONDS, |m| m.clamp(30, FRESH_LOGIN_SECONDS));
     let recent = visitor
         .auth_time
-        .is_some_and(|at| at.seconds_until(page.state.services.now()) <= FRESH_LOGIN_SECONDS);
+        .is_some_and(|at| at.seconds_until(page.state.services.now()) <= window);
     visitor.user.is_some()
         && recent
         && page
@@ -190,7 +195,7 @@ async fn next_step(
     let request = authorization.clone();
     let user = visitor.user.as_ref().map(|u| u.id);
     let auth_time = visitor.auth_time;
-    let fresh_login = fresh_login(page, visitor);
+    let fresh_login = fresh_login(page, visitor, authorization.effective_max_age());
     blocking(move || {
         services.next_step(
             &request,

@@ -16,7 +16,9 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
 use domain::params::Params;
-use domain::service::logout::{AfterLogout, CurrentSession, LogoutRequest, LogoutStep};
+use domain::service::logout::{
+    AfterLogout, CurrentSession, LogoutRequest, LogoutStep, SessionMatch,
+};
 
 use super::blocking;
 use super::pages::error::{oauth_error_page, PageError};
@@ -124,19 +126,21 @@ async fn answer(
                 confirmed = confirmed.is_some()
             );
             page.session.log_out();
-            signed_out(page, visitor, &request.after)
+            signed_out(page, visitor, &request, false)
         }
         LogoutStep::KeepSession => {
             if confirmed == Some(false) {
                 tracing::info!(event = "logout_declined", client_id = %client_id, user_id = %user_id);
             }
             match (&request.after, visitor.user.is_some()) {
-                (AfterLogout::Redirect(location), _) => Ok(see_other(location)),
+                (AfterLogout::Redirect(_), signed_in) => {
+                    signed_out(page, visitor, &request, signed_in)
+                }
                 (AfterLogout::SignedOutPage, true) => {
                     page.session.flash("You are still signed in.");
                     Ok(see_other("/"))
                 }
-                (AfterLogout::SignedOutPage, false) => signed_out(page, visitor, &request.after),
+                (AfterLogout::SignedOutPage, false) => signed_out(page, visitor, &request, false),
             }
         }
     }
@@ -168,24 +172,46 @@ fn confirmation(
     )
 }
 
-/// After the session ended (or there was none): to the client's page, or
-/// the server's own "You are signed out".
+/// After the session ended (or there was none, or the user kept it): to
+/// the client's page, or the server's own page. The redirect is automatic
+/// only for a client the operator trusts or a request tied to the session
+/// by its `id_token_hint`; otherwise anyone who registers a client could
+/// use this endpoint as an open redirector (RFC 9700 §4.11.2), so the page
+/// offers the link instead, naming its host.
 fn signed_out(
     page: &PageRequest,
     visitor: &Visitor,
-    after: &AfterLogout,
+    request: &LogoutRequest,
+    still_signed_in: bool,
 ) -> Result<HttpResponse, PageError> {
-    match after {
-        AfterLogout::Redirect(location) => Ok(see_other(location)),
-        AfterLogout::SignedOutPage => render_page(
-            &page.state,
-            StatusCode::OK,
-            &SignedOutPage {
-                layout: Layout {
-                    user: None,
-                    ..visitor.layout()
-                },
-            },
+    let automatic =
+        request.session == SessionMatch::Tied || request.client.as_ref().is_some_and(|c| c.trusted);
+    let (continue_to, continue_host) = match &request.after {
+        AfterLogout::Redirect(location) if automatic => return Ok(see_other(location)),
+        AfterLogout::Redirect(location) => (
+            Some(location.clone()),
+            url::Url::parse(location)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned)),
         ),
-    }
+        AfterLogout::SignedOutPage => (None, None),
+    };
+    let layout = if still_signed_in {
+        visitor.layout()
+    } else {
+        Layout {
+            user: None,
+            ..visitor.layout()
+        }
+    };
+    render_page(
+        &page.state,
+        StatusCode::OK,
+        &SignedOutPage {
+            layout,
+            still_signed_in,
+            continue_to,
+            continue_host,
+        },
+    )
 }

@@ -94,6 +94,9 @@ impl TypedSession {
         sid: &str,
     ) -> Result<(), SessionInsertError> {
         self.0.renew();
+        // A login made for an earlier request must not count for a later
+        // one (renew keeps the state).
+        self.0.remove(LOGIN_FOR_KEY);
         self.0.insert(USER_KEY, user.to_string())?;
         self.0.insert(CSRF_KEY, csrf_token)?;
         self.0.insert(AUTH_TIME_KEY, auth_time.unix_seconds())?;

@@ -457,6 +457,14 @@ pub struct SignedOutPage {
     /// Layout.
     #[serde(flatten)]
     pub layout: Layout,
+    /// Whether the user chose to stay signed in.
+    pub still_signed_in: bool,
+    /// The client's post-logout page, offered as a link rather than an
+    /// automatic redirect (a client the operator does not trust, RFC 9700
+    /// §4.11.2), and its host.
+    pub continue_to: Option<String>,
+    /// The host of `continue_to`.
+    pub continue_host: Option<String>,
 }
 
 impl View for SignedOutPage {

@@ -551,6 +551,9 @@ impl Services {
         } else if request.prompt.login
             || request.prompt.select_account
             || self.too_old(session.auth_time, request.effective_max_age())
+            // Registration §2 require_auth_time: a login of unknown time
+            // cannot be stated in the ID token, so it is made anew.
+            || (request.client.metadata.require_auth_time && session.auth_time.is_none())
             || hint_mismatch
         {
             return if request.prompt.none {
@@ -589,12 +592,23 @@ impl Services {
     }
 
     /// Whether `user` already approved every scope of `request` for its
-    /// client.
+    /// client, and the client is one whose repeated requests may be
+    /// approved without the user: a client that authenticates, one the
+    /// operator trusts, or one whose redirect URI is `https` (RFC 6749
+    /// §10.2: a public client on a loopback or private-use redirect can be
+    /// impersonated by any local program, so it is always asked).
     fn consent_covers(
         &self,
         user: &UserId,
         request: &AuthorizationRequest,
     ) -> Result<bool, StoreError> {
+        let client = &request.client;
+        if !(client.is_confidential()
+            || client.trusted
+            || request.redirect_to.starts_with("https://"))
+        {
+            return Ok(false);
+        }
         Ok(self
             .ports
             .consents
@@ -1391,6 +1405,40 @@ mod tests {
                 .next_step(&profile, signed_in(&bob.id, Some(t0())))
                 .unwrap(),
             NextStep::Consent
+        );
+    }
+
+    #[test]
+    fn remembered_consent_is_not_enough_for_a_public_client_on_a_non_https_redirect() {
+        // RFC 6749 §10.2: a loopback or private-use redirect of a public
+        // client can be claimed by any local program.
+        let w = world();
+        let (client, _) = w.client(AuthMethod::None);
+        let session = signed_in(&w.alice.id, Some(t0()));
+        let https = request_with(&w, &client, &[("scope", "profile")]);
+        w.services.remember_consent(&https, &w.alice.id).unwrap();
+        let mut loopback = https.clone();
+        loopback.redirect_to = "http://127.0.0.1:8400/cb".to_owned();
+        let mut private_use = https.clone();
+        private_use.redirect_to = "com.example.app:/cb".to_owned();
+
+        assert_eq!(
+            w.services.next_step(&https, session).unwrap(),
+            NextStep::Issue
+        );
+        for request in [&loopback, &private_use] {
+            assert_eq!(
+                w.services.next_step(request, session).unwrap(),
+                NextStep::Consent,
+                "{}",
+                request.redirect_to
+            );
+        }
+        w.store.set_client_trusted(&client.id, true).unwrap();
+        loopback.client.trusted = true;
+        assert_eq!(
+            w.services.next_step(&loopback, session).unwrap(),
+            NextStep::Issue
         );
     }
 
