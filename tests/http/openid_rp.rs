@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use openidconnect::core::{
-    CoreAuthPrompt, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
-    CoreSubjectIdentifierType, CoreUserInfoClaims,
+    CoreAuthPrompt, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreResponseType, CoreSubjectIdentifierType, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessToken, ClaimsVerificationError, ClientId, CsrfToken, LogoutRequest, Nonce,
@@ -19,8 +19,9 @@ use openidconnect::{
 use crate::both_backends;
 use crate::support::openid::{
     discover, issuer_of, jwks_at, key_ids, kid_of, logged_in_at, openid_client, openid_user,
-    rotate_signing_keys, second_instance, through_the_pages, without_interaction, RelyingParty,
-    SignedIn, OPENID_SCOPE, OPENID_SETTINGS, POST_LOGOUT_URI, ROTATION_MAX_STEPS, ROTATION_STEP,
+    rotate_signing_keys, second_instance, through_the_pages, without_interaction, Pending,
+    RelyingParty, SignedIn, OPENID_SCOPE, OPENID_SETTINGS, POST_LOGOUT_URI, ROTATION_MAX_STEPS,
+    ROTATION_STEP,
 };
 use crate::support::web::WebUser;
 use crate::support::{TestApp, REDIRECT_URI};
@@ -58,6 +59,28 @@ both_backends!(
 /// `alice` (with an e-mail address and a name), an OpenID client of hers
 /// made with `extra` CLI arguments, and a relying party for it built by
 /// discovery.
+/// Follows an authorization that must ask for the password again: no code
+/// comes straight back, then the login and consent pages; the verified
+/// claims of the ID token it ends with.
+async fn after_a_fresh_login(
+    app: &TestApp,
+    rp: &RelyingParty,
+    browser: &WebUser<'_>,
+    pending: &Pending,
+) -> CoreIdTokenClaims {
+    let page = browser
+        .get(pending.url.as_str().strip_prefix(&app.address).unwrap())
+        .await;
+    assert!(
+        !(page.status == 302 && page.location().starts_with(REDIRECT_URI)),
+        "a code without a fresh login: {}",
+        page.location()
+    );
+    let answer = through_the_pages(browser, &pending.url, "alice").await;
+    let tokens = rp.exchange(pending, &answer).await;
+    rp.verified(&tokens, &pending.nonce)
+}
+
 async fn alice_and_relying_party(app: &TestApp, extra: &[&str]) -> RelyingParty {
     let alice = openid_user(app, "alice");
     let client = openid_client(app, &alice, extra).await;
@@ -382,18 +405,7 @@ async fn prompt_login_asks_for_the_password_again(app: TestApp) {
     app.advance(Duration::from_secs(30));
     let pending = rp.authorization(OPENID_SCOPE, |r| r.add_prompt(CoreAuthPrompt::Login));
 
-    let page = browser
-        .get(pending.url.as_str().strip_prefix(&app.address).unwrap())
-        .await;
-    assert!(
-        !(page.status == 302 && page.location().starts_with(REDIRECT_URI)),
-        "a code without a fresh login: {}",
-        page.location()
-    );
-    let answer = through_the_pages(&browser, &pending.url, "alice").await;
-
-    let tokens = rp.exchange(&pending, &answer).await;
-    let claims = rp.verified(&tokens, &pending.nonce);
+    let claims = after_a_fresh_login(&app, &rp, &browser, &pending).await;
     let (before, after) = (
         first.claims.auth_time().unwrap(),
         claims.auth_time().expect("auth_time"),
@@ -409,18 +421,7 @@ async fn max_age_exceeded_asks_for_the_password_again(app: TestApp) {
     let pending = rp.authorization(OPENID_SCOPE, |r| r.set_max_age(Duration::from_secs(60)));
 
     // Not silent: the login is older than max_age (Core §3.1.2.1).
-    let page = browser
-        .get(pending.url.as_str().strip_prefix(&app.address).unwrap())
-        .await;
-    assert!(
-        !(page.status == 302 && page.location().starts_with(REDIRECT_URI)),
-        "a code without a fresh login: {}",
-        page.location()
-    );
-    let answer = through_the_pages(&browser, &pending.url, "alice").await;
-
-    let tokens = rp.exchange(&pending, &answer).await;
-    let claims = rp.verified(&tokens, &pending.nonce);
+    let claims = after_a_fresh_login(&app, &rp, &browser, &pending).await;
     let (before, after) = (
         first.claims.auth_time().unwrap(),
         claims
