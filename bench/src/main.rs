@@ -596,6 +596,7 @@ fn signing_cost() -> anyhow::Result<()> {
         access_token_hash: Some("77QmUPtjPfzWtF2AnpK9RQ".into()),
         code_hash: None,
         authentication_methods: vec!["pwd".into()],
+        acr: None,
         session_id: Some("sid".into()),
         user_claims: Vec::new(),
     };

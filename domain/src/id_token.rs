@@ -76,7 +76,7 @@ pub enum ClaimValue {
 
 /// The claims of an ID token (Core §2), in the domain's types; the adapter
 /// writes them as JSON (`iss sub aud exp iat auth_time nonce at_hash c_hash
-/// azp amr sid`, then `user_claims`).
+/// azp amr acr sid`, then `user_claims`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdTokenClaims {
     /// `iss`: the issuer, byte-identical to the configured `ISSUER`.
@@ -99,6 +99,9 @@ pub struct IdTokenClaims {
     pub code_hash: Option<String>,
     /// `amr` (RFC 8176 values), empty for none.
     pub authentication_methods: Vec<String>,
+    /// `acr`: the class the sign-in reached ([`crate::authn::acr_of`]),
+    /// `None` when the methods are unknown.
+    pub acr: Option<String>,
     /// `sid`: the browser session the token was issued in.
     pub session_id: Option<String>,
     /// End-user claims carried in the ID token itself (Core §5.4: when no

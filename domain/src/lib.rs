@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod authn;
 pub mod claims;
 pub mod client;
 pub mod client_auth;

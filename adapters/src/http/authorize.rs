@@ -248,6 +248,7 @@ async fn issue(
     let login = Login {
         auth_time: visitor.auth_time,
         sid: visitor.sid.clone(),
+        methods: visitor.amr.clone(),
     };
     let response =
         blocking(move || services.approve_authorization(&authorization, &user_id, &login))
@@ -334,6 +335,7 @@ async fn decide(
             let login = Login {
                 auth_time: visitor.auth_time,
                 sid: visitor.sid.clone(),
+                methods: visitor.amr.clone(),
             };
             let response = blocking(move || {
                 services.remember_consent(&authorization, &user.id)?;

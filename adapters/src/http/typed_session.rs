@@ -25,6 +25,8 @@ const AUTH_TIME_KEY: &str = "auth_time";
 /// Connect Front-Channel Logout §2); unlike the session key, it is not
 /// renewed and not secret.
 const SID_KEY: &str = "sid";
+/// How the user signed in: RFC 8176 `amr` values ([`domain::authn::amr`]).
+const AMR_KEY: &str = "amr";
 const FLASH_KEY: &str = "flash";
 /// The digest of the page (an authorization request) the last password
 /// entry was made for: that request's `prompt=login` or `max_age` is then
@@ -67,6 +69,28 @@ impl TypedSession {
         self.0.get::<String>(SID_KEY)
     }
 
+    /// How the logged-in user signed in (`amr` values); `["pwd"]` for a
+    /// session logged in before methods were recorded, when passwords were
+    /// the only way in.
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn amr(&self) -> Result<Vec<String>, SessionGetError> {
+        Ok(self
+            .0
+            .get::<Vec<String>>(AMR_KEY)?
+            .unwrap_or_else(|| vec![domain::authn::amr::PASSWORD.to_owned()]))
+    }
+
+    /// Records more methods for the signed-in user (a second factor given
+    /// after the password, or a step-up): `methods` replace the old ones.
+    ///
+    /// # Errors
+    /// A value that does not serialise.
+    pub fn set_amr(&self, methods: &[String]) -> Result<(), SessionInsertError> {
+        self.0.insert(AMR_KEY, methods)
+    }
+
     /// Forgets the logged-in user (deleted since they logged in).
     pub fn forget_user(&self) {
         self.0.remove(USER_KEY);
@@ -80,9 +104,10 @@ impl TypedSession {
         self.0.get::<String>(CSRF_KEY)
     }
 
-    /// Starts an authenticated session for `user`, who entered their
-    /// password at `auth_time`: a new session key (no fixation, OWASP ASVS
-    /// 5.0 §7.2.4), the new CSRF token and the new `sid`.
+    /// Starts an authenticated session for `user`, who signed in at
+    /// `auth_time` with `methods` (`amr` values): a new session key (no
+    /// fixation, OWASP ASVS 5.0 §7.2.4), the new CSRF token and the new
+    /// `sid`.
     ///
     /// # Errors
     /// A value that does not serialise.
@@ -92,6 +117,7 @@ impl TypedSession {
         csrf_token: &str,
         auth_time: Timestamp,
         sid: &str,
+        methods: &[String],
     ) -> Result<(), SessionInsertError> {
         self.0.renew();
         // A login made for an earlier request must not count for a later
@@ -101,6 +127,7 @@ impl TypedSession {
         self.0.insert(CSRF_KEY, csrf_token)?;
         self.0.insert(AUTH_TIME_KEY, auth_time.unix_seconds())?;
         self.0.insert(SID_KEY, sid)?;
+        self.0.insert(AMR_KEY, methods)?;
         Ok(())
     }
 

@@ -17,7 +17,7 @@ pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// The claims the JWS carries as registered members; a user claim of the
 /// same name is not written over them.
-const REGISTERED: [&str; 12] = [
+const REGISTERED: [&str; 13] = [
     "iss",
     "sub",
     "aud",
@@ -29,6 +29,7 @@ const REGISTERED: [&str; 12] = [
     "c_hash",
     "azp",
     "amr",
+    "acr",
     "sid",
 ];
 
@@ -63,6 +64,7 @@ pub fn payload(claims: &IdTokenClaims) -> Value {
         ("at_hash", &claims.access_token_hash),
         ("c_hash", &claims.code_hash),
         ("sid", &claims.session_id),
+        ("acr", &claims.acr),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -140,6 +142,7 @@ pub fn claims_of(payload: &Value) -> Option<IdTokenClaims> {
         code_hash: text("c_hash")?,
         authentication_methods,
         session_id: text("sid")?,
+        acr: text("acr")?,
         user_claims,
     })
 }
@@ -205,6 +208,7 @@ mod tests {
             access_token_hash: Some("77QmUPtjPfzWtF2AnpK9RQ".into()),
             code_hash: None,
             authentication_methods: vec!["pwd".into()],
+            acr: Some(domain::authn::ACR_PASSWORD.into()),
             session_id: Some("sid-1".into()),
             user_claims: vec![
                 ("email".into(), ClaimValue::Text("a@example.com".into())),

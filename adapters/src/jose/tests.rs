@@ -19,6 +19,7 @@ fn claims() -> IdTokenClaims {
         access_token_hash: None,
         code_hash: None,
         authentication_methods: vec!["pwd".into()],
+        acr: None,
         session_id: None,
         user_claims: Vec::new(),
     }

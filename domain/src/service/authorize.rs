@@ -221,6 +221,8 @@ pub struct Login {
     pub auth_time: Option<Timestamp>,
     /// The browser session's id (`sid`).
     pub sid: Option<String>,
+    /// How the user signed in (`amr` values, [`crate::authn`]).
+    pub methods: Vec<String>,
 }
 
 /// A redirect back to the client.
@@ -661,7 +663,11 @@ impl Services {
         let authentication = is_openid(&request.scope).then(|| Authentication {
             auth_time: login.auth_time,
             session_id: login.sid.clone(),
-            methods: vec![Authentication::PASSWORD.to_owned()],
+            methods: if login.methods.is_empty() {
+                vec![Authentication::PASSWORD.to_owned()]
+            } else {
+                login.methods.clone()
+            },
         });
         let signed_in = authentication.clone().unwrap_or_default();
         let mut params = Vec::new();
@@ -1175,6 +1181,7 @@ mod tests {
             access_token_hash: None,
             code_hash: None,
             authentication_methods: vec!["pwd".to_owned()],
+            acr: None,
             session_id: None,
             user_claims: Vec::new(),
         };

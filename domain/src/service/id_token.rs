@@ -73,6 +73,8 @@ impl Services {
             access_token_hash: token.access_token.map(|t| alg.half_hash(t)),
             code_hash: None,
             authentication_methods: token.authentication.methods.clone(),
+            acr: (!token.authentication.methods.is_empty())
+                .then(|| crate::authn::acr_of(&token.authentication.methods).to_owned()),
             session_id: token.authentication.session_id.clone(),
             user_claims: token.user_claims,
         };
@@ -105,6 +107,7 @@ mod tests {
         Login {
             auth_time: Some(t(-300)),
             sid: Some("session-1".to_owned()),
+            methods: vec!["pwd".to_owned()],
         }
     }
 
@@ -364,6 +367,7 @@ mod tests {
         let at_42 = approve_from(&Login {
             auth_time: Some(t(42)),
             sid: None,
+            methods: Vec::new(),
         });
         let unknown = approve_from(&Login::default());
         w.clock.set(t(50));

@@ -289,6 +289,7 @@ mod tests {
             access_token_hash: None,
             code_hash: None,
             authentication_methods: vec!["pwd".to_owned()],
+            acr: None,
             session_id: sid.map(str::to_owned),
             user_claims: vec![],
         };

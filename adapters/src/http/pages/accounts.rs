@@ -157,7 +157,12 @@ pub async fn login(page: PageRequest, body: FormBody) -> HttpResponse {
         match user {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
-                log_in(&page.state, &page.session, &user)?;
+                log_in(
+                    &page.state,
+                    &page.session,
+                    &user,
+                    &domain::authn::methods_of(&[domain::authn::amr::PASSWORD]),
+                )?;
                 // The page this password was entered for counts as freshly
                 // logged in (prompt=login, max_age: no second login page).
                 if let Some(next) = &next {
@@ -267,7 +272,12 @@ pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
             Ok(user) => {
                 // The user id only: an e-mail address is personal data.
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
-                log_in(&page.state, &page.session, &user)?;
+                log_in(
+                    &page.state,
+                    &page.session,
+                    &user,
+                    &domain::authn::methods_of(&[domain::authn::amr::PASSWORD]),
+                )?;
                 page.session.flash("Welcome! Your account is ready.");
                 Ok(signed_in(&page.state, &user, next.as_deref()))
             }

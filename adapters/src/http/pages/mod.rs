@@ -33,6 +33,9 @@ pub struct Visitor {
     pub auth_time: Option<domain::time::Timestamp>,
     /// The session's `sid` for relying parties.
     pub sid: Option<String>,
+    /// How the logged-in user signed in (`amr` values; empty when no one
+    /// is signed in).
+    pub amr: Vec<String>,
     /// The session's CSRF token.
     pub csrf_token: String,
     /// A one-time message taken from the session.
@@ -104,6 +107,7 @@ impl PageRequest {
                     user: visitor.user.clone(),
                     auth_time: visitor.auth_time,
                     sid: visitor.sid.clone(),
+                    amr: visitor.amr.clone(),
                     csrf_token: visitor.csrf_token.clone(),
                     flash: None,
                     new_anonymous_token: None,
@@ -198,32 +202,40 @@ pub async fn visitor(
         }
         None => None,
     };
-    let (auth_time, sid) = match &user {
-        Some(_) => (session.auth_time()?, session.sid()?),
-        None => (None, None),
+    let (auth_time, sid, amr) = match &user {
+        Some(_) => (session.auth_time()?, session.sid()?, session.amr()?),
+        None => (None, None, Vec::new()),
     };
     Ok(Visitor {
         user,
         auth_time,
         sid,
+        amr,
         new_anonymous_token: csrf.is_new.then(|| csrf.token.clone()),
         csrf_token: csrf.token,
         flash,
     })
 }
 
-/// Starts an authenticated session for `user`, who has just entered their
-/// password: a new session key (no fixation), a new CSRF token, a new `sid`
-/// and `auth_time` now.
+/// Starts an authenticated session for `user`, who has just signed in
+/// with `methods` (`amr` values, [`domain::authn::methods_of`]): a new
+/// session key (no fixation), a new CSRF token, a new `sid` and
+/// `auth_time` now.
 ///
 /// # Errors
 /// Session failures.
-pub fn log_in(state: &AppState, session: &TypedSession, user: &User) -> Result<(), PageError> {
+pub fn log_in(
+    state: &AppState,
+    session: &TypedSession,
+    user: &User,
+    methods: &[String],
+) -> Result<(), PageError> {
     session.log_in(
         &user.id,
         &csrf::new_token(),
         state.services.now(),
         &csrf::new_token(),
+        methods,
     )?;
     Ok(())
 }
