@@ -11,7 +11,7 @@ common.checked = true
 local codes = {}
 local sessions = {}
 local next_session = 0
-local p, token_headers
+local p, token_headers, authorize_path
 
 function init(args)
   local lists
@@ -20,6 +20,8 @@ function init(args)
     sessions[i] = { cookie = cookie, csrf = lists.csrf[i] }
   end
   next_session = id
+  -- openid_code_flow.lua sets OPENID: the same flow with `openid`.
+  authorize_path = OPENID and p.openid_authorize_path or p.authorize_path
   token_headers = {
     ["Authorization"] = p.basic,
     ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -35,7 +37,7 @@ function request()
   end
   next_session = next_session % #sessions + 1
   local session = sessions[next_session]
-  return wrk.format("POST", p.authorize_path, {
+  return wrk.format("POST", authorize_path, {
     ["Cookie"] = session.cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded",
   }, "confirm=yes&csrf_token=" .. session.csrf)
@@ -51,7 +53,7 @@ function response(status, headers, body)
     else
       bad = bad + 1
     end
-  elseif status == 200 then
+  elseif status == 200 and (not OPENID or body:find('"id_token"', 1, true)) then
     flows = flows + 1
     ok = ok + 1
   else

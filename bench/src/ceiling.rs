@@ -51,7 +51,31 @@ pub struct Canned {
     pub introspect: String,
     /// The issuer (`iss` of the authorization response).
     pub issuer: String,
+    /// Documents the product serves from memory (`/.well-known/jwks.json`,
+    /// discovery): path, body and the product's headers, answered as they
+    /// are.
+    pub documents: Vec<Document>,
 }
+
+/// A document served as captured from the product.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Its path.
+    pub path: String,
+    /// Its body.
+    pub body: String,
+    /// The product's headers that describe it (type, caching, CORS).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The product's headers a [`Document`] keeps (the security headers are
+/// added by the same middleware as the product's).
+pub const DOCUMENT_HEADERS: [&str; 4] = [
+    "content-type",
+    "cache-control",
+    "etag",
+    "access-control-allow-origin",
+];
 
 impl Canned {
     /// From the JSON file the bench writes.
@@ -74,6 +98,37 @@ impl Canned {
             me_invalid_challenge: get("me_invalid_challenge")?,
             introspect: get("introspect")?,
             issuer: get("issuer")?,
+            documents: value
+                .get("documents")
+                .and_then(Value::as_array)
+                .context("canned responses: no `documents`")?
+                .iter()
+                .map(|d| -> anyhow::Result<Document> {
+                    let text = |name: &str| {
+                        d.get(name)
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                            .with_context(|| format!("canned document: no `{name}`"))
+                    };
+                    let headers = d
+                        .get("headers")
+                        .and_then(Value::as_array)
+                        .context("canned document: no `headers`")?
+                        .iter()
+                        .filter_map(|h| {
+                            Some((
+                                h.get(0)?.as_str()?.to_owned(),
+                                h.get(1)?.as_str()?.to_owned(),
+                            ))
+                        })
+                        .collect();
+                    Ok(Document {
+                        path: text("path")?,
+                        body: text("body")?,
+                        headers,
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 
@@ -88,6 +143,11 @@ impl Canned {
             "me_invalid_challenge": self.me_invalid_challenge,
             "introspect": self.introspect,
             "issuer": self.issuer,
+            "documents": self.documents.iter().map(|d| serde_json::json!({
+                "path": d.path,
+                "body": d.body,
+                "headers": d.headers.iter().map(|(n, v)| [n, v]).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -276,6 +336,40 @@ async fn authorize(
     response
 }
 
+/// A captured document, ready to answer: the body is shared, not copied.
+#[derive(Clone)]
+struct Served {
+    body: web::Bytes,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl Served {
+    fn of(document: &Document) -> anyhow::Result<Self> {
+        let headers = document
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                Ok((
+                    header::HeaderName::from_bytes(name.as_bytes())?,
+                    HeaderValue::from_str(value)?,
+                ))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            body: web::Bytes::from(document.body.clone()),
+            headers,
+        })
+    }
+
+    fn respond(&self) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        for header in &self.headers {
+            response.insert_header(header.clone());
+        }
+        response.body(self.body.clone())
+    }
+}
+
 #[derive(Debug)]
 struct SqliteSetup;
 
@@ -328,6 +422,11 @@ fn sqlite_pool(path: &str, canned: &Canned) -> anyhow::Result<SqlitePool> {
 /// A taken port or an unusable database file.
 pub fn serve(address: SocketAddr, canned: Canned, sqlite: Option<&str>) -> anyhow::Result<()> {
     let pool = sqlite.map(|path| sqlite_pool(path, &canned)).transpose()?;
+    let documents: Vec<(String, Served)> = canned
+        .documents
+        .iter()
+        .map(|d| Ok((d.path.clone(), Served::of(d)?)))
+        .collect::<anyhow::Result<_>>()?;
     let state = web::Data::new(State {
         canned,
         pool,
@@ -335,7 +434,7 @@ pub fn serve(address: SocketAddr, canned: Canned, sqlite: Option<&str>) -> anyho
     });
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
-            App::new()
+            let mut app = App::new()
                 // The product's security headers, for the same response size.
                 .wrap(adapters::http::headers::security_headers())
                 .app_data(state.clone())
@@ -344,7 +443,18 @@ pub fn serve(address: SocketAddr, canned: Canned, sqlite: Option<&str>) -> anyho
                 .route("/oauth/introspect", web::post().to(introspect))
                 .route("/oauth/authorize", web::post().to(authorize))
                 .route("/api/me", web::get().to(me))
-                .route("/healthz", web::get().to(HttpResponse::Ok))
+                .route("/healthz", web::get().to(HttpResponse::Ok));
+            for (path, served) in &documents {
+                let served = served.clone();
+                app = app.route(
+                    path,
+                    web::get().to(move || {
+                        let response = served.respond();
+                        async move { response }
+                    }),
+                );
+            }
+            app
         })
         .bind(address)?
         .run()

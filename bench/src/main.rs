@@ -27,7 +27,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const USERNAME: &str = "bench";
-const PASSWORD: &str = "bench-password-0123";
+const PASSWORD: &str = "correct-horse-battery-0123";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 const CODE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const INVALID_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -76,7 +76,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 10)]
     bcrypt_cost: u32,
     /// Only these scenarios (comma-separated): client_credentials, password,
-    /// refresh_token, me_valid, me_invalid, introspect, code_flow.
+    /// refresh_token, me_valid, me_invalid, introspect, code_flow,
+    /// openid_code_flow, jwks, discovery.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Do not run `cargo build --release -p oauth2-server` first.
@@ -85,6 +86,11 @@ struct RunArgs {
     /// Extra argument for the server (repeat), e.g. `--server-arg=--pool-size=4`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// The ID token signing algorithm of the benchmark client
+    /// (`openid_code_flow`): RS256 (the default of every client), ES256 or
+    /// EdDSA.
+    #[arg(long, default_value = "RS256")]
+    id_token_alg: String,
     /// The server's log filter (its default is `info`: one line per request).
     #[arg(long, default_value = "info")]
     log: String,
@@ -118,48 +124,70 @@ fn run_ceiling(port: u16, canned: &Path, sqlite: Option<&str>) -> anyhow::Result
 /// One scenario: its Lua script, and what its figures are compared with.
 struct Scenario {
     name: &'static str,
-    /// Runs against the ceilings too (not the password grant: its bound is
-    /// bcrypt).
-    ceilings: bool,
+    /// What it runs against, interleaved within each run: the server
+    /// first, then its bounds (not the ceilings for the password grant: its
+    /// bound is bcrypt).
+    targets: &'static [Target],
     /// Its rate is flows per second (a flow is two requests).
     flows: bool,
 }
 
-const SCENARIOS: [Scenario; 7] = [
+const WITH_CEILINGS: &[Target] = &[Target::Server, Target::NoDb, Target::Lookup];
+
+const SCENARIOS: [Scenario; 10] = [
     Scenario {
         name: "client_credentials",
-        ceilings: true,
+        targets: WITH_CEILINGS,
         flows: false,
     },
     Scenario {
         name: "password",
-        ceilings: false,
+        targets: &[Target::Server],
         flows: false,
     },
     Scenario {
         name: "refresh_token",
-        ceilings: true,
+        targets: WITH_CEILINGS,
         flows: false,
     },
     Scenario {
         name: "me_valid",
-        ceilings: true,
+        targets: WITH_CEILINGS,
         flows: false,
     },
     Scenario {
         name: "me_invalid",
-        ceilings: true,
+        targets: WITH_CEILINGS,
         flows: false,
     },
     Scenario {
         name: "introspect",
-        ceilings: true,
+        targets: WITH_CEILINGS,
         flows: false,
     },
     Scenario {
         name: "code_flow",
-        ceilings: true,
+        targets: WITH_CEILINGS,
         flows: true,
+    },
+    // Issue 13: the code flow with `openid` (one signed ID token per flow),
+    // against the same flow without it on the same server, in turn.
+    Scenario {
+        name: "openid_code_flow",
+        targets: &[Target::Server, Target::PlainFlow],
+        flows: true,
+    },
+    // Issue 13: documents served from memory, against the no-database
+    // ceiling serving the same bytes.
+    Scenario {
+        name: "jwks",
+        targets: &[Target::Server, Target::NoDb],
+        flows: false,
+    },
+    Scenario {
+        name: "discovery",
+        targets: &[Target::Server, Target::NoDb],
+        flows: false,
     },
 ];
 
@@ -303,6 +331,7 @@ struct Setup {
     basic: String,
     access_token: String,
     authorize_path: String,
+    openid_authorize_path: String,
     sessions: Vec<(String, String)>,
 }
 
@@ -373,10 +402,17 @@ impl Setup {
 
     /// One authorization-code flow: returns the refresh token.
     fn code_flow(&self, session: &(String, String)) -> anyhow::Result<String> {
+        let body = self.flow(session, &self.authorize_path)?;
+        json_field(&body, "refresh_token")
+    }
+
+    /// One authorization-code flow through `authorize_path`: returns the
+    /// token response.
+    fn flow(&self, session: &(String, String), authorize_path: &str) -> anyhow::Result<String> {
         let approve = client::request(
             self.address,
             "POST",
-            &self.authorize_path,
+            authorize_path,
             &[("Cookie", &session.0), Self::FORM],
             &format!("confirm=yes&csrf_token={}", form_encode(&session.1)),
         )?;
@@ -400,7 +436,7 @@ impl Setup {
         if token.status != 200 {
             bail!("code exchange answered {}: {}", token.status, token.body);
         }
-        json_field(&token.body, "refresh_token")
+        Ok(token.body)
     }
 }
 
@@ -459,7 +495,8 @@ impl Runner {
     /// `params`, watching the server `pid`.
     fn wrk(
         &self,
-        scenario: &Scenario,
+        script: &str,
+        flows: bool,
         connections: u32,
         address: SocketAddr,
         pid: u32,
@@ -475,7 +512,7 @@ impl Runner {
             .arg(format!("-c{connections}"))
             .arg(format!("-d{}s", self.duration))
             .args(["--timeout", "30s", "-s"])
-            .arg(self.lua_dir.join(format!("{}.lua", scenario.name)))
+            .arg(self.lua_dir.join(format!("{script}.lua")))
             .arg(format!("http://{address}"))
             .env("BENCH_LUA_DIR", &self.lua_dir)
             .env("BENCH_PARAMS", &params_path)
@@ -521,7 +558,7 @@ impl Runner {
         let checked = r.get("checked").and_then(Value::as_bool).unwrap_or(false);
         let socket_errors = n("connect") + n("read") + n("write") + n("timeout");
         let errors = socket_errors + if checked { n("bad") } else { n("status") };
-        let count = if scenario.flows { n("flows") } else { requests };
+        let count = if flows { n("flows") } else { requests };
         Ok(Sample {
             rate: count as f64 / seconds.max(1e-9),
             p50_ms: n("p50_us") as f64 / 1000.0,
@@ -564,6 +601,9 @@ enum Target {
     Server,
     NoDb,
     Lookup,
+    /// The server running the plain `code_flow` script (the baseline of
+    /// `openid_code_flow`).
+    PlainFlow,
 }
 
 struct Row {
@@ -573,6 +613,7 @@ struct Row {
     server: Sample,
     nodb: Option<Sample>,
     lookup: Option<Sample>,
+    plain: Option<Sample>,
 }
 
 #[allow(clippy::too_many_lines)]
@@ -702,7 +743,9 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             "--response-type",
             "code",
             "--scope",
-            "profile",
+            "openid profile",
+            "--id-token-alg",
+            &args.id_token_alg,
         ],
     )?;
     let client_id = json_field(&created, "client_id")?;
@@ -727,6 +770,11 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             .args(["--bind", &address.to_string()])
             .args(["--bcrypt-cost", &args.bcrypt_cost.to_string()])
             .args(["--log", &args.log])
+            // Every flow of the bench is one user at one client, so one grant:
+            // codes still queued in wrk when a run ends stay pending for
+            // CODE_TTL and would trip this per-grant abuse quota (default 10)
+            // in the next run. Real load spreads over many grants.
+            .args(["--max-pending-codes-per-grant", "1000"])
             .args(&args.server_args)
             .stdout(Stdio::null())
             .stderr(log)
@@ -742,11 +790,19 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         form_encode(&client_id),
         form_encode(REDIRECT_URI)
     );
+    // The same request with `openid` and a nonce: one ID token per flow,
+    // signed with the client's algorithm (`--id-token-alg`).
+    let openid_authorize_path = format!(
+        "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile&state=bench&nonce=n-0S6_WzA2Mj&code_challenge={challenge}&code_challenge_method=S256",
+        form_encode(&client_id),
+        form_encode(REDIRECT_URI)
+    );
     let mut setup = Setup {
         address,
         basic,
         access_token: String::new(),
         authorize_path,
+        openid_authorize_path,
         sessions: Vec::new(),
     };
     let form = ("Content-Type", "application/x-www-form-urlencoded");
@@ -800,6 +856,28 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     let first = setup.sessions.first().context("no session")?.clone();
     setup.code_flow(&first)?;
+    let openid = setup.flow(&first, &setup.openid_authorize_path)?;
+    json_field(&openid, "id_token").context("the OpenID code flow")?;
+
+    // The documents served from memory, captured for the ceiling.
+    let mut documents = Vec::new();
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = client::request(address, "GET", path, &[], "")?;
+        if response.status != 200 {
+            bail!("{path} answered {}", response.status);
+        }
+        documents.push(ceiling::Document {
+            path: path.to_owned(),
+            headers: ceiling::DOCUMENT_HEADERS
+                .iter()
+                .filter_map(|name| Some(((*name).to_owned(), response.header(name)?.to_owned())))
+                .collect(),
+            body: response.body,
+        });
+    }
 
     // The ceilings.
     let canned = ceiling::Canned {
@@ -813,6 +891,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             .to_owned(),
         introspect: introspection.body.clone(),
         issuer: format!("http://{address}"),
+        documents,
     };
     let canned_path = tmp.0.join("canned.json");
     std::fs::write(&canned_path, canned.to_json().to_string())?;
@@ -860,6 +939,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         let _ = writeln!(p, "redirect_uri={}", form_encode(REDIRECT_URI));
         let _ = writeln!(p, "code_verifier={CODE_VERIFIER}");
         let _ = writeln!(p, "authorize_path={}", setup.authorize_path);
+        let _ = writeln!(p, "openid_authorize_path={}", setup.openid_authorize_path);
         for (cookie, csrf) in &setup.sessions {
             let _ = writeln!(p, "cookie={cookie}");
             let _ = writeln!(p, "csrf={}", form_encode(csrf));
@@ -867,10 +947,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         p
     };
 
-    let total = scenarios
-        .iter()
-        .map(|s| if s.ceilings { 3 } else { 1 })
-        .sum::<usize>()
+    let total = scenarios.iter().map(|s| s.targets.len()).sum::<usize>()
         * args.connections.len()
         * args.runs;
     eprintln!(
@@ -883,12 +960,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         for &connections in &args.connections {
             let mut samples: Vec<(Target, Sample)> = Vec::new();
             for run in 0..args.runs {
-                let targets: &[Target] = if scenario.ceilings {
-                    &[Target::Server, Target::NoDb, Target::Lookup]
-                } else {
-                    &[Target::Server]
-                };
-                for &target in targets {
+                for &target in scenario.targets {
                     let threads = connections.min(2);
                     let mut params = base_params(threads);
                     let seeds = connections as usize + 8;
@@ -904,11 +976,16 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
                         }
                     }
                     let (address, pid) = match target {
-                        Target::Server => (address, server.pid()),
+                        Target::Server | Target::PlainFlow => (address, server.pid()),
                         Target::NoDb => (nodb_address, nodb.pid()),
                         Target::Lookup => (lookup_address, lookup.pid()),
                     };
-                    let sample = runner.wrk(scenario, connections, address, pid, &params)?;
+                    let script = match target {
+                        Target::PlainFlow => "code_flow",
+                        _ => scenario.name,
+                    };
+                    let sample =
+                        runner.wrk(script, scenario.flows, connections, address, pid, &params)?;
                     eprintln!(
                         "  {:<18} c={connections:<3} run {} {:<7} {:>9.0}/s p50 {:>6.2} ms p99 {:>7.2} ms errors {} cpu {:.0}% rss {} MiB",
                         scenario.name,
@@ -917,6 +994,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
                             Target::Server => "server",
                             Target::NoDb => "ceiling",
                             Target::Lookup => "lookup",
+                            Target::PlainFlow => "plain",
                         },
                         sample.rate,
                         sample.p50_ms,
@@ -937,6 +1015,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             };
             let nodb_samples = of(Target::NoDb);
             let lookup_samples = of(Target::Lookup);
+            let plain_samples = of(Target::PlainFlow);
             rows.push(Row {
                 scenario: scenario.name,
                 flows: scenario.flows,
@@ -944,6 +1023,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
                 server: summarize(&of(Target::Server)),
                 nodb: (!nodb_samples.is_empty()).then(|| summarize(&nodb_samples)),
                 lookup: (!lookup_samples.is_empty()).then(|| summarize(&lookup_samples)),
+                plain: (!plain_samples.is_empty()).then(|| summarize(&plain_samples)),
             });
         }
     }
@@ -1024,6 +1104,34 @@ fn report(
             row.server.rss_kib as f64 / 1024.0,
             row.server.cpu,
         );
+    }
+    if rows.iter().any(|r| r.plain.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nThe code flow with `openid` (one {} ID token per flow) against the same flow without it, in turn on the same server:\n",
+            args.id_token_alg
+        );
+        let _ = writeln!(
+            out,
+            "| conns | with openid | p99 ms | plain code flow | p99 ms | % of plain | CPU % (openid / plain) |"
+        );
+        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---|");
+        for row in rows {
+            if let Some(plain) = &row.plain {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.0} flows/s | {:.2} | {:.0} flows/s | {:.2} | {} | {:.0} / {:.0} |",
+                    row.connections,
+                    row.server.rate,
+                    row.server.p99_ms,
+                    plain.rate,
+                    plain.p99_ms,
+                    ratio(row.server.rate, plain.rate),
+                    row.server.cpu,
+                    plain.cpu,
+                );
+            }
+        }
     }
     let _ = writeln!(out, "\nCeilings (same runs):\n");
     let _ = writeln!(
