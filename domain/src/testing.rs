@@ -309,6 +309,8 @@ struct State {
     sessions: Vec<(String, Option<UserId>)>,
     /// Remembered consents.
     consents: Vec<crate::ports::Consent>,
+    /// ID token signing keys.
+    signing_keys: Vec<crate::signing_key::StoredSigningKey>,
 }
 
 /// Every repository port, in memory.
@@ -388,6 +390,38 @@ impl crate::ports::ConsentRepository for InMemoryStore {
             .consents
             .retain(|c| !(&c.user_id == user && &c.client_id == client));
         Ok(state.consents.len() != before)
+    }
+}
+
+impl crate::ports::SigningKeyRepository for InMemoryStore {
+    fn signing_keys(&self) -> Result<Vec<crate::signing_key::StoredSigningKey>, StoreError> {
+        let mut keys = self.state().signing_keys.clone();
+        keys.sort_by(|a, b| (a.alg.as_str(), a.generation).cmp(&(b.alg.as_str(), b.generation)));
+        Ok(keys)
+    }
+
+    fn insert_signing_key(
+        &self,
+        key: &crate::signing_key::StoredSigningKey,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        // The Diesel stores' primary key (kid) and UNIQUE (alg, generation).
+        if state
+            .signing_keys
+            .iter()
+            .any(|k| k.kid == key.kid || (k.alg == key.alg && k.generation == key.generation))
+        {
+            return Err(StoreError::Conflict);
+        }
+        state.signing_keys.push(key.clone());
+        Ok(())
+    }
+
+    fn delete_signing_keys(&self, kids: &[String]) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let before = state.signing_keys.len();
+        state.signing_keys.retain(|k| !kids.contains(&k.kid));
+        Ok(before - state.signing_keys.len())
     }
 }
 

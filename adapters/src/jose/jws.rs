@@ -1,5 +1,5 @@
 //! Compact JWS (RFC 7515 §7.1) of ID token claims, written and read over
-//! ring. Small on purpose: one header shape, three algorithms, claims in the
+//! aws-lc-rs. Small on purpose: one header shape, three algorithms, claims in the
 //! domain's types.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,11 +1,11 @@
-//! One signing key, parsed once: the private half ready to sign (ring), the
+//! One signing key, parsed once: the private half ready to sign (aws-lc-rs), the
 //! public half as a JWK (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2) and as the
-//! bytes ring verifies with, and the `kid`: the key's JWK thumbprint
+//! bytes aws-lc-rs verifies with, and the `kid`: the key's JWK thumbprint
 //! (RFC 7638), so that every instance loading the same key names it alike.
 
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use sha2::{Digest as _, Sha256};
 
 use domain::id_token::JwsAlgorithm;
@@ -48,13 +48,14 @@ impl std::fmt::Debug for Pkcs8 {
     }
 }
 
-/// Generates a new private key for `alg`: RSA-2048 (the `rsa` crate; ring
-/// cannot generate RSA keys), P-256 or Ed25519 (ring).
+/// Generates a new private key for `alg`: RSA-2048 (the `rsa` crate, as
+/// before aws-lc-rs: keys stay PKCS#8 either way), P-256 or Ed25519
+/// (aws-lc-rs).
 ///
 /// # Errors
 /// The random source or the encoding failed.
 pub fn generate(alg: JwsAlgorithm) -> Result<Pkcs8, JoseError> {
-    let rng = ring::rand::SystemRandom::new();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
     match alg {
         JwsAlgorithm::Rs256 => {
             use rsa::pkcs8::EncodePrivateKey as _;
@@ -85,7 +86,7 @@ pub struct SigningKey {
     kid: String,
     alg: JwsAlgorithm,
     private: Private,
-    /// What ring verifies with: RSAPublicKey DER, the uncompressed P-256
+    /// What aws-lc-rs verifies with: RSAPublicKey DER, the uncompressed P-256
     /// point, or the 32 Ed25519 bytes.
     public: Vec<u8>,
     /// The public JWK, serialised.
@@ -119,11 +120,12 @@ impl SigningKey {
         let (private, public, jwk_fields): (Private, Vec<u8>, Vec<(&str, String)>) = match alg {
             JwsAlgorithm::Rs256 => {
                 let pair = RsaKeyPair::from_pkcs8(der).map_err(|_| JoseError::BadKey)?;
-                if pair.public().modulus_len() * 8 < RSA_BITS {
+                if pair.public_key().modulus_len() * 8 < RSA_BITS {
                     return Err(JoseError::BadKey);
                 }
-                let components: signature::RsaPublicKeyComponents<Vec<u8>> = pair.public().into();
-                let public = pair.public().as_ref().to_vec();
+                let components: signature::RsaPublicKeyComponents<Vec<u8>> =
+                    pair.public_key().into();
+                let public = pair.public_key().as_ref().to_vec();
                 // RFC 7638 §3.2: the required members in lexicographic order.
                 let fields = vec![
                     ("e", b64(&components.e)),
@@ -133,13 +135,9 @@ impl SigningKey {
                 (Private::Rsa(pair), public, fields)
             }
             JwsAlgorithm::Es256 => {
-                let rng = ring::rand::SystemRandom::new();
-                let pair = EcdsaKeyPair::from_pkcs8(
-                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    der,
-                    &rng,
-                )
-                .map_err(|_| JoseError::BadKey)?;
+                let pair =
+                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                        .map_err(|_| JoseError::BadKey)?;
                 let public = pair.public_key().as_ref().to_vec();
                 // 0x04 || x || y (SEC 1 §2.3.3).
                 if public.len() != 65 || public.first() != Some(&4) {
@@ -216,15 +214,15 @@ impl SigningKey {
     /// The signature of `message`.
     ///
     /// # Errors
-    /// [`JoseError::Sign`] if ring fails (its random source).
+    /// [`JoseError::Sign`] if aws-lc-rs fails (its random source).
     pub fn sign(
         &self,
-        rng: &ring::rand::SystemRandom,
+        rng: &aws_lc_rs::rand::SystemRandom,
         message: &[u8],
     ) -> Result<Vec<u8>, JoseError> {
         match &self.private {
             Private::Rsa(pair) => {
-                let mut signature = vec![0u8; pair.public().modulus_len()];
+                let mut signature = vec![0u8; pair.public_key().modulus_len()];
                 pair.sign(&signature::RSA_PKCS1_SHA256, rng, message, &mut signature)
                     .map_err(|_| JoseError::Sign)?;
                 Ok(signature)

@@ -1,5 +1,5 @@
-//! JOSE: the ID token signer (compact JWS over ring) and the JWKS it
-//! publishes. The keys are parsed once into ring's key pairs and kept in
+//! JOSE: the ID token signer (compact JWS over aws-lc-rs) and the JWKS it
+//! publishes. The keys are parsed once into aws-lc-rs's key pairs and kept in
 //! memory; signing picks, per algorithm, the key whose time to sign has come.
 
 pub mod jws;
@@ -286,7 +286,7 @@ enum Source {
 pub struct JoseSigner {
     keys: RwLock<Arc<KeySet>>,
     clock: Arc<dyn Clock>,
-    rng: ring::rand::SystemRandom,
+    rng: aws_lc_rs::rand::SystemRandom,
     source: Source,
     loaded_at: Mutex<Option<Timestamp>>,
     unknown_kid_reload: Mutex<Option<Timestamp>>,
@@ -307,7 +307,7 @@ impl JoseSigner {
             keys: RwLock::new(Arc::new(keys)),
             loaded_at: Mutex::new(Some(clock.now())),
             clock,
-            rng: ring::rand::SystemRandom::new(),
+            rng: aws_lc_rs::rand::SystemRandom::new(),
             source: Source::Memory,
             unknown_kid_reload: Mutex::new(None),
             parsed: Mutex::default(),

@@ -1,12 +1,12 @@
-//! Private keys at rest: AES-256-GCM (ring::aead) under the key-encryption
+//! Private keys at rest: AES-256-GCM (aws-lc-rs's `aead`) under the key-encryption
 //! key from the configuration, a random 96-bit nonce per key, the `kid` as
 //! associated data (so a sealed key moved to another row does not open).
 //! Stored as `v1.` + base64url(nonce ‖ ciphertext ‖ tag).
 
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::rand::SecureRandom as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::rand::SecureRandom as _;
 
 use super::key::Pkcs8;
 use super::JoseError;
@@ -37,7 +37,7 @@ impl KeyEncryptionKey {
     /// The OS random source failed.
     pub fn random() -> Result<Self, JoseError> {
         let mut bytes = [0u8; 32];
-        ring::rand::SystemRandom::new()
+        aws_lc_rs::rand::SystemRandom::new()
             .fill(&mut bytes)
             .map_err(|_| JoseError::Generate)?;
         Ok(Self(bytes))
@@ -99,7 +99,7 @@ impl KeyEncryptionKey {
     /// The random source failed.
     pub fn seal(&self, kid: &str, pkcs8: &Pkcs8) -> Result<String, JoseError> {
         let mut nonce = [0u8; NONCE_LEN];
-        ring::rand::SystemRandom::new()
+        aws_lc_rs::rand::SystemRandom::new()
             .fill(&mut nonce)
             .map_err(|_| JoseError::Generate)?;
         let mut buffer = pkcs8.der().to_vec();

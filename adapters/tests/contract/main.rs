@@ -17,5 +17,6 @@ mod hardening_accounts;
 mod hardening_protocol;
 mod housekeeping;
 mod quotas;
+mod signing_keys;
 mod tokens;
 mod users;

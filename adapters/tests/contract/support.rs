@@ -6,8 +6,8 @@ use std::sync::{Arc, Barrier};
 use adapters::db::DieselStore;
 use domain::client::{AuthMethod, Client};
 use domain::ports::{
-    AttemptRepository, ClientRepository, CodeRepository, ConsentRepository, TokenRepository,
-    UserRepository,
+    AttemptRepository, ClientRepository, CodeRepository, ConsentRepository, SigningKeyRepository,
+    TokenRepository, UserRepository,
 };
 use domain::testing::InMemoryStore;
 pub use domain::testing::{client, code, digest, family, precise, token, tokens, user};
@@ -23,6 +23,7 @@ pub trait Store:
     + TokenRepository
     + AttemptRepository
     + ConsentRepository
+    + SigningKeyRepository
 {
 }
 
@@ -32,7 +33,8 @@ impl<
             + CodeRepository
             + TokenRepository
             + AttemptRepository
-            + ConsentRepository,
+            + ConsentRepository
+            + SigningKeyRepository,
     > Store for T
 {
 }

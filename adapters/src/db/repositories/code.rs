@@ -29,8 +29,9 @@ impl CodeRepository for DieselStore {
         let now = code.issued_at.as_naive_utc();
         self.write_tx(move |conn| {
             lock_user_row(conn, &row.user_id)?;
-            // `expires_at > now` is served by the expires_at index: only
-            // the codes of the last CODE_TTL seconds are looked at.
+            // Served by the partial index of unused codes by grant
+            // (`oauth2_authorization_codes_pending_idx`): at most `max`
+            // rows of this grant are looked at, however busy the server.
             let pending: i64 = codes::table
                 .filter(codes::expires_at.gt(now))
                 .filter(codes::user_id.eq(&row.user_id))

@@ -1,0 +1,1 @@
+DROP INDEX oauth2_authorization_codes_pending_idx;
