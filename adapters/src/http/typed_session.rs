@@ -69,17 +69,14 @@ impl TypedSession {
         self.0.get::<String>(SID_KEY)
     }
 
-    /// How the logged-in user signed in (`amr` values); `["pwd"]` for a
-    /// session logged in before methods were recorded, when passwords were
-    /// the only way in.
+    /// How the logged-in user signed in (`amr` values); empty for a
+    /// session logged in before methods were recorded (the domain reads
+    /// that as a password login: `approve_authorization`).
     ///
     /// # Errors
     /// A state that does not deserialise.
     pub fn amr(&self) -> Result<Vec<String>, SessionGetError> {
-        Ok(self
-            .0
-            .get::<Vec<String>>(AMR_KEY)?
-            .unwrap_or_else(|| vec![domain::authn::amr::PASSWORD.to_owned()]))
+        Ok(self.0.get::<Vec<String>>(AMR_KEY)?.unwrap_or_default())
     }
 
     /// Records more methods for the signed-in user (a second factor given

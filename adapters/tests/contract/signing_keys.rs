@@ -31,6 +31,16 @@ fn key(kid: &str, alg: JwsAlgorithm, generation: i64) -> StoredSigningKey {
     }
 }
 
+/// The stored keys' ids, in the store's order.
+fn kids(store: &dyn Store) -> Vec<String> {
+    store
+        .signing_keys()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect()
+}
+
 fn a_key_round_trips_and_keys_come_in_alg_and_generation_order(store: &dyn Store) {
     assert!(store.signing_keys().unwrap().is_empty());
     let rs2 = key("rs-2", JwsAlgorithm::Rs256, 2);
@@ -39,14 +49,8 @@ fn a_key_round_trips_and_keys_come_in_alg_and_generation_order(store: &dyn Store
     for k in [&rs2, &rs1, &es1] {
         store.insert_signing_key(k).unwrap();
     }
-    let kids: Vec<String> = store
-        .signing_keys()
-        .unwrap()
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
     // "ES256" < "RS256" as text; generations ascending within each.
-    assert_eq!(kids, ["es-1", "rs-1", "rs-2"]);
+    assert_eq!(kids(store), ["es-1", "rs-1", "rs-2"]);
     let stored = store.signing_keys().unwrap();
     assert_eq!(stored[2], rs2, "every field survives the round trip");
 }
@@ -69,13 +73,7 @@ fn a_second_key_with_the_same_kid_or_generation_is_refused_and_not_stored(store:
     store
         .insert_signing_key(&key("k3", JwsAlgorithm::Es256, 1))
         .unwrap();
-    let kids: Vec<String> = store
-        .signing_keys()
-        .unwrap()
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
-    assert_eq!(kids, ["k3", "k1"]);
+    assert_eq!(kids(store), ["k3", "k1"]);
     assert_eq!(
         store.signing_keys().unwrap()[1].sealed_private_key,
         "sealed-k1"
@@ -92,13 +90,7 @@ fn deleting_removes_only_the_named_keys(store: &dyn Store) {
         .delete_signing_keys(&["a".to_owned(), "c".to_owned(), "unknown".to_owned()])
         .unwrap();
     assert_eq!(deleted, 2);
-    let kids: Vec<String> = store
-        .signing_keys()
-        .unwrap()
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
-    assert_eq!(kids, ["b"]);
+    assert_eq!(kids(store), ["b"]);
     assert_eq!(store.delete_signing_keys(&[]).unwrap(), 0);
 }
 

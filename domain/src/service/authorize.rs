@@ -663,6 +663,8 @@ impl Services {
         let authentication = is_openid(&request.scope).then(|| Authentication {
             auth_time: login.auth_time,
             session_id: login.sid.clone(),
+            // A session from before methods were recorded: passwords were
+            // then the only way in.
             methods: if login.methods.is_empty() {
                 vec![Authentication::PASSWORD.to_owned()]
             } else {

@@ -10,8 +10,8 @@ use domain::user::User;
 
 use super::error::PageError;
 use super::{
-    encode, form_field, form_status, local_path, log_in, render_page, see_other, FormBody,
-    PageRequest, Visitor,
+    encode, form_field, form_status, local_path, log_in_with_password, render_page, see_other,
+    FormBody, PageRequest, Visitor,
 };
 use crate::http::views::{ClientSummary, FieldMessage, HomePage, LoginPage, SignupPage};
 use crate::http::{blocking, AppState};
@@ -157,12 +157,7 @@ pub async fn login(page: PageRequest, body: FormBody) -> HttpResponse {
         match user {
             Some(user) => {
                 tracing::info!(event = "login_succeeded", user_id = %user.id, known_device);
-                log_in(
-                    &page.state,
-                    &page.session,
-                    &user,
-                    &domain::authn::methods_of(&[domain::authn::amr::PASSWORD]),
-                )?;
+                log_in_with_password(&page.state, &page.session, &user)?;
                 // The page this password was entered for counts as freshly
                 // logged in (prompt=login, max_age: no second login page).
                 if let Some(next) = &next {
@@ -272,12 +267,7 @@ pub async fn signup(page: PageRequest, body: FormBody) -> HttpResponse {
             Ok(user) => {
                 // The user id only: an e-mail address is personal data.
                 tracing::info!(event = "user_signed_up", user_id = %user.id);
-                log_in(
-                    &page.state,
-                    &page.session,
-                    &user,
-                    &domain::authn::methods_of(&[domain::authn::amr::PASSWORD]),
-                )?;
+                log_in_with_password(&page.state, &page.session, &user)?;
                 page.session.flash("Welcome! Your account is ready.");
                 Ok(signed_in(&page.state, &user, next.as_deref()))
             }

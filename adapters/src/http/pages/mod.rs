@@ -240,6 +240,23 @@ pub fn log_in(
     Ok(())
 }
 
+/// [`log_in`] after a correct password (the log-in and sign-up forms).
+///
+/// # Errors
+/// Session failures.
+pub fn log_in_with_password(
+    state: &AppState,
+    session: &TypedSession,
+    user: &User,
+) -> Result<(), PageError> {
+    log_in(
+        state,
+        session,
+        user,
+        &domain::authn::methods_of(&[domain::authn::amr::PASSWORD]),
+    )
+}
+
 /// A form field as typed ("" when absent or repeated).
 #[must_use]
 pub fn form_field(params: &Params, name: &str) -> String {
