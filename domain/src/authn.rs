@@ -46,6 +46,21 @@ pub fn acr_of(methods: &[String]) -> &'static str {
     }
 }
 
+/// The methods of a sign-in with a passkey whose authenticator verified
+/// the user (WebAuthn Level 3 §6.2.3: a PIN or biometric on a device the
+/// user holds is a multi-factor authenticator): `hwk` for a key that
+/// cannot leave its authenticator, `swk` for a synced one (backup
+/// eligible, §6.1.3), then `user` and `mfa`.
+#[must_use]
+pub fn passkey_methods(backup_eligible: bool) -> Vec<String> {
+    let key = if backup_eligible {
+        amr::SOFTWARE_KEY
+    } else {
+        amr::HARDWARE_KEY
+    };
+    methods_of(&[key, amr::USER_PRESENCE, amr::MULTI_FACTOR])
+}
+
 /// The methods of a sign-in made of `factors` (each already an `amr`
 /// value), with `mfa` added when there are two factors or more of
 /// different kinds (RFC 8176 §2 `mfa`), without duplicates, in order.
@@ -97,6 +112,13 @@ mod tests {
         let methods = methods_of(&[amr::SOFTWARE_KEY, amr::USER_PRESENCE, amr::MULTI_FACTOR]);
         assert_eq!(methods, ["swk", "user", "mfa"]);
         assert_eq!(acr_of(&methods), ACR_MFA);
+    }
+
+    #[test]
+    fn a_verified_passkey_is_multi_factor() {
+        assert_eq!(passkey_methods(false), ["hwk", "user", "mfa"]);
+        assert_eq!(passkey_methods(true), ["swk", "user", "mfa"]);
+        assert_eq!(acr_of(&passkey_methods(true)), ACR_MFA);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod acr_request;
 pub mod authn;
 pub mod claims;
 pub mod client;

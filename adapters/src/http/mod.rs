@@ -5,6 +5,7 @@ pub mod api_me;
 pub mod authorize;
 pub mod bearer_challenge;
 pub mod body;
+pub mod claims_param;
 pub mod csrf;
 pub mod error;
 pub mod extract;

@@ -28,10 +28,39 @@ const SID_KEY: &str = "sid";
 /// How the user signed in: RFC 8176 `amr` values ([`domain::authn::amr`]).
 const AMR_KEY: &str = "amr";
 const FLASH_KEY: &str = "flash";
+/// A sign-in half done: the password was right, a second factor is still
+/// owed ([`PendingLogin`]). The user is not logged in while it lasts.
+const PENDING_LOGIN_KEY: &str = "pending_login";
 /// The digest of the page (an authorization request) the last password
 /// entry was made for: that request's `prompt=login` or `max_age` is then
 /// satisfied, and the user is not sent to the login page again (no loop).
 const LOGIN_FOR_KEY: &str = "login_for";
+
+/// A sign-in waiting for its second factor: who gave the first one, when,
+/// with which methods (`amr`), and the page to go to after.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingLogin {
+    /// The user who gave the first factor.
+    pub user_id: String,
+    /// When the first factor was given, in seconds since the epoch (the
+    /// ID token's `auth_time` once the sign-in completes).
+    pub auth_time: i64,
+    /// The methods given so far (`amr` values, e.g. `["pwd"]`).
+    pub methods: Vec<String>,
+    /// The local page to go to once signed in.
+    pub next: Option<String>,
+    /// When this pending sign-in stops being accepted, in seconds since
+    /// the epoch (a few minutes after the first factor).
+    pub expires_at: i64,
+}
+
+impl PendingLogin {
+    /// The user, when the id parses.
+    #[must_use]
+    pub fn user(&self) -> Option<UserId> {
+        UserId::parse(&self.user_id)
+    }
+}
 
 /// The session of a page request.
 pub struct TypedSession(Session);
@@ -88,6 +117,33 @@ impl TypedSession {
         self.0.insert(AMR_KEY, methods)
     }
 
+    /// Records a sign-in half done (the password was right, a second
+    /// factor is owed). The session key is renewed: the state changed
+    /// from anonymous to partly authenticated (OWASP ASVS 5.0 §7.2.4).
+    ///
+    /// # Errors
+    /// A value that does not serialise.
+    pub fn set_pending_login(&self, pending: &PendingLogin) -> Result<(), SessionInsertError> {
+        self.0.renew();
+        self.0.insert(PENDING_LOGIN_KEY, pending)
+    }
+
+    /// The sign-in waiting for its second factor, if any (expired or
+    /// not: the caller compares `expires_at` with its clock).
+    ///
+    /// # Errors
+    /// A state that does not deserialise.
+    pub fn pending_login(&self) -> Result<Option<PendingLogin>, SessionGetError> {
+        self.0.get::<PendingLogin>(PENDING_LOGIN_KEY)
+    }
+
+    /// Forgets the pending sign-in (completed, abandoned or expired).
+    pub fn clear_pending_login(&self) {
+        if self.0.contains_key(PENDING_LOGIN_KEY) {
+            self.0.remove(PENDING_LOGIN_KEY);
+        }
+    }
+
     /// Forgets the logged-in user (deleted since they logged in).
     pub fn forget_user(&self) {
         self.0.remove(USER_KEY);
@@ -120,6 +176,7 @@ impl TypedSession {
         // A login made for an earlier request must not count for a later
         // one (renew keeps the state).
         self.0.remove(LOGIN_FOR_KEY);
+        self.0.remove(PENDING_LOGIN_KEY);
         self.0.insert(USER_KEY, user.to_string())?;
         self.0.insert(CSRF_KEY, csrf_token)?;
         self.0.insert(AUTH_TIME_KEY, auth_time.unix_seconds())?;
